@@ -1,0 +1,319 @@
+// Package bot is Devy's Slack transport: it holds the Socket Mode connection,
+// acknowledges every envelope at once, turns payloads into commands'
+// requests, runs them in the background and delivers their replies.
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/devy-chatops/devy/commands"
+)
+
+// Bot routes Slack's Socket Mode envelopes to commands.
+type Bot struct {
+	log     zerolog.Logger
+	client  *socketmode.Client
+	slack   *Slack
+	router  *commands.Router
+	bg      *commands.Background
+	timeout time.Duration
+
+	connected atomic.Bool
+
+	mu   sync.Mutex           // guards seen
+	seen map[string]time.Time // envelope and event ids handled recently, for Slack's redeliveries
+}
+
+// New builds a bot. timeout bounds each handler.
+func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
+	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, seen: map[string]time.Time{}}
+}
+
+// Connected reports whether the Socket Mode connection is up.
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
+// Run holds the connection until ctx ends. slack-go reconnects by itself on
+// Slack's disconnect messages and dropped sockets; Run returns an error only
+// when Slack refuses the tokens.
+func (b *Bot) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- b.client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			b.connected.Store(false)
+			return nil
+		case err := <-errc:
+			b.connected.Store(false)
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("slack socket mode: %w", err)
+		case evt := <-b.client.Events:
+			b.dispatch(evt)
+		}
+	}
+}
+
+func (b *Bot) dispatch(evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		b.connected.Store(false)
+		b.log.Info().Msg("connecting to Slack")
+	case socketmode.EventTypeConnected:
+		b.connected.Store(true)
+		b.log.Info().Msg("connected to Slack")
+	case socketmode.EventTypeConnectionError:
+		b.connected.Store(false)
+		b.log.Warn().Interface("error", evt.Data).Msg("Slack connection failed; retrying")
+	case socketmode.EventTypeInvalidAuth:
+		b.connected.Store(false)
+		b.log.Error().Msg("Slack refused the app token")
+	case socketmode.EventTypeHello:
+		b.log.Debug().Msg("hello from Slack")
+	case socketmode.EventTypeErrorBadMessage:
+		b.ackMalformed(evt)
+	case socketmode.EventTypeSlashCommand:
+		if !b.ack(evt) {
+			return
+		}
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			b.log.Warn().Msg("slash command envelope without a command; dropped")
+			return
+		}
+		b.handle(commands.Request{
+			Command: strings.TrimPrefix(cmd.Command, "/"), Text: cmd.Text, UserID: cmd.UserID,
+			ChannelID: cmd.ChannelID, ChannelName: cmd.ChannelName, TriggerID: cmd.TriggerID,
+			ResponseURL: cmd.ResponseURL, Source: commands.Slash,
+		})
+	case socketmode.EventTypeEventsAPI:
+		if !b.ack(evt) {
+			return
+		}
+		b.event(evt)
+	case socketmode.EventTypeInteractive:
+		if !b.ack(evt) {
+			return
+		}
+		b.interactive(evt)
+	default:
+		b.log.Debug().Str("type", string(evt.Type)).Msg("ignored socket mode event")
+	}
+}
+
+// ack acknowledges the envelope before anything else happens and reports
+// whether it is new: Slack redelivers envelopes it thinks were lost.
+func (b *Bot) ack(evt socketmode.Event) bool {
+	if evt.Request == nil || evt.Request.EnvelopeID == "" {
+		b.log.Warn().Str("type", string(evt.Type)).Msg("envelope without an id; dropped")
+		return false
+	}
+	if err := b.client.Ack(*evt.Request); err != nil {
+		b.log.Error().Err(err).Str("envelope", evt.Request.EnvelopeID).Msg("ack failed")
+	}
+	if b.seenBefore("env:" + evt.Request.EnvelopeID) {
+		b.log.Info().Str("envelope", evt.Request.EnvelopeID).Int("retry", evt.Request.RetryAttempt).Msg("redelivered envelope ignored")
+		return false
+	}
+	return true
+}
+
+// ackMalformed still acknowledges an envelope slack-go could not parse, when
+// its id can be read, so that Slack does not keep resending it.
+func (b *Bot) ackMalformed(evt socketmode.Event) {
+	bad, _ := evt.Data.(*socketmode.ErrorBadMessage)
+	var cause error
+	var env struct {
+		EnvelopeID string `json:"envelope_id"`
+		Type       string `json:"type"`
+	}
+	if bad != nil {
+		cause = bad.Cause
+		_ = json.Unmarshal(bad.Message, &env)
+	}
+	if env.EnvelopeID != "" {
+		if err := b.client.Ack(socketmode.Request{EnvelopeID: env.EnvelopeID}); err != nil {
+			b.log.Error().Err(err).Msg("ack of malformed envelope failed")
+		}
+	}
+	b.log.Warn().Err(cause).Str("type", env.Type).Str("envelope", env.EnvelopeID).Msg("malformed envelope dropped")
+}
+
+func (b *Bot) seenBefore(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if _, ok := b.seen[key]; ok {
+		return true
+	}
+	if len(b.seen) > 5000 {
+		for k, at := range b.seen {
+			if now.Sub(at) > 30*time.Minute {
+				delete(b.seen, k)
+			}
+		}
+	}
+	b.seen[key] = now
+	return false
+}
+
+var mentionRE = regexp.MustCompile(`^\s*(<@[A-Z0-9]+(\|[^>]*)?>\s*)+`)
+
+func (b *Bot) event(evt socketmode.Event) {
+	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+	if !ok {
+		return
+	}
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" && b.seenBefore("evt:"+cb.EventID) {
+		b.log.Info().Str("event", cb.EventID).Msg("redelivered event ignored")
+		return
+	}
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.AppMentionEvent:
+		if e.BotID != "" {
+			return // another bot talking; don't start loops
+		}
+		text := mentionRE.ReplaceAllString(e.Text, "")
+		name, rest, _ := strings.Cut(strings.TrimSpace(text), " ")
+		thread := e.ThreadTimeStamp
+		if thread == "" {
+			thread = e.TimeStamp
+		}
+		b.handle(commands.Request{
+			Command: strings.TrimPrefix(strings.ToLower(name), "/"), Text: strings.TrimSpace(rest), UserID: e.User,
+			ChannelID: e.Channel, ThreadTS: thread, Source: commands.Mention,
+		})
+	default:
+		b.log.Debug().Str("event", ev.InnerEvent.Type).Msg("ignored event")
+	}
+}
+
+func (b *Bot) interactive(evt socketmode.Event) {
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok {
+		return
+	}
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		for _, a := range cb.ActionCallback.BlockActions {
+			if a == nil {
+				continue
+			}
+			channel := cb.Channel.ID
+			if channel == "" {
+				channel = cb.Container.ChannelID
+			}
+			thread := cb.Container.ThreadTs
+			if thread == "" {
+				thread = cb.Message.ThreadTimestamp
+			}
+			msgTS := cb.Container.MessageTs
+			if msgTS == "" {
+				msgTS = cb.Message.Timestamp
+			}
+			b.click(commands.Action{
+				ActionID: a.ActionID, Value: a.Value, UserID: cb.User.ID, ChannelID: channel,
+				MessageTS: msgTS, ThreadTS: thread, ResponseURL: cb.ResponseURL, TriggerID: cb.TriggerID,
+			})
+		}
+	default:
+		b.log.Info().Str("interaction", string(cb.Type)).Msg("interaction not handled yet; dropped")
+	}
+}
+
+func (b *Bot) handle(req commands.Request) {
+	b.bg.Go(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, b.timeout)
+		defer cancel()
+		start := time.Now()
+		reply, err := b.router.Handle(ctx, req)
+		outcome := b.explain(&reply, err, req.Command)
+		b.deliver(ctx, req.ChannelID, req.ThreadTS, req.UserID, req.ResponseURL, reply)
+		b.log.Info().Str("cmd", req.Command).Str("sub", firstWord(req.Text)).Str("user", req.UserID).
+			Str("channel", req.ChannelID).Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("command handled")
+	})
+}
+
+func (b *Bot) click(a commands.Action) {
+	b.bg.Go(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, b.timeout)
+		defer cancel()
+		start := time.Now()
+		reply, err := b.router.Click(ctx, a)
+		outcome := b.explain(&reply, err, a.ActionID)
+		reply.Ephemeral = true // a click's answer is for the clicker; the message itself is updated by the command
+		b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
+		b.log.Info().Str("action", a.ActionID).Str("user", a.UserID).Str("channel", a.ChannelID).
+			Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("click handled")
+	})
+}
+
+// explain is the one place errors become replies.
+func (b *Bot) explain(reply *commands.Reply, err error, what string) string {
+	if err == nil {
+		return "ok"
+	}
+	ref := newRef()
+	r, internal := commands.ErrorReply(err, ref)
+	*reply = r
+	if internal {
+		b.log.Error().Err(err).Str("ref", ref).Str("what", what).Msg("handler failed")
+		return "error"
+	}
+	b.log.Info().Err(err).Str("what", what).Msg("refused")
+	return "refused"
+}
+
+func (b *Bot) deliver(ctx context.Context, channel, thread, user, responseURL string, r commands.Reply) {
+	if r.Empty() {
+		return
+	}
+	if ctx.Err() != nil {
+		// The handler ran out of time; still tell the person.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+	}
+	var err error
+	if r.Ephemeral {
+		err = b.slack.Ephemeral(ctx, channel, thread, user, responseURL, r.Message)
+	} else {
+		_, err = b.slack.Post(ctx, channel, thread, r.Message)
+		var se slack.SlackErrorResponse
+		if err != nil && responseURL != "" && errors.As(err, &se) {
+			// Not a member of that channel, for example: answer through the
+			// slash command's response_url, which works anywhere.
+			err = b.slack.Ephemeral(ctx, channel, thread, user, responseURL, r.Message)
+		}
+	}
+	if err != nil {
+		b.log.Error().Err(err).Str("channel", channel).Msg("reply could not be delivered")
+	}
+}
+
+func firstWord(s string) string {
+	w, _, _ := strings.Cut(strings.TrimSpace(s), " ")
+	return w
+}
+
+func newRef() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

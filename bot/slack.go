@@ -1,0 +1,94 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/slack-go/slack"
+
+	"github.com/devy-chatops/devy/commands"
+)
+
+// Slack speaks to Slack's Web API on behalf of commands: it is their Poster
+// and Directory.
+type Slack struct {
+	api *slack.Client
+
+	mu       sync.Mutex        // guards channels
+	channels map[string]string // channel id → name; names don't change often enough to matter
+}
+
+// NewSlack wraps a Web API client.
+func NewSlack(api *slack.Client) *Slack {
+	return &Slack{api: api, channels: map[string]string{}}
+}
+
+// Post posts a new message, in a thread if threadTS is set.
+func (s *Slack) Post(ctx context.Context, channel, threadTS string, m commands.Message) (string, error) {
+	opts := msgOptions(m)
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	_, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
+	if err != nil {
+		return "", fmt.Errorf("slack: post to %s: %w", channel, err)
+	}
+	return ts, nil
+}
+
+// Update replaces a message Devy posted earlier.
+func (s *Slack) Update(ctx context.Context, channel, ts string, m commands.Message) error {
+	if _, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...); err != nil {
+		return fmt.Errorf("slack: update %s/%s: %w", channel, ts, err)
+	}
+	return nil
+}
+
+// Ephemeral shows a message to one person: through the response_url when the
+// request came with one (it works even where Devy is not a member), otherwise
+// with chat.postEphemeral.
+func (s *Slack) Ephemeral(ctx context.Context, channel, threadTS, user, responseURL string, m commands.Message) error {
+	opts := msgOptions(m)
+	if responseURL != "" {
+		opts = append(opts, slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral))
+		if _, _, err := s.api.PostMessageContext(ctx, channel, opts...); err != nil {
+			return fmt.Errorf("slack: respond to %s: %w", user, err)
+		}
+		return nil
+	}
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	if _, err := s.api.PostEphemeralContext(ctx, channel, user, opts...); err != nil {
+		return fmt.Errorf("slack: ephemeral to %s in %s: %w", user, channel, err)
+	}
+	return nil
+}
+
+// ChannelName looks a channel's name up once and remembers it.
+func (s *Slack) ChannelName(ctx context.Context, id string) (string, error) {
+	s.mu.Lock()
+	name, ok := s.channels[id]
+	s.mu.Unlock()
+	if ok {
+		return name, nil
+	}
+	ch, err := s.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
+	if err != nil {
+		return "", fmt.Errorf("slack: conversations.info %s: %w", id, err)
+	}
+	s.mu.Lock()
+	s.channels[id] = ch.Name
+	s.mu.Unlock()
+	return ch.Name, nil
+}
+
+// GroupMembers lists a user group's members.
+func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	users, err := s.api.GetUserGroupMembersContext(ctx, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("slack: usergroups.users.list %s: %w", groupID, err)
+	}
+	return users, nil
+}

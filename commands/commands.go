@@ -1,0 +1,210 @@
+// Package commands is what Devy does when someone asks: each command receives
+// who typed what where, and returns a reply. It knows nothing of websockets or
+// Slack's payloads; bot/ and the local shell both drive it.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/devy-chatops/devy/integrations/apierr"
+)
+
+// Source is how a request reached Devy.
+type Source int
+
+const (
+	Slash    Source = iota // a slash command
+	Mention                // @Devy … in a channel or thread
+	Shortcut               // a message shortcut
+)
+
+// Request is one thing a person asked of Devy.
+type Request struct {
+	Command     string // "deploy", "reviewapp", "incident": no slash
+	Text        string // the arguments
+	UserID      string
+	ChannelID   string
+	ChannelName string // may be empty: mentions do not carry it
+	ThreadTS    string // the thread it was asked in, if any
+	TriggerID   string // for opening modals
+	ResponseURL string
+	Source      Source
+}
+
+// Action is a click on one of Devy's buttons.
+type Action struct {
+	ActionID    string
+	Value       string
+	UserID      string
+	ChannelID   string
+	MessageTS   string // the message that holds the button
+	ThreadTS    string
+	ResponseURL string
+	TriggerID   string
+}
+
+// Poster lets a command speak after its first reply: post a message it will
+// update later, update it as work progresses, answer in its thread.
+type Poster interface {
+	Post(ctx context.Context, channel, threadTS string, m Message) (ts string, err error)
+	Update(ctx context.Context, channel, ts string, m Message) error
+}
+
+// Directory answers questions about the workspace.
+type Directory interface {
+	// ChannelName returns the name (without #) of a channel id.
+	ChannelName(ctx context.Context, channelID string) (string, error)
+	// GroupMembers returns the user ids in a user group (S…).
+	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+}
+
+// UserError is a mistake of the person asking: its text is shown to them as is.
+type UserError struct{ Msg string }
+
+func (e *UserError) Error() string { return e.Msg }
+
+// Userf makes a UserError.
+func Userf(format string, args ...any) error { return &UserError{Msg: fmt.Sprintf(format, args...)} }
+
+func sprintf(format string, args ...any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// ErrorReply turns an error into what the person sees. User errors and
+// service failures are explained; anything else is a bug, shown only as a
+// reference that matches the log line. internal reports which it was.
+func ErrorReply(err error, ref string) (r Reply, internal bool) {
+	var ue *UserError
+	if errors.As(err, &ue) {
+		return Say("%s", ue.Msg), false
+	}
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		return Say("%s", ae.UserMessage()), false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Say("That took too long and I gave up; try again in a minute (ref %s).", ref), true
+	}
+	return Say("Something went wrong (ref %s). The details are in Devy's log.", ref), true
+}
+
+// Handler runs a subcommand with its arguments (the words after its name).
+type Handler func(ctx context.Context, req Request, args []string) (Reply, error)
+
+// Sub is one subcommand: its name, argument synopsis, one-line help.
+type Sub struct {
+	Name    string
+	Args    string
+	Help    string
+	Handler Handler
+}
+
+// Command is a top-level command such as /deploy. Its usage text is built
+// from Subs, the same table that routes, so help can't drift from behaviour.
+type Command struct {
+	Name    string
+	Summary string
+	Subs    []Sub
+	// Default, if set, runs when the first word names no subcommand (as in
+	// `/reviewapp 123`); it receives all the words.
+	Default Handler
+}
+
+// Usage is the help text of the command.
+func (c Command) Usage() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*/%s* — %s\n", c.Name, c.Summary)
+	for _, s := range c.Subs {
+		line := "/" + c.Name + " " + s.Name
+		if s.Args != "" {
+			line += " " + s.Args
+		}
+		fmt.Fprintf(&b, "• `%s` — %s\n", line, s.Help)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// ActionHandler runs a button click.
+type ActionHandler func(ctx context.Context, a Action) (Reply, error)
+
+// Router sends requests to commands and clicks to their handlers.
+type Router struct {
+	commands []Command
+	actions  map[string]ActionHandler
+}
+
+// NewRouter builds a router from the commands Devy offers.
+func NewRouter() *Router { return &Router{actions: map[string]ActionHandler{}} }
+
+// Add registers a command.
+func (r *Router) Add(c Command) { r.commands = append(r.commands, c) }
+
+// OnAction registers the handler of a button's action id.
+func (r *Router) OnAction(actionID string, h ActionHandler) { r.actions[actionID] = h }
+
+// Commands lists the registered commands.
+func (r *Router) Commands() []Command { return r.commands }
+
+// Handle runs a request. Help, no arguments and unknown subcommands answer
+// with usage; unknown commands list what Devy knows.
+func (r *Router) Handle(ctx context.Context, req Request) (Reply, error) {
+	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(req.Command)), "/")
+	cmd, ok := r.command(name)
+	if !ok {
+		return r.unknownCommand(name), nil
+	}
+	args := strings.Fields(req.Text)
+	if len(args) == 0 || isHelp(args[0]) {
+		return Say("%s", cmd.Usage()), nil
+	}
+	for _, s := range cmd.Subs {
+		if strings.EqualFold(s.Name, args[0]) && s.Handler != nil {
+			return s.Handler(ctx, req, args[1:])
+		}
+	}
+	if cmd.Default != nil {
+		return cmd.Default(ctx, req, args)
+	}
+	return Say("I don't know `/%s %s`.\n%s", cmd.Name, args[0], cmd.Usage()), nil
+}
+
+func isHelp(s string) bool {
+	s = strings.ToLower(s)
+	return s == "help" || s == "-h" || s == "--help" || s == "?"
+}
+
+func (r *Router) command(name string) (Command, bool) {
+	for _, c := range r.commands {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+func (r *Router) unknownCommand(name string) Reply {
+	var names []string
+	for _, c := range r.commands {
+		names = append(names, "`"+c.Name+"`")
+	}
+	if name == "" || isHelp(name) {
+		return Say("I can help with %s: try `@Devy %s help`.", strings.Join(names, ", "), r.commands[0].Name)
+	}
+	return Say("I don't know `%s`; I can help with %s — try `@Devy %s help`.", name, strings.Join(names, ", "), r.commands[0].Name)
+}
+
+// Click runs a button click. Unknown action ids are answered, not crashed on:
+// they come from old messages or tampered payloads.
+func (r *Router) Click(ctx context.Context, a Action) (Reply, error) {
+	h, ok := r.actions[a.ActionID]
+	if !ok {
+		return Say("That button is no longer something I know how to handle."), nil
+	}
+	return h(ctx, a)
+}

@@ -1,0 +1,474 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/devy-chatops/devy/integrations/apierr"
+	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/integrations/heroku"
+	"github.com/devy-chatops/devy/integrations/semaphore"
+	"github.com/devy-chatops/devy/store"
+)
+
+// Heroku is what /deploy needs of Heroku.
+type Heroku interface {
+	Pipeline(ctx context.Context, idOrName string) (heroku.Pipeline, error)
+	CurrentRelease(ctx context.Context, app string) (heroku.Release, error)
+	ConfigVarNames(ctx context.Context, app string) ([]string, error)
+	Promote(ctx context.Context, pipelineID, sourceAppID, sourceReleaseID string, targetAppIDs []string) (heroku.Promotion, error)
+	PromotionTargets(ctx context.Context, promotionID string) ([]heroku.PromotionTarget, error)
+}
+
+// GitHub is what /deploy needs of GitHub.
+type GitHub interface {
+	Compare(ctx context.Context, base, head string) (github.Comparison, error)
+	CommitURL(sha string) string
+	CompareURL(base, head string) string
+	PullURL(n int) string
+}
+
+// CI tells whether a commit passed its pipeline.
+type CI interface {
+	CommitState(ctx context.Context, sha, branch string) (semaphore.State, semaphore.Pipeline, error)
+	WorkflowURL(wfID string) string
+}
+
+// DeployStore is the state /deploy keeps.
+type DeployStore interface {
+	Now() time.Time
+	Lock(pipeline string) (*store.Lock, error)
+	AcquireLock(l store.Lock) (store.Lock, error)
+	ReleaseLock(pipeline, by string, force bool) (store.Lock, error)
+	CreateRequest(r store.PromotionRequest) (store.PromotionRequest, error)
+	Request(id uint64) (store.PromotionRequest, error)
+	OpenRequest(pipeline string) (*store.PromotionRequest, error)
+	SetMessage(id uint64, channel, ts string) error
+	Approve(id uint64, approver string) (store.PromotionRequest, error)
+	CloseRequest(id uint64, status, by, note string) (store.PromotionRequest, error)
+	StartPromotion(id uint64, promotionID string) error
+	SetTargets(id uint64, targets []store.Target) error
+	FinishPromotion(id uint64, status string, targets []store.Target, note string) (store.PromotionRequest, error)
+	Requests(statuses ...string) ([]store.PromotionRequest, error)
+	AuditLog(limit int, actions ...string) ([]store.AuditEntry, error)
+}
+
+// DeployConfig is the team's promotion policy.
+type DeployConfig struct {
+	Pipeline          string // name or id
+	Channel           string // name or id of the deploy channel
+	Approvers         []string
+	Admins            []string
+	AllowSelfApproval bool
+	ApproverNotAuthor bool
+	UserMap           map[string]string // GitHub login → Slack user id
+	TTL               time.Duration     // how long a request stays open
+	LockDuration      time.Duration     // default length of a manual lock
+	PollInterval      time.Duration     // first wait between promotion polls; doubles up to MaxPoll
+	MaxPoll           time.Duration
+	PromotionTimeout  time.Duration // give up following after this long
+	CIBranch          string        // branch whose pipelines gate promotion; "" for any
+}
+
+// Deploy implements /deploy and its buttons.
+type Deploy struct {
+	cfg    DeployConfig
+	heroku Heroku
+	github GitHub // nil when GitHub is not configured
+	ci     CI     // nil when Semaphore is not configured
+	store  DeployStore
+	poster Poster
+	dir    Directory
+	bg     *Background
+	log    zerolog.Logger
+
+	mu       sync.Mutex // guards pipeline and pipelineAt
+	pipeline heroku.Pipeline
+	pipeAt   time.Time
+}
+
+// DeployDeps is what Deploy is built from. GitHub and CI may be nil.
+type DeployDeps struct {
+	Config    DeployConfig
+	Heroku    Heroku
+	GitHub    GitHub
+	CI        CI
+	Store     DeployStore
+	Poster    Poster
+	Directory Directory
+	Bg        *Background
+	Log       zerolog.Logger
+}
+
+// Action ids of the request message's buttons.
+const (
+	ActionApprove = "deploy.approve"
+	ActionReject  = "deploy.reject"
+)
+
+// NewDeploy builds /deploy.
+func NewDeploy(d DeployDeps) *Deploy {
+	c := d.Config
+	if c.TTL <= 0 {
+		c.TTL = 30 * time.Minute
+	}
+	if c.LockDuration <= 0 {
+		c.LockDuration = 2 * time.Hour
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.MaxPoll < c.PollInterval {
+		c.MaxPoll = 15 * time.Second
+	}
+	if c.PromotionTimeout <= 0 {
+		c.PromotionTimeout = 30 * time.Minute
+	}
+	return &Deploy{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg, log: d.Log.With().Str("cmd", "deploy").Logger()}
+}
+
+// Register adds /deploy and its buttons to r.
+func (d *Deploy) Register(r *Router) {
+	r.Add(Command{
+		Name:    "deploy",
+		Summary: "promote staging to production through a reviewed diff",
+		Subs: []Sub{
+			{"status", "", "staging and production side by side: releases, commits, CI, lock, pending approval", d.status},
+			{"promote", "[--skip-ci <reason>]", "ask for a reviewed promotion of staging to production (in #" + d.cfg.Channel + " only)", d.promote},
+			{"lock", "[reason…] [for 2h]", "lock production promotions", d.lock},
+			{"unlock", "", "lift your lock (admins: anyone's)", d.unlock},
+			{"history", "", "recent promotions: who asked, who approved, what, outcome", d.history},
+			{"cancel", "", "withdraw your pending promotion request", d.cancel},
+		},
+	})
+	r.OnAction(ActionApprove, d.approve)
+	r.OnAction(ActionReject, d.reject)
+}
+
+// resolvePipeline reads the pipeline and its apps, remembering them for a
+// minute: they rarely change and every command needs them.
+func (d *Deploy) resolvePipeline(ctx context.Context) (heroku.Pipeline, error) {
+	d.mu.Lock()
+	p, at := d.pipeline, d.pipeAt
+	d.mu.Unlock()
+	if p.ID != "" && time.Since(at) < time.Minute {
+		return p, nil
+	}
+	p, err := d.heroku.Pipeline(ctx, d.cfg.Pipeline)
+	if err != nil {
+		return p, err
+	}
+	if len(p.Staging) == 0 {
+		return p, Userf("Heroku pipeline %s has no staging app; add one to the pipeline's staging stage.", p.Name)
+	}
+	if len(p.Production) == 0 {
+		return p, Userf("Heroku pipeline %s has no production app; add one to the pipeline's production stage.", p.Name)
+	}
+	d.mu.Lock()
+	d.pipeline, d.pipeAt = p, time.Now()
+	d.mu.Unlock()
+	return p, nil
+}
+
+// appRelease is an app with its current release.
+type appRelease struct {
+	App     heroku.App
+	Release heroku.Release
+}
+
+// snapshot is the pipeline as it is now: what staging and production run.
+type snapshot struct {
+	Pipeline   heroku.Pipeline
+	Staging    appRelease
+	Production []appRelease
+}
+
+func (d *Deploy) snapshot(ctx context.Context) (snapshot, error) {
+	p, err := d.resolvePipeline(ctx)
+	if err != nil {
+		return snapshot{}, err
+	}
+	s := snapshot{Pipeline: p, Staging: appRelease{App: p.Staging[0]}, Production: make([]appRelease, len(p.Production))}
+	var wg sync.WaitGroup
+	errs := make([]error, len(p.Production)+1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.Staging.Release, errs[0] = d.heroku.CurrentRelease(ctx, s.Staging.App.ID)
+	}()
+	for i, app := range p.Production {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Production[i].App = app
+			s.Production[i].Release, errs[i+1] = d.heroku.CurrentRelease(ctx, app.ID)
+		}()
+	}
+	wg.Wait()
+	if errors.Is(errs[0], heroku.ErrNoRelease) {
+		return s, Userf("The staging app %s has no release yet; deploy to it first.", s.Staging.App.Name)
+	}
+	for i := range errs[1:] {
+		// A production app that was never released simply has nothing yet.
+		if errors.Is(errs[i+1], heroku.ErrNoRelease) {
+			errs[i+1] = nil
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+// ciState is the CI result of a commit, with a link.
+type ciState struct {
+	State semaphore.State
+	URL   string
+	Err   error
+}
+
+func (d *Deploy) ciOf(ctx context.Context, sha string) ciState {
+	if d.ci == nil {
+		return ciState{State: "not configured"}
+	}
+	if sha == "" {
+		return ciState{State: semaphore.None}
+	}
+	st, p, err := d.ci.CommitState(ctx, sha, d.cfg.CIBranch)
+	c := ciState{State: st, Err: err}
+	if p.WorkflowID != "" {
+		c.URL = d.ci.WorkflowURL(p.WorkflowID)
+	}
+	return c
+}
+
+func (c ciState) String() string {
+	if c.Err != nil {
+		return "⚠️ unknown (Semaphore could not be asked)"
+	}
+	icon := map[semaphore.State]string{semaphore.Passed: "✅", semaphore.Failed: "❌", semaphore.Stopped: "⏹", semaphore.Running: "⏳", semaphore.None: "❔"}[c.State]
+	s := strings.TrimSpace(icon + " " + string(c.State))
+	if c.State == semaphore.None {
+		s = "❔ no pipeline found"
+	}
+	if c.URL != "" {
+		s = fmt.Sprintf("<%s|%s>", c.URL, s)
+	}
+	return s
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	if sha == "" {
+		return "unknown"
+	}
+	return sha
+}
+
+func (d *Deploy) shaLink(sha string) string {
+	if sha == "" || d.github == nil {
+		return "`" + short(sha) + "`"
+	}
+	return fmt.Sprintf("<%s|`%s`>", d.github.CommitURL(sha), short(sha))
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "unknown time"
+	}
+	return t.UTC().Format("Jan 2 15:04 UTC")
+}
+
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	}
+}
+
+func (d *Deploy) releaseLine(ar appRelease, now time.Time) string {
+	r := ar.Release
+	who := r.UserEmail
+	if who == "" {
+		who = "unknown"
+	}
+	return fmt.Sprintf("*%s*\nv%d · %s · by %s · %s", ar.App.Name, r.Version, d.shaLink(r.Commit), who, ago(now, r.CreatedAt))
+}
+
+// sameCode reports whether a production app already runs staging's code.
+func sameCode(staging, prod heroku.Release) bool {
+	if staging.SlugID != "" && staging.SlugID == prod.SlugID {
+		return true
+	}
+	return staging.Commit != "" && staging.Commit == prod.Commit
+}
+
+func (d *Deploy) status(ctx context.Context, req Request, args []string) (Reply, error) {
+	if len(args) > 0 {
+		return Reply{}, Userf("`/deploy status` takes no arguments; type `/deploy status`.")
+	}
+	s, err := d.snapshot(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	now := d.store.Now()
+	st := s.Staging.Release
+	var prodFields []string
+	for _, p := range s.Production {
+		prodFields = append(prodFields, d.releaseLine(p, now))
+	}
+	blocks := []Block{
+		Header{Text: "Pipeline " + s.Pipeline.Name},
+		Section{Text: "*Staging*", Fields: []string{d.releaseLine(s.Staging, now)}},
+		Section{Text: "*Production*", Fields: prodFields},
+	}
+	base := s.Production[0].Release.Commit
+	var facts []string
+	switch {
+	case sameCode(st, s.Production[0].Release):
+		facts = append(facts, "Staging and production run the same code.")
+	case d.github != nil && base != "" && st.Commit != "":
+		cmp, err := d.github.Compare(ctx, base, st.Commit)
+		if err != nil {
+			facts = append(facts, "Commits ahead: unknown ("+explainInline(err)+")")
+		} else {
+			facts = append(facts, fmt.Sprintf("Staging is <%s|%d commit%s ahead> of production.", cmp.URL, cmp.AheadBy, plural(cmp.AheadBy)))
+		}
+	default:
+		facts = append(facts, "Staging runs different code from production.")
+	}
+	facts = append(facts, "CI for staging's "+d.shaLink(st.Commit)+": "+d.ciOf(ctx, st.Commit).String())
+	lockLine, err := d.lockLine()
+	if err != nil {
+		return Reply{}, err
+	}
+	facts = append(facts, lockLine)
+	if r, err := d.store.OpenRequest(s.Pipeline.ID); err != nil {
+		return Reply{}, err
+	} else if r != nil {
+		facts = append(facts, d.openRequestLine(*r, now))
+	} else {
+		facts = append(facts, "No promotion pending.")
+	}
+	blocks = append(blocks, Section{Text: strings.Join(facts, "\n")})
+	return Reply{Message: Message{Text: fmt.Sprintf("Pipeline %s: staging v%d, production v%d", s.Pipeline.Name, st.Version, s.Production[0].Release.Version), Blocks: blocks}, Ephemeral: true}, nil
+}
+
+func (d *Deploy) openRequestLine(r store.PromotionRequest, now time.Time) string {
+	if r.Status == store.StatusPromoting {
+		return fmt.Sprintf("Request #%d (v%d) is being promoted now, approved by <@%s>.", r.ID, r.ReleaseVersion, r.DecidedBy)
+	}
+	return fmt.Sprintf("Request #%d by <@%s> (v%d) waits for approval; it expires %s.", r.ID, r.RequestedBy, r.ReleaseVersion, until(now, r.ExpiresAt))
+}
+
+func until(now, t time.Time) string {
+	d := t.Sub(now)
+	if d <= 0 {
+		return "now"
+	}
+	if d < time.Hour {
+		return fmt.Sprintf("in %d min", int(d.Round(time.Minute).Minutes()))
+	}
+	return "at " + stamp(t)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// explainInline is a service error as a short clause for a status line.
+func explainInline(err error) string {
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		if ae.StatusCode == 0 {
+			return ae.Service + " unreachable"
+		}
+		return fmt.Sprintf("%s answered %d", ae.Service, ae.StatusCode)
+	}
+	return "error"
+}
+
+func (d *Deploy) pipelineKey(ctx context.Context) (string, error) {
+	p, err := d.resolvePipeline(ctx)
+	return p.ID, err
+}
+
+func (d *Deploy) lockLine() (string, error) {
+	p := d.cachedPipelineID()
+	l, err := d.store.Lock(p)
+	if err != nil {
+		return "", err
+	}
+	if l == nil {
+		return "🔓 Production is not locked.", nil
+	}
+	return "🔒 " + lockText(*l), nil
+}
+
+func (d *Deploy) cachedPipelineID() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pipeline.ID
+}
+
+func lockText(l store.Lock) string {
+	if l.RequestID != 0 {
+		return fmt.Sprintf("Production is locked by the running promotion of request #%d (since %s).", l.RequestID, stamp(l.Since))
+	}
+	s := fmt.Sprintf("Production is locked by <@%s> since %s", l.Holder, stamp(l.Since))
+	if l.Reason != "" {
+		s += fmt.Sprintf(" (“%s”)", l.Reason)
+	}
+	if !l.Until.IsZero() {
+		s += " until " + stamp(l.Until)
+	}
+	return s + "."
+}
+
+func (d *Deploy) isAdmin(user string) bool {
+	for _, a := range d.cfg.Admins {
+		if a == user {
+			return true
+		}
+	}
+	return false
+}
+
+// inDeployChannel checks the channel by id or name; mentions carry no name,
+// so it is looked up when the configuration names the channel.
+func (d *Deploy) inDeployChannel(ctx context.Context, req Request) (bool, error) {
+	want := d.cfg.Channel
+	if req.ChannelID == want || (req.ChannelName != "" && req.ChannelName == want) {
+		return true, nil
+	}
+	if req.ChannelName != "" || d.dir == nil || req.ChannelID == "" {
+		return false, nil
+	}
+	name, err := d.dir.ChannelName(ctx, req.ChannelID)
+	if err != nil {
+		return false, err
+	}
+	return name == want, nil
+}
+
+func (d *Deploy) channelRef() string {
+	if strings.HasPrefix(d.cfg.Channel, "C") && strings.ToUpper(d.cfg.Channel) == d.cfg.Channel {
+		return "<#" + d.cfg.Channel + ">"
+	}
+	return "#" + d.cfg.Channel
+}

@@ -1,0 +1,506 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/devy-chatops/devy/integrations/apierr"
+	"github.com/devy-chatops/devy/integrations/heroku"
+	"github.com/devy-chatops/devy/integrations/semaphore"
+	"github.com/devy-chatops/devy/store"
+)
+
+// requestOf reads the request a button points at. The value comes from Slack
+// and may have been tampered with, so it is parsed strictly.
+func (d *Deploy) requestOf(a Action) (store.PromotionRequest, error) {
+	id, err := strconv.ParseUint(a.Value, 10, 64)
+	if err != nil || id == 0 {
+		return store.PromotionRequest{}, Userf("That button does not point at a promotion request I know; run `/deploy status` to see what is pending.")
+	}
+	r, err := d.store.Request(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, Userf("Promotion request #%d does not exist; run `/deploy status` to see what is pending.", id)
+	}
+	return r, err
+}
+
+// alreadyDecided tells a late clicker what happened to the request.
+func (d *Deploy) alreadyDecided(r store.PromotionRequest) error {
+	switch r.Status {
+	case store.StatusRejected:
+		return Userf("Request #%d was already rejected by <@%s> at %s.", r.ID, r.DecidedBy, stamp(r.DecidedAt))
+	case store.StatusCancelled:
+		return Userf("Request #%d was withdrawn; nothing will be promoted.", r.ID)
+	case store.StatusExpired:
+		return Userf("Request #%d expired; run `/deploy promote` for a fresh one.", r.ID)
+	case store.StatusPending:
+		return nil
+	}
+	return Userf("Request #%d was already approved by <@%s> at %s; it is %s.", r.ID, r.DecidedBy, stamp(r.DecidedAt), r.Status)
+}
+
+func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
+	r, err := d.requestOf(a)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := d.alreadyDecided(r); err != nil {
+		return Reply{}, err
+	}
+	now := d.store.Now()
+	if !now.Before(r.ExpiresAt) {
+		return Reply{}, d.expire(ctx, r, "")
+	}
+	if a.UserID == r.RequestedBy && !d.cfg.AllowSelfApproval {
+		return Reply{}, Userf("You asked for this promotion, so someone else has to approve it: that is the point of a second pair of eyes.")
+	}
+	if err := d.checkApprover(ctx, a.UserID, r); err != nil {
+		return Reply{}, err
+	}
+	// Every gate again, now: time has passed since the request was made.
+	// Any failure to check refuses (fail closed).
+	if l, err := d.store.Lock(r.Pipeline); err != nil {
+		return Reply{}, err
+	} else if l != nil && (l.RequestID != 0 || l.Holder != r.RequestedBy) {
+		return Reply{}, Userf("%s Nothing was promoted; approve again once it is lifted.", lockText(*l))
+	}
+	cur, err := d.heroku.CurrentRelease(ctx, r.StagingAppID)
+	if err != nil {
+		return Reply{}, fmt.Errorf("check staging before approving: %w", err)
+	}
+	if cur.ID != r.ReleaseID {
+		note := fmt.Sprintf("Staging moved on from v%d to v%d after this request, so its approval was refused as stale; run `/deploy promote` for a fresh diff.", r.ReleaseVersion, cur.Version)
+		return Reply{}, d.expire(ctx, r, note)
+	}
+	if r.SkipCIReason == "" && d.ci != nil {
+		ci := d.ciOf(ctx, r.SHA)
+		if ci.Err != nil {
+			return Reply{}, fmt.Errorf("check CI before approving: %w", ci.Err)
+		}
+		if ci.State != semaphore.Passed {
+			return Reply{}, Userf("CI for %s is %s now, so I won't promote it; nothing was promoted.", short(r.SHA), ci.State)
+		}
+	}
+
+	r, err = d.store.Approve(r.ID, a.UserID)
+	var de *store.DecisionError
+	if errors.As(err, &de) {
+		switch de.Reason {
+		case "locked":
+			return Reply{}, Userf("%s Nothing was promoted.", lockText(*de.Lock))
+		case "expired":
+			return Reply{}, d.expire(ctx, de.Request, "")
+		}
+		return Reply{}, d.alreadyDecided(de.Request)
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	d.log.Info().Uint64("request", r.ID).Str("approver", a.UserID).Msg("promotion approved")
+	d.redraw(ctx, r)
+	d.bg.Go(func(ctx context.Context) { d.run(ctx, r) })
+	return Reply{}, nil
+}
+
+// expire closes a pending request that can no longer be approved and redraws
+// it; the returned error tells the clicker why.
+func (d *Deploy) expire(ctx context.Context, r store.PromotionRequest, note string) error {
+	closed, err := d.store.CloseRequest(r.ID, store.StatusExpired, "devy", note)
+	var de *store.DecisionError
+	if errors.As(err, &de) {
+		return d.alreadyDecided(de.Request)
+	}
+	if err != nil {
+		return err
+	}
+	d.redraw(ctx, closed)
+	if note != "" {
+		return Userf("%s", note)
+	}
+	return Userf("Request #%d expired at %s; run `/deploy promote` for a fresh one.", r.ID, stamp(r.ExpiresAt))
+}
+
+// checkApprover applies DEVY_APPROVERS and DEVY_APPROVER_NOT_AUTHOR.
+func (d *Deploy) checkApprover(ctx context.Context, user string, r store.PromotionRequest) error {
+	if len(d.cfg.Approvers) > 0 {
+		allowed := false
+		for _, id := range d.cfg.Approvers {
+			if id == user {
+				allowed = true
+				break
+			}
+			if strings.HasPrefix(id, "S") {
+				members, err := d.dir.GroupMembers(ctx, id)
+				if err != nil {
+					return fmt.Errorf("check approver group %s: %w", id, err)
+				}
+				for _, m := range members {
+					if m == user {
+						allowed = true
+					}
+				}
+			}
+			if allowed {
+				break
+			}
+		}
+		if !allowed {
+			var who []string
+			for _, id := range d.cfg.Approvers {
+				if strings.HasPrefix(id, "S") {
+					who = append(who, "<!subteam^"+id+">")
+				} else {
+					who = append(who, "<@"+id+">")
+				}
+			}
+			return Userf("Only %s can approve promotions; ask one of them.", strings.Join(who, ", "))
+		}
+	}
+	if d.cfg.ApproverNotAuthor {
+		for _, login := range r.Authors {
+			if d.cfg.UserMap[strings.ToLower(login)] == user {
+				return Userf("You wrote commits in this promotion (as %s), so someone who didn't has to approve it.", login)
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Deploy) reject(ctx context.Context, a Action) (Reply, error) {
+	r, err := d.requestOf(a)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := d.alreadyDecided(r); err != nil {
+		return Reply{}, err
+	}
+	r, err = d.store.CloseRequest(r.ID, store.StatusRejected, a.UserID, "")
+	var de *store.DecisionError
+	if errors.As(err, &de) {
+		if de.Reason == "expired" {
+			return Reply{}, d.expire(ctx, de.Request, "")
+		}
+		return Reply{}, d.alreadyDecided(de.Request)
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	d.redraw(ctx, r)
+	return Reply{}, nil
+}
+
+func (d *Deploy) cancel(ctx context.Context, req Request, args []string) (Reply, error) {
+	if len(args) > 0 {
+		return Reply{}, Userf("`/deploy cancel` takes no arguments; it withdraws your pending request.")
+	}
+	pipelineID, err := d.pipelineKey(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	r, err := d.store.OpenRequest(pipelineID)
+	if err != nil {
+		return Reply{}, err
+	}
+	if r == nil || r.Status != store.StatusPending {
+		if r != nil {
+			return Reply{}, Userf("Request #%d is already being promoted; it can't be withdrawn now.", r.ID)
+		}
+		return Reply{}, Userf("You have no pending promotion request; `/deploy status` shows what is going on.")
+	}
+	if r.RequestedBy != req.UserID {
+		return Reply{}, Userf("Request #%d is <@%s>'s, so only they can withdraw it; press Reject on it if it should not ship.", r.ID, r.RequestedBy)
+	}
+	closed, err := d.store.CloseRequest(r.ID, store.StatusCancelled, req.UserID, "")
+	var de *store.DecisionError
+	if errors.As(err, &de) {
+		return Reply{}, d.alreadyDecided(de.Request)
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	d.redraw(ctx, closed)
+	return Say("Withdrew your promotion request #%d.", r.ID), nil
+}
+
+func (d *Deploy) lock(ctx context.Context, req Request, args []string) (Reply, error) {
+	dur := d.cfg.LockDuration
+	if n := len(args); n >= 2 && strings.EqualFold(args[n-2], "for") {
+		parsed, err := parseLockDuration(args[n-1])
+		if err != nil {
+			return Reply{}, err
+		}
+		dur, args = parsed, args[:n-2]
+	}
+	reason := strings.Join(args, " ")
+	pipelineID, err := d.pipelineKey(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	now := d.store.Now()
+	l, err := d.store.AcquireLock(store.Lock{Pipeline: pipelineID, Holder: req.UserID, Reason: reason, Until: now.Add(dur)})
+	var le *store.LockedError
+	if errors.As(err, &le) {
+		return Reply{}, Userf("%s Ask them to `/deploy unlock`, or wait.", lockText(le.Lock))
+	}
+	if err != nil {
+		return Reply{}, err
+	}
+	return Reply{Message: Message{Text: "🔒 " + lockText(l) + " `/deploy unlock` lifts it."}}, nil
+}
+
+func parseLockDuration(s string) (time.Duration, error) {
+	bad := Userf("I couldn't read “for %s”; give a duration such as `for 30m`, `for 2h` or `for 1d` (at most 7 days).", s)
+	var d time.Duration
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil {
+			return 0, bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
+	}
+	if d < time.Minute || d > 7*24*time.Hour {
+		return 0, bad
+	}
+	return d, nil
+}
+
+func (d *Deploy) unlock(ctx context.Context, req Request, args []string) (Reply, error) {
+	if len(args) > 0 {
+		return Reply{}, Userf("`/deploy unlock` takes no arguments; it lifts your lock.")
+	}
+	pipelineID, err := d.pipelineKey(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	l, err := d.store.ReleaseLock(pipelineID, req.UserID, d.isAdmin(req.UserID))
+	var le *store.LockedError
+	switch {
+	case errors.Is(err, store.ErrNotLocked):
+		return Reply{}, Userf("Production is not locked; nothing to unlock.")
+	case errors.As(err, &le) && le.Lock.RequestID != 0:
+		return Reply{}, Userf("%s It unlocks by itself when the promotion ends.", lockText(le.Lock))
+	case errors.As(err, &le):
+		return Reply{}, Userf("%s Only they or a Devy admin can unlock it.", lockText(le.Lock))
+	case err != nil:
+		return Reply{}, err
+	}
+	text := fmt.Sprintf("🔓 <@%s> unlocked production promotions.", req.UserID)
+	if l.Holder != req.UserID {
+		text = fmt.Sprintf("🔓 <@%s> lifted <@%s>'s lock on production promotions.", req.UserID, l.Holder)
+	}
+	return Reply{Message: Message{Text: text}}, nil
+}
+
+func (d *Deploy) history(ctx context.Context, req Request, args []string) (Reply, error) {
+	if len(args) > 0 {
+		return Reply{}, Userf("`/deploy history` takes no arguments; it lists the recent promotions.")
+	}
+	entries, err := d.store.AuditLog(10, "promotion.finished")
+	if err != nil {
+		return Reply{}, err
+	}
+	if len(entries) == 0 {
+		return Say("No promotions yet. `/deploy promote` asks for the first one."), nil
+	}
+	var lines []string
+	for _, e := range entries {
+		lines = append(lines, d.historyLine(e))
+	}
+	return Reply{Message: Message{Text: "Recent promotions", Blocks: []Block{
+		Header{Text: "Recent promotions"},
+		Section{Text: strings.Join(lines, "\n")},
+	}}, Ephemeral: true}, nil
+}
+
+func (d *Deploy) historyLine(e store.AuditEntry) string {
+	x := e.Detail
+	rng := d.shaLink(x["base_sha"]) + "…" + d.shaLink(x["sha"])
+	if x["compare_url"] != "" {
+		rng = fmt.Sprintf("<%s|%s…%s>", x["compare_url"], short(x["base_sha"]), short(x["sha"]))
+	}
+	icon := map[string]string{store.StatusSucceeded: "✅", store.StatusFailed: "❌", store.StatusUnknown: "⚠️"}[x["outcome"]]
+	return fmt.Sprintf("%s %s — %s v%s %s, requested by <@%s>, approved by <@%s>: %s",
+		icon, stamp(e.At), x["staging_app"], x["release"], rng, x["requested_by"], x["approved_by"], x["outcome"])
+}
+
+// run promotes an approved request and follows it to the end. The request is
+// already "promoting" in the store (the intent is recorded before the call),
+// so a crash from here on never leads to a second promotion: on restart,
+// Resume follows it or settles it from what production runs.
+func (d *Deploy) run(ctx context.Context, r store.PromotionRequest) {
+	var targets []string
+	for _, t := range r.Targets {
+		targets = append(targets, t.AppID)
+	}
+	p, err := d.heroku.Promote(ctx, r.Pipeline, r.StagingAppID, r.ReleaseID, targets)
+	if err != nil {
+		code := apierr.StatusCode(err)
+		if code >= 400 && code < 500 {
+			// Heroku answered and refused: nothing was promoted.
+			var ae *apierr.Error
+			msg := err.Error()
+			if errors.As(err, &ae) && ae.Message != "" {
+				msg = ae.Message
+			}
+			d.finish(ctx, r, store.StatusFailed, r.Targets, "Heroku refused the promotion: "+escape(msg))
+			return
+		}
+		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("promotion call did not return; settling from production's releases")
+		d.settle(ctx, r, "Heroku did not confirm the promotion call")
+		return
+	}
+	if err := d.store.StartPromotion(r.ID, p.ID); err != nil {
+		d.log.Error().Err(err).Uint64("request", r.ID).Str("promotion", p.ID).Msg("recording the promotion id failed")
+	}
+	r.PromotionID = p.ID
+	d.follow(ctx, r)
+}
+
+// follow polls the promotion's targets with back-off until each succeeded or
+// failed, redrawing the message when something changes.
+func (d *Deploy) follow(ctx context.Context, r store.PromotionRequest) {
+	wait := d.cfg.PollInterval
+	deadline := r.DecidedAt.Add(d.cfg.PromotionTimeout)
+	for {
+		ts, err := d.heroku.PromotionTargets(ctx, r.PromotionID)
+		if err == nil {
+			targets, changed, done := mergeTargets(r.Targets, ts)
+			if changed {
+				r.Targets = targets
+				if err := d.store.SetTargets(r.ID, targets); err != nil {
+					d.log.Warn().Err(err).Uint64("request", r.ID).Msg("recording target states failed")
+				}
+				d.redraw(ctx, r)
+			}
+			if done {
+				status := store.StatusSucceeded
+				for _, t := range targets {
+					if t.Status != "succeeded" {
+						status = store.StatusFailed
+					}
+				}
+				d.finish(ctx, r, status, targets, "")
+				return
+			}
+		} else if ctx.Err() == nil {
+			d.log.Warn().Err(err).Uint64("request", r.ID).Msg("reading promotion targets failed; will retry")
+		}
+		if d.timeNow().After(deadline) {
+			d.finish(ctx, r, store.StatusUnknown, r.Targets, fmt.Sprintf("Heroku still reported the promotion as pending after %s; check the apps on Heroku.", d.cfg.PromotionTimeout))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return // Devy is stopping; Resume picks this up at the next start.
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, d.cfg.MaxPoll)
+	}
+}
+
+func mergeTargets(known []store.Target, got []heroku.PromotionTarget) (out []store.Target, changed, done bool) {
+	out = append([]store.Target(nil), known...)
+	done = len(got) > 0
+	for _, g := range got {
+		if g.Status == "pending" || g.Status == "" {
+			done = false
+		}
+		for i := range out {
+			if out[i].AppID != g.AppID {
+				continue
+			}
+			before := out[i].Status
+			if before == "" {
+				before = "pending" // never heard of is the same as pending
+			}
+			if before != g.Status || out[i].Error != g.ErrorMessage || out[i].ReleaseID != g.ReleaseID {
+				out[i].Status, out[i].Error, out[i].ReleaseID = g.Status, g.ErrorMessage, g.ReleaseID
+				changed = true
+			}
+		}
+	}
+	return out, changed, done
+}
+
+// settle decides the outcome of a promotion whose Heroku id is unknown (the
+// call's answer was lost, or Devy stopped before recording it) by looking at
+// what production runs. It never promotes again.
+func (d *Deploy) settle(ctx context.Context, r store.PromotionRequest, why string) {
+	targets := append([]store.Target(nil), r.Targets...)
+	all := true
+	var behind []string
+	for i, t := range targets {
+		rel, err := d.heroku.CurrentRelease(ctx, t.AppID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			all = false
+			behind = append(behind, t.AppName+" (could not be read)")
+			continue
+		}
+		if rel.SlugID != "" && rel.SlugID == r.SlugID {
+			targets[i].Status, targets[i].ReleaseID = "succeeded", rel.ID
+		} else {
+			all = false
+			behind = append(behind, fmt.Sprintf("%s (still v%d)", t.AppName, rel.Version))
+		}
+	}
+	if all {
+		d.finish(ctx, r, store.StatusSucceeded, targets, why+"; production's current releases show the reviewed build.")
+		return
+	}
+	d.finish(ctx, r, store.StatusUnknown, targets, fmt.Sprintf("%s, and production does not run the reviewed build: %s. I did not promote again; check Heroku, then `/deploy promote` if it is still needed.", why, strings.Join(behind, ", ")))
+}
+
+func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status string, targets []store.Target, note string) {
+	done, err := d.store.FinishPromotion(r.ID, status, targets, note)
+	if err != nil {
+		d.log.Error().Err(err).Uint64("request", r.ID).Msg("recording the promotion outcome failed")
+		return
+	}
+	d.log.Info().Uint64("request", r.ID).Str("outcome", status).Msg("promotion finished")
+	d.redraw(ctx, done)
+	if done.MessageTS == "" {
+		return
+	}
+	words := map[string]string{
+		store.StatusSucceeded: "🚀 is live on " + targetNames(done),
+		store.StatusFailed:    "❌ failed; the message above shows Heroku's error for each app",
+		store.StatusUnknown:   "⚠️ ended in a state I can't confirm; see the message above",
+	}[status]
+	msg := Message{Text: fmt.Sprintf("<@%s> your promotion #%d (%s v%d) %s.", done.RequestedBy, done.ID, done.StagingAppName, done.ReleaseVersion, words)}
+	if _, err := d.poster.Post(ctx, done.Channel, done.MessageTS, msg); err != nil {
+		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("thread reply failed")
+	}
+}
+
+// Resume finds promotions that were running when Devy stopped and sees each
+// through: following it when Heroku's id is known, otherwise settling it from
+// production's releases without promoting again.
+func (d *Deploy) Resume(ctx context.Context) error {
+	rs, err := d.store.Requests(store.StatusPromoting)
+	if err != nil {
+		return fmt.Errorf("resume promotions: %w", err)
+	}
+	for _, r := range rs {
+		d.log.Info().Uint64("request", r.ID).Str("promotion", r.PromotionID).Msg("resuming promotion")
+		if r.PromotionID != "" {
+			d.bg.Go(func(ctx context.Context) { d.follow(ctx, r) })
+		} else {
+			d.bg.Go(func(ctx context.Context) {
+				d.settle(ctx, r, "Devy restarted before Heroku confirmed the promotion call")
+			})
+		}
+	}
+	return nil
+}

@@ -1,0 +1,402 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/integrations/semaphore"
+	"github.com/devy-chatops/devy/store"
+)
+
+// maxCommitsShown folds long commit lists; the compare link shows the rest.
+const maxCommitsShown = 15
+
+func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply, error) {
+	skipReason, err := parseSkipCI(args)
+	if err != nil {
+		return Reply{}, err
+	}
+	if skipReason != "" && !d.isAdmin(req.UserID) {
+		return Reply{}, Userf("Only Devy admins can skip the CI check; ask one, or wait for CI to pass.")
+	}
+	ok, err := d.inDeployChannel(ctx, req)
+	if err != nil {
+		return Reply{}, err
+	}
+	if !ok {
+		return Reply{}, Userf("`/deploy promote` works only in %s, so the whole team sees what ships; run it there.", d.channelRef())
+	}
+	pipelineID, err := d.pipelineKey(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	// Cheap gates first: they need no API call.
+	if l, err := d.store.Lock(pipelineID); err != nil {
+		return Reply{}, err
+	} else if l != nil && (l.Holder != req.UserID || l.RequestID != 0) {
+		return Reply{}, Userf("%s Nothing was requested; ask them, or try again after the lock ends.", lockText(*l))
+	}
+	if r, err := d.store.OpenRequest(pipelineID); err != nil {
+		return Reply{}, err
+	} else if r != nil {
+		return Reply{}, Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(*r, d.store.Now()))
+	}
+
+	s, err := d.snapshot(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	st := s.Staging.Release
+	var behind []appRelease
+	for _, p := range s.Production {
+		if !sameCode(st, p.Release) {
+			behind = append(behind, p)
+		}
+	}
+	if len(behind) == 0 {
+		return Reply{}, Userf("Nothing to promote: staging and production both run %s (staging v%d).", d.shaLink(st.Commit), st.Version)
+	}
+	ci := d.ciOf(ctx, st.Commit)
+	if ci.Err != nil && skipReason == "" {
+		return Reply{}, ci.Err
+	}
+	if d.ci != nil && ci.State != semaphore.Passed && skipReason == "" {
+		return Reply{}, Userf("CI has not passed for staging's %s (%s), so I won't ask for a promotion; wait for a green build, or an admin can run `/deploy promote --skip-ci <reason>`.", short(st.Commit), ci.String())
+	}
+
+	base := s.Production[0].Release.Commit
+	r := store.PromotionRequest{
+		Pipeline: s.Pipeline.ID, RequestedBy: req.UserID, ExpiresAt: d.store.Now().Add(d.cfg.TTL),
+		Channel: req.ChannelID, StagingAppID: s.Staging.App.ID, StagingAppName: s.Staging.App.Name,
+		ReleaseID: st.ID, ReleaseVersion: st.Version, SlugID: st.SlugID, SHA: st.Commit, BaseSHA: base,
+		CIState: string(ci.State), SkipCIReason: skipReason,
+	}
+	for _, p := range s.Production {
+		r.Targets = append(r.Targets, store.Target{AppID: p.App.ID, AppName: p.App.Name, FromVersion: p.Release.Version, FromSHA: p.Release.Commit, FromSlugID: p.Release.SlugID})
+	}
+	r.CIURL = ci.URL
+	if r.Diff, err = d.diff(ctx, s, &r); err != nil {
+		return Reply{}, err
+	}
+
+	r, err = d.store.CreateRequest(r)
+	var pe *store.PendingError
+	var le *store.LockedError
+	switch {
+	case errors.As(err, &pe):
+		return Reply{}, Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(pe.Request, d.store.Now()))
+	case errors.As(err, &le):
+		return Reply{}, Userf("%s Nothing was requested.", lockText(le.Lock))
+	case err != nil:
+		return Reply{}, err
+	}
+	ts, err := d.poster.Post(ctx, req.ChannelID, "", d.requestMessage(r))
+	if err != nil {
+		// Without a message nobody can approve it: withdraw it at once.
+		if _, cerr := d.store.CloseRequest(r.ID, store.StatusCancelled, "devy", "the request message could not be posted"); cerr != nil {
+			d.log.Error().Err(cerr).Uint64("request", r.ID).Msg("withdrawing unposted request failed")
+		}
+		return Reply{}, fmt.Errorf("post request %d: %w", r.ID, err)
+	}
+	if err := d.store.SetMessage(r.ID, req.ChannelID, ts); err != nil {
+		return Reply{}, err
+	}
+	return Reply{}, nil
+}
+
+func parseSkipCI(args []string) (string, error) {
+	if len(args) == 0 {
+		return "", nil
+	}
+	if args[0] != "--skip-ci" {
+		return "", Userf("`/deploy promote` takes no arguments except `--skip-ci <reason>` (admins only); type `/deploy promote`.")
+	}
+	reason := strings.Join(args[1:], " ")
+	if reason == "" {
+		return "", Userf("Say why CI is skipped: `/deploy promote --skip-ci <reason>`.")
+	}
+	return reason, nil
+}
+
+// diff describes what the promotion ships: commits, files and risks.
+func (d *Deploy) diff(ctx context.Context, s snapshot, r *store.PromotionRequest) ([]string, error) {
+	var out []string
+	var files []github.File
+	switch {
+	case d.github == nil:
+		out = append(out, "_GitHub is not configured, so I can't list the commits; check the releases on Heroku before approving._")
+	case r.BaseSHA == "" || r.SHA == "":
+		out = append(out, "_Heroku does not know the commit of one of the releases, so I can't list the commits; check the releases on Heroku before approving._")
+	default:
+		cmp, err := d.github.Compare(ctx, r.BaseSHA, r.SHA)
+		if err != nil {
+			return nil, err
+		}
+		r.CompareURL = cmp.URL
+		r.CommitCount = cmp.TotalCommits
+		if r.CommitCount == 0 {
+			r.CommitCount = len(cmp.Commits)
+		}
+		files = cmp.Files
+		out = append(out, d.commitList(cmp, r))
+		if cmp.Status == "behind" || cmp.Status == "diverged" {
+			out = append(out, fmt.Sprintf("⚠️ Staging is *%s* production (%d behind): promoting would take commits *out* of production.", cmp.Status, cmp.BehindBy))
+		}
+		if len(files) > 0 {
+			out = append(out, fileList(files))
+		}
+	}
+	risks, err := d.risks(ctx, s, files)
+	if err != nil {
+		return nil, err
+	}
+	if len(risks) > 0 {
+		out = append(out, "*Risks*\n• "+strings.Join(risks, "\n• "))
+	} else {
+		out = append(out, "*Risks*: none spotted (no migrations, Procfile or app.json changes, no missing config vars).")
+	}
+	return out, nil
+}
+
+func (d *Deploy) commitList(cmp github.Comparison, r *store.PromotionRequest) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d commit%s* (<%s|compare on GitHub>)", r.CommitCount, plural(r.CommitCount), cmp.URL)
+	authors := map[string]bool{}
+	// Newest first: that is what people look for.
+	for i := len(cmp.Commits) - 1; i >= 0; i-- {
+		c := cmp.Commits[i]
+		if c.AuthorLogin != "" && !authors[c.AuthorLogin] {
+			authors[c.AuthorLogin] = true
+			r.Authors = append(r.Authors, c.AuthorLogin)
+		}
+		if len(cmp.Commits)-1-i >= maxCommitsShown {
+			continue
+		}
+		who := c.AuthorLogin
+		if who == "" {
+			who = c.AuthorName
+		}
+		msg := c.Message
+		if c.PR != 0 {
+			// A squash merge's title ends in "(#123)"; the link replaces it.
+			msg = strings.TrimSuffix(msg, fmt.Sprintf(" (#%d)", c.PR))
+		}
+		line := fmt.Sprintf("\n• %s %s — %s", d.shaLink(c.SHA), escape(msg), escape(who))
+		if c.PR != 0 {
+			line += fmt.Sprintf(" (<%s|#%d>)", d.github.PullURL(c.PR), c.PR)
+		}
+		b.WriteString(line)
+	}
+	if hidden := r.CommitCount - min(len(cmp.Commits), maxCommitsShown); hidden > 0 {
+		fmt.Fprintf(&b, "\n…and %d more: <%s|see them all on GitHub>", hidden, cmp.URL)
+	}
+	sort.Strings(r.Authors)
+	return b.String()
+}
+
+func fileList(files []github.File) string {
+	const shown = 20
+	var names []string
+	for i, f := range files {
+		if i == shown {
+			break
+		}
+		names = append(names, "`"+f.Name+"`")
+	}
+	s := fmt.Sprintf("*%d file%s changed*: %s", len(files), plural(len(files)), strings.Join(names, ", "))
+	if len(files) > shown {
+		s += fmt.Sprintf(" and %d more", len(files)-shown)
+	}
+	return s
+}
+
+// risks lists what tends to break a promotion: schema migrations, process
+// changes, and config vars staging has but a production app lacks (a
+// promotion copies the slug, not the config).
+func (d *Deploy) risks(ctx context.Context, s snapshot, files []github.File) ([]string, error) {
+	var out, migrations []string
+	for _, f := range files {
+		name := f.Name
+		base := path.Base(name)
+		switch {
+		case isMigration(name):
+			migrations = append(migrations, "`"+name+"`")
+		case name == "Procfile":
+			out = append(out, "`Procfile` changed: process types or the release phase may differ on production.")
+		case name == "app.json":
+			out = append(out, "`app.json` changed: scripts, add-ons or the release phase may differ.")
+		case base == "release-tasks.sh" || base == "release.sh":
+			out = append(out, "`"+name+"` changed: it may run in the release phase.")
+		}
+	}
+	if len(migrations) > 0 {
+		sort.Strings(migrations)
+		shown := migrations
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(migrations)-5))
+		}
+		out = append([]string{"Database migrations: " + strings.Join(shown, ", ")}, out...)
+	}
+	stagingVars, err := d.heroku.ConfigVarNames(ctx, s.Staging.App.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range s.Production {
+		prodVars, err := d.heroku.ConfigVarNames(ctx, p.App.ID)
+		if err != nil {
+			return nil, err
+		}
+		have := map[string]bool{}
+		for _, v := range prodVars {
+			have[v] = true
+		}
+		var missing []string
+		for _, v := range stagingVars {
+			if !have[v] {
+				missing = append(missing, "`"+v+"`")
+			}
+		}
+		if len(missing) > 0 {
+			out = append(out, fmt.Sprintf("Config vars on %s missing on *%s*: %s", s.Staging.App.Name, p.App.Name, strings.Join(missing, ", ")))
+		}
+	}
+	return out, nil
+}
+
+func isMigration(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.Contains(lower, "migrat") || strings.HasSuffix(lower, "schema.rb") || strings.HasSuffix(lower, "structure.sql") ||
+		strings.HasSuffix(lower, ".sql") && strings.Contains(lower, "db/")
+}
+
+// escape keeps commit messages from turning into Slack mentions or links.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// requestMessage draws the request as it stands: the same message is
+// redrawn at every step, from the stored request alone.
+func (d *Deploy) requestMessage(r store.PromotionRequest) Message {
+	var targets []string
+	for _, t := range r.Targets {
+		targets = append(targets, fmt.Sprintf("%s v%d · %s", t.AppName, t.FromVersion, d.shaLink(t.FromSHA)))
+	}
+	blocks := []Block{
+		Header{Text: fmt.Sprintf("Promotion request #%d: staging → production", r.ID)},
+		Section{Fields: []string{
+			"*Requested by*\n<@" + r.RequestedBy + ">",
+			fmt.Sprintf("*Staging release*\n%s v%d · %s", r.StagingAppName, r.ReleaseVersion, d.shaLink(r.SHA)),
+			"*Production now*\n" + strings.Join(targets, "\n"),
+			"*CI*\n" + ciWord(r),
+		}},
+	}
+	for _, s := range r.Diff {
+		blocks = append(blocks, Section{Text: s})
+	}
+	blocks = append(blocks, Divider{}, Section{Text: d.stateText(r)})
+	if r.Status == store.StatusPending {
+		blocks = append(blocks, Actions{ID: fmt.Sprintf("deploy.request.%d", r.ID), Buttons: []Button{
+			{ActionID: ActionApprove, Text: "Approve", Value: fmt.Sprint(r.ID), Style: "primary", Confirm: &Confirm{
+				Title: "Promote to production?",
+				Text:  fmt.Sprintf("This promotes %s v%d (%s) to %s.", r.StagingAppName, r.ReleaseVersion, short(r.SHA), targetNames(r)),
+				Yes:   "Promote", No: "Not yet",
+			}},
+			{ActionID: ActionReject, Text: "Reject", Value: fmt.Sprint(r.ID), Style: "danger"},
+		}})
+	}
+	return Message{Text: fmt.Sprintf("Promotion request #%d by <@%s>: %s v%d → %s (%s)", r.ID, r.RequestedBy, r.StagingAppName, r.ReleaseVersion, targetNames(r), r.Status), Blocks: blocks}
+}
+
+func ciWord(r store.PromotionRequest) string {
+	s := r.CIState
+	if s == "" {
+		s = "unknown"
+	}
+	if r.CIURL != "" {
+		s = fmt.Sprintf("<%s|%s>", r.CIURL, s)
+	}
+	if r.SkipCIReason != "" {
+		s += fmt.Sprintf(" — check skipped by an admin: “%s”", r.SkipCIReason)
+	}
+	return s
+}
+
+func targetNames(r store.PromotionRequest) string {
+	var names []string
+	for _, t := range r.Targets {
+		names = append(names, t.AppName)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (d *Deploy) stateText(r store.PromotionRequest) string {
+	switch r.Status {
+	case store.StatusPending:
+		return fmt.Sprintf("⏳ Waiting for someone other than <@%s> to approve; this request expires at %s.", r.RequestedBy, stamp(r.ExpiresAt))
+	case store.StatusPromoting:
+		return fmt.Sprintf("✅ Approved by <@%s> at %s — promoting…\n%s", r.DecidedBy, stamp(r.DecidedAt), targetStates(r))
+	case store.StatusSucceeded:
+		return fmt.Sprintf("🚀 Promoted to production, approved by <@%s>.\n%s", r.DecidedBy, targetStates(r))
+	case store.StatusFailed:
+		s := fmt.Sprintf("❌ The promotion failed (approved by <@%s>).\n%s", r.DecidedBy, targetStates(r))
+		if r.Note != "" {
+			s += "\n" + r.Note
+		}
+		return s
+	case store.StatusUnknown:
+		return fmt.Sprintf("⚠️ I lost track of this promotion (approved by <@%s>). %s", r.DecidedBy, r.Note)
+	case store.StatusRejected:
+		return fmt.Sprintf("✋ Rejected by <@%s> at %s.", r.DecidedBy, stamp(r.DecidedAt))
+	case store.StatusCancelled:
+		if r.Note != "" {
+			return "Withdrawn: " + r.Note + "."
+		}
+		return fmt.Sprintf("Withdrawn by <@%s> at %s.", r.RequestedBy, stamp(r.FinishedAt))
+	case store.StatusExpired:
+		if r.Note != "" {
+			return "⌛ " + r.Note
+		}
+		return fmt.Sprintf("⌛ Expired at %s without a decision; run `/deploy promote` again.", stamp(r.ExpiresAt))
+	}
+	return r.Status
+}
+
+func targetStates(r store.PromotionRequest) string {
+	var lines []string
+	for _, t := range r.Targets {
+		icon := map[string]string{"succeeded": "✅", "failed": "❌", "pending": "⏳", "": "⏳"}[t.Status]
+		if icon == "" {
+			icon = "•"
+		}
+		status := t.Status
+		if status == "" {
+			status = "pending"
+		}
+		line := fmt.Sprintf("%s *%s*: %s", icon, t.AppName, status)
+		if t.Error != "" {
+			line += " — Heroku says: " + escape(t.Error)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// redraw updates the request's message; a failure is logged, not fatal: the
+// store holds the truth and the next redraw catches up.
+func (d *Deploy) redraw(ctx context.Context, r store.PromotionRequest) {
+	if r.MessageTS == "" {
+		return
+	}
+	if err := d.poster.Update(ctx, r.Channel, r.MessageTS, d.requestMessage(r)); err != nil {
+		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("updating the request message failed")
+	}
+}
+
+// timeNow exists so that the promotion deadline can use the store's clock.
+func (d *Deploy) timeNow() time.Time { return d.store.Now() }

@@ -1,0 +1,288 @@
+// Package config reads Devy's twelve-factor configuration from the
+// environment once, at start, into one typed value. Every variable is the one
+// product.md documents; a missing or malformed one is reported in one line
+// naming the variable and what it expects.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Secret holds a token. It prints as a short fingerprint so that a token that
+// slips into a log line or a message reveals nothing.
+type Secret string
+
+// Value is the token itself, for the one place that sends it.
+func (s Secret) Value() string { return string(s) }
+
+// String prints a fingerprint, never the value.
+func (s Secret) String() string {
+	if s == "" {
+		return "(unset)"
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:4])
+}
+
+// GoString keeps %#v from printing the value.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalZerologObject-free: zerolog uses Stringer for Interface/Stringer
+// fields; MarshalText covers JSON encoders too.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Config is everything Devy reads from its environment.
+type Config struct {
+	SlackAppToken Secret
+	SlackBotToken Secret
+	SlackAPIURL   string
+
+	HerokuToken    Secret
+	HerokuAPIURL   string
+	HerokuPipeline string
+
+	GitHubToken      Secret
+	GitHubRepository string // owner/repo
+	GitHubAPIURL     string
+
+	SemaphoreToken     Secret
+	SemaphoreURL       string
+	SemaphoreProjectID string
+
+	DBPath          string
+	DatabaseURL     Secret // carries a password
+	DeployChannel   string
+	CriticalChannel string
+	PRChannel       string
+
+	Approvers         []string // U… user ids or S… user-group ids
+	Admins            []string
+	AllowSelfApproval bool
+	ApproverNotAuthor bool
+	ApprovalTTL       time.Duration
+
+	Port string
+
+	GitHubWebhookSecret    Secret
+	HerokuWebhookSecret    Secret
+	SemaphoreWebhookSecret Secret
+
+	UserMap map[string]string // github login → Slack user id
+
+	LogLevel  zerolog.Level
+	LogFormat string // json or console
+}
+
+// HerokuConfigured reports whether Devy talks to a real (or configured) Heroku.
+func (c Config) HerokuConfigured() bool { return c.HerokuToken != "" }
+
+// GitHubConfigured reports whether a GitHub repository is set up.
+func (c Config) GitHubConfigured() bool { return c.GitHubRepository != "" }
+
+// SemaphoreConfigured reports whether Semaphore gates promotions.
+func (c Config) SemaphoreConfigured() bool { return c.SemaphoreToken != "" }
+
+// Error names the variable that is wrong and what it expects.
+type Error struct {
+	Var    string
+	Expect string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Var, e.Expect) }
+
+// Mode says which variables must be present.
+type Mode int
+
+const (
+	// Slack is the real bot: Slack tokens are required.
+	Slack Mode = iota
+	// Shell is the local chat: no tokens are required.
+	Shell
+)
+
+// Load reads the configuration through getenv (os.Getenv in production).
+func Load(getenv func(string) string, mode Mode) (Config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		SlackAppToken:          Secret(env("SLACK_APP_TOKEN", "")),
+		SlackBotToken:          Secret(env("SLACK_BOT_TOKEN", "")),
+		SlackAPIURL:            env("SLACK_API_URL", "https://slack.com/api/"),
+		HerokuToken:            Secret(env("HEROKU_API_TOKEN", "")),
+		HerokuAPIURL:           env("HEROKU_API_URL", "https://api.heroku.com"),
+		HerokuPipeline:         env("HEROKU_PIPELINE", ""),
+		GitHubToken:            Secret(env("GITHUB_TOKEN", "")),
+		GitHubRepository:       env("GITHUB_REPOSITORY", ""),
+		GitHubAPIURL:           env("GITHUB_API_URL", "https://api.github.com/"),
+		SemaphoreToken:         Secret(env("SEMAPHORE_API_TOKEN", "")),
+		SemaphoreURL:           env("SEMAPHORE_URL", ""),
+		SemaphoreProjectID:     env("SEMAPHORE_PROJECT_ID", ""),
+		DBPath:                 env("DEVY_DB_PATH", "devy.db"),
+		DatabaseURL:            Secret(env("DATABASE_URL", "")),
+		DeployChannel:          strings.TrimPrefix(env("DEVY_DEPLOY_CHANNEL", "devy"), "#"),
+		CriticalChannel:        strings.TrimPrefix(env("DEVY_CRITICAL_CHANNEL", "critical"), "#"),
+		PRChannel:              strings.TrimPrefix(env("DEVY_PR_CHANNEL", "general"), "#"),
+		Port:                   env("PORT", ""),
+		GitHubWebhookSecret:    Secret(env("GITHUB_WEBHOOK_SECRET", "")),
+		HerokuWebhookSecret:    Secret(env("HEROKU_WEBHOOK_SECRET", "")),
+		SemaphoreWebhookSecret: Secret(env("SEMAPHORE_WEBHOOK_SECRET", "")),
+		LogFormat:              env("LOG_FORMAT", "json"),
+	}
+
+	if mode == Slack {
+		if c.SlackAppToken == "" {
+			return c, &Error{"SLACK_APP_TOKEN", "required: the app-level token (xapp-…) with connections:write, for Socket Mode"}
+		}
+		if !strings.HasPrefix(c.SlackAppToken.Value(), "xapp-") {
+			return c, &Error{"SLACK_APP_TOKEN", "expected an app-level token starting with xapp-"}
+		}
+		if c.SlackBotToken == "" {
+			return c, &Error{"SLACK_BOT_TOKEN", "required: the bot token (xoxb-…)"}
+		}
+		if !strings.HasPrefix(c.SlackBotToken.Value(), "xoxb-") {
+			return c, &Error{"SLACK_BOT_TOKEN", "expected a bot token starting with xoxb-"}
+		}
+	}
+	for _, u := range []struct{ name, val string }{
+		{"SLACK_API_URL", c.SlackAPIURL}, {"HEROKU_API_URL", c.HerokuAPIURL}, {"GITHUB_API_URL", c.GitHubAPIURL},
+	} {
+		if err := checkURL(u.name, u.val); err != nil {
+			return c, err
+		}
+	}
+	if !strings.HasSuffix(c.SlackAPIURL, "/") {
+		// slack-go joins the base and the method name by concatenation.
+		c.SlackAPIURL += "/"
+	}
+	if !strings.HasSuffix(c.GitHubAPIURL, "/") {
+		c.GitHubAPIURL += "/"
+	}
+	if c.HerokuToken != "" && c.HerokuPipeline == "" {
+		return c, &Error{"HEROKU_PIPELINE", "required when HEROKU_API_TOKEN is set: the pipeline's name or id"}
+	}
+	if c.GitHubRepository != "" {
+		parts := strings.Split(c.GitHubRepository, "/")
+		if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+			return c, &Error{"GITHUB_REPOSITORY", "expected owner/repo, for example acme/shop"}
+		}
+	}
+	if c.SemaphoreToken != "" {
+		if c.SemaphoreURL == "" {
+			return c, &Error{"SEMAPHORE_URL", "required when SEMAPHORE_API_TOKEN is set: the organisation URL, for example https://acme.semaphoreci.com"}
+		}
+		if c.SemaphoreProjectID == "" {
+			return c, &Error{"SEMAPHORE_PROJECT_ID", "required when SEMAPHORE_API_TOKEN is set: the id of the project whose pipelines gate promotion"}
+		}
+	}
+	if c.SemaphoreURL != "" {
+		if err := checkURL("SEMAPHORE_URL", c.SemaphoreURL); err != nil {
+			return c, err
+		}
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL.Value())
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return c, &Error{"DATABASE_URL", "expected a postgres:// URL"}
+		}
+	}
+
+	var err error
+	if c.Approvers, err = idList("DEVY_APPROVERS", getenv("DEVY_APPROVERS"), "US"); err != nil {
+		return c, err
+	}
+	if c.Admins, err = idList("DEVY_ADMINS", getenv("DEVY_ADMINS"), "UW"); err != nil {
+		return c, err
+	}
+	if c.AllowSelfApproval, err = boolVar("DEVY_ALLOW_SELF_APPROVAL", getenv("DEVY_ALLOW_SELF_APPROVAL")); err != nil {
+		return c, err
+	}
+	if c.ApproverNotAuthor, err = boolVar("DEVY_APPROVER_NOT_AUTHOR", getenv("DEVY_APPROVER_NOT_AUTHOR")); err != nil {
+		return c, err
+	}
+	c.ApprovalTTL = 30 * time.Minute
+	if v := strings.TrimSpace(getenv("DEVY_APPROVAL_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, &Error{"DEVY_APPROVAL_TTL", "expected a positive duration such as 30m or 2h"}
+		}
+		c.ApprovalTTL = d
+	}
+	if c.Port != "" {
+		p, err := strconv.Atoi(c.Port)
+		if err != nil || p < 1 || p > 65535 {
+			return c, &Error{"PORT", "expected a TCP port number between 1 and 65535"}
+		}
+	}
+	if c.UserMap, err = userMap(getenv("DEVY_USER_MAP")); err != nil {
+		return c, err
+	}
+	c.LogLevel = zerolog.InfoLevel
+	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
+		lvl, err := zerolog.ParseLevel(strings.ToLower(v))
+		if err != nil || v == "" {
+			return c, &Error{"LOG_LEVEL", "expected one of trace, debug, info, warn, error"}
+		}
+		c.LogLevel = lvl
+	}
+	if c.LogFormat != "json" && c.LogFormat != "console" {
+		return c, &Error{"LOG_FORMAT", "expected json or console"}
+	}
+	return c, nil
+}
+
+func checkURL(name, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{name, "expected an http(s) URL, got " + strconv.Quote(v)}
+	}
+	return nil
+}
+
+func boolVar(name, v string) (bool, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &Error{name, "expected true or false"}
+	}
+	return b, nil
+}
+
+// idList parses comma- or space-separated Slack ids whose first letter is one
+// of prefixes.
+func idList(name, v, prefixes string) ([]string, error) {
+	var ids []string
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if len(f) < 2 || !strings.ContainsRune(prefixes, rune(f[0])) || strings.ToUpper(f) != f {
+			return nil, &Error{name, fmt.Sprintf("expected Slack ids starting with %s separated by commas, got %q", strings.Join(strings.Split(prefixes, ""), " or "), f)}
+		}
+		ids = append(ids, f)
+	}
+	return ids, nil
+}
+
+func userMap(v string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, pair := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		login, id, ok := strings.Cut(pair, ":")
+		if !ok || login == "" || len(id) < 2 || (id[0] != 'U' && id[0] != 'W') {
+			return nil, &Error{"DEVY_USER_MAP", fmt.Sprintf("expected github-login:U123 pairs separated by commas, got %q", pair)}
+		}
+		m[strings.ToLower(login)] = id
+	}
+	return m, nil
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func base() map[string]string {
+	return map[string]string{"SLACK_APP_TOKEN": "xapp-1-secret-app", "SLACK_BOT_TOKEN": "xoxb-secret-bot"}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(envOf(base()), Slack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SlackAPIURL != "https://slack.com/api/" || c.HerokuAPIURL != "https://api.heroku.com" || c.GitHubAPIURL != "https://api.github.com/" {
+		t.Errorf("API defaults: %q %q %q", c.SlackAPIURL, c.HerokuAPIURL, c.GitHubAPIURL)
+	}
+	if c.DBPath != "devy.db" || c.DeployChannel != "devy" || c.CriticalChannel != "critical" || c.PRChannel != "general" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.ApprovalTTL != 30*time.Minute || c.AllowSelfApproval || c.ApproverNotAuthor || c.LogFormat != "json" {
+		t.Errorf("policy defaults: %+v", c)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		set  map[string]string
+		mode Mode
+		want string
+	}{
+		{"app token missing", map[string]string{"SLACK_APP_TOKEN": ""}, Slack, "SLACK_APP_TOKEN"},
+		{"app token wrong kind", map[string]string{"SLACK_APP_TOKEN": "xoxb-nope"}, Slack, "SLACK_APP_TOKEN"},
+		{"bot token missing", map[string]string{"SLACK_BOT_TOKEN": ""}, Slack, "SLACK_BOT_TOKEN"},
+		{"bot token wrong kind", map[string]string{"SLACK_BOT_TOKEN": "xapp-nope"}, Slack, "SLACK_BOT_TOKEN"},
+		{"slack url", map[string]string{"SLACK_API_URL": "not a url"}, Slack, "SLACK_API_URL"},
+		{"heroku url", map[string]string{"HEROKU_API_URL": "ftp://x"}, Slack, "HEROKU_API_URL"},
+		{"heroku pipeline", map[string]string{"HEROKU_API_TOKEN": "h"}, Slack, "HEROKU_PIPELINE"},
+		{"github repo", map[string]string{"GITHUB_REPOSITORY": "just-a-name"}, Slack, "GITHUB_REPOSITORY"},
+		{"semaphore url", map[string]string{"SEMAPHORE_API_TOKEN": "s", "SEMAPHORE_PROJECT_ID": "p"}, Slack, "SEMAPHORE_URL"},
+		{"semaphore project", map[string]string{"SEMAPHORE_API_TOKEN": "s", "SEMAPHORE_URL": "https://acme.semaphoreci.com"}, Slack, "SEMAPHORE_PROJECT_ID"},
+		{"approvers", map[string]string{"DEVY_APPROVERS": "alice"}, Slack, "DEVY_APPROVERS"},
+		{"admins", map[string]string{"DEVY_ADMINS": "S123"}, Slack, "DEVY_ADMINS"},
+		{"self approval", map[string]string{"DEVY_ALLOW_SELF_APPROVAL": "maybe"}, Slack, "DEVY_ALLOW_SELF_APPROVAL"},
+		{"not author", map[string]string{"DEVY_APPROVER_NOT_AUTHOR": "yes please"}, Slack, "DEVY_APPROVER_NOT_AUTHOR"},
+		{"ttl", map[string]string{"DEVY_APPROVAL_TTL": "soon"}, Slack, "DEVY_APPROVAL_TTL"},
+		{"ttl negative", map[string]string{"DEVY_APPROVAL_TTL": "-5m"}, Slack, "DEVY_APPROVAL_TTL"},
+		{"port", map[string]string{"PORT": "eighty"}, Slack, "PORT"},
+		{"user map", map[string]string{"DEVY_USER_MAP": "octocat"}, Slack, "DEVY_USER_MAP"},
+		{"database url", map[string]string{"DATABASE_URL": "mysql://x"}, Slack, "DATABASE_URL"},
+		{"log level", map[string]string{"LOG_LEVEL": "loud"}, Slack, "LOG_LEVEL"},
+		{"log format", map[string]string{"LOG_FORMAT": "xml"}, Slack, "LOG_FORMAT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := base()
+			for k, v := range tc.set {
+				env[k] = v
+			}
+			_, err := Load(envOf(env), tc.mode)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != tc.want {
+				t.Fatalf("got %v, want an error naming %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+			for _, secret := range []string{"secret-app", "secret-bot"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error leaks a token: %q", err)
+				}
+			}
+		})
+	}
+}
+
+func TestShellNeedsNoTokens(t *testing.T) {
+	if _, err := Load(envOf(map[string]string{}), Shell); err != nil {
+		t.Fatalf("shell without tokens: %v", err)
+	}
+}
+
+func TestLoadParsesLists(t *testing.T) {
+	env := base()
+	env["DEVY_APPROVERS"] = "U1, S2 U3"
+	env["DEVY_ADMINS"] = "U9"
+	env["DEVY_USER_MAP"] = "Octocat:U1,hubot:U2"
+	env["DEVY_APPROVAL_TTL"] = "45m"
+	env["SLACK_API_URL"] = "http://127.0.0.1:9/api"
+	env["DEVY_DEPLOY_CHANNEL"] = "#deploys"
+	c, err := Load(envOf(env), Slack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.Approvers) != "[U1 S2 U3]" || fmt.Sprint(c.Admins) != "[U9]" {
+		t.Errorf("lists: %v %v", c.Approvers, c.Admins)
+	}
+	if c.UserMap["octocat"] != "U1" || c.UserMap["hubot"] != "U2" {
+		t.Errorf("user map: %v", c.UserMap)
+	}
+	if c.ApprovalTTL != 45*time.Minute || c.SlackAPIURL != "http://127.0.0.1:9/api/" || c.DeployChannel != "deploys" {
+		t.Errorf("parsed: %v %q %q", c.ApprovalTTL, c.SlackAPIURL, c.DeployChannel)
+	}
+}
+
+func TestSecretNeverPrintsItsValue(t *testing.T) {
+	s := Secret("xoxb-very-secret")
+	for _, out := range []string{s.String(), fmt.Sprint(s), fmt.Sprintf("%v %s %#v", s, s, s)} {
+		if strings.Contains(out, "very-secret") {
+			t.Fatalf("secret printed: %q", out)
+		}
+	}
+	b, _ := s.MarshalText()
+	if strings.Contains(string(b), "very-secret") {
+		t.Fatalf("secret marshalled: %q", b)
+	}
+	if s.Value() != "xoxb-very-secret" {
+		t.Fatal("Value lost the token")
+	}
+}

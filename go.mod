@@ -1,0 +1,22 @@
+module github.com/devy-chatops/devy
+
+go 1.26.8
+
+require (
+	github.com/google/go-github/v60 v60.0.0
+	github.com/gorilla/websocket v1.5.3
+	github.com/heroku/heroku-go/v5 v5.5.0
+	github.com/rs/zerolog v1.35.1
+	github.com/slack-go/slack v0.35.0
+	go.etcd.io/bbolt v1.5.0
+)
+
+require (
+	github.com/cenkalti/backoff v2.1.1+incompatible // indirect
+	github.com/google/go-querystring v1.1.0 // indirect
+	github.com/google/uuid v1.0.0 // indirect
+	github.com/mattn/go-colorable v0.1.14 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
+	github.com/pborman/uuid v1.2.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)

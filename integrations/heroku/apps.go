@@ -1,0 +1,209 @@
+package heroku
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	heroku "github.com/heroku/heroku-go/v5"
+
+	"github.com/devy-chatops/devy/integrations/apierr"
+)
+
+// App is a Heroku app as Devy shows it.
+type App struct {
+	ID, Name, WebURL string
+}
+
+// Pipeline is a pipeline with the apps Devy promotes between. Apps in the
+// review, development and test stages are left out.
+type Pipeline struct {
+	ID, Name   string
+	Staging    []App
+	Production []App
+}
+
+// Release is one release of an app.
+type Release struct {
+	ID          string
+	Version     int
+	Status      string // pending, succeeded or failed
+	Current     bool
+	Description string
+	UserEmail   string
+	CreatedAt   time.Time
+	AppID       string
+	AppName     string
+	SlugID      string // "" when the release has no slug (an app never built)
+	Commit      string // "" when there is no slug or the slug names no commit
+}
+
+// releaseWindow is how many of the newest releases CurrentRelease reads. The
+// current release is nearly always the newest; a few more cover releases that
+// failed or are still pending after it.
+const releaseWindow = 10
+
+// Pipeline reads a pipeline and its staging and production apps, each stage
+// sorted by app name. Couplings carry only app ids, so names are read per app.
+//
+// API calls: 2, plus one per staging or production app.
+func (c *Client) Pipeline(ctx context.Context, idOrName string) (Pipeline, error) {
+	op := "reading pipeline " + idOrName
+	var p *heroku.Pipeline
+	err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		p, err = c.svc.PipelineInfo(ctx, seg(idOrName))
+		return err
+	})
+	if err != nil {
+		return Pipeline{}, err
+	}
+	var couplings heroku.PipelineCouplingListByPipelineResult
+	err = c.call(ctx, "listing the apps of pipeline "+p.Name, func(ctx context.Context) (err error) {
+		// Couplings are listed by pipeline id only; a name would 404.
+		couplings, err = c.svc.PipelineCouplingListByPipeline(ctx, seg(p.ID), nil)
+		return err
+	})
+	if err != nil {
+		return Pipeline{}, err
+	}
+	out := Pipeline{ID: p.ID, Name: p.Name}
+	for _, cp := range couplings {
+		var stage *[]App
+		switch cp.Stage {
+		case "staging":
+			stage = &out.Staging
+		case "production":
+			stage = &out.Production
+		default:
+			continue
+		}
+		app, err := c.app(ctx, cp.App.ID, fmt.Sprintf("reading the %s app %s", cp.Stage, cp.App.ID))
+		if err != nil {
+			return Pipeline{}, err
+		}
+		*stage = append(*stage, app)
+	}
+	byName := func(apps []App) func(i, j int) bool {
+		return func(i, j int) bool { return apps[i].Name < apps[j].Name }
+	}
+	sort.Slice(out.Staging, byName(out.Staging))
+	sort.Slice(out.Production, byName(out.Production))
+	return out, nil
+}
+
+// App reads one app by id or name.
+//
+// API calls: 1.
+func (c *Client) App(ctx context.Context, idOrName string) (App, error) {
+	return c.app(ctx, idOrName, "reading app "+idOrName)
+}
+
+func (c *Client) app(ctx context.Context, idOrName, op string) (App, error) {
+	var a *heroku.App
+	err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		a, err = c.svc.AppInfo(ctx, seg(idOrName))
+		return err
+	})
+	if err != nil {
+		return App{}, err
+	}
+	return App{ID: a.ID, Name: a.Name, WebURL: a.WebURL}, nil
+}
+
+// CurrentRelease returns the app's current release with the commit of its
+// slug. If none of the newest releases is marked current, the newest one that
+// succeeded is taken. An app with no such release gives an *apierr.Error
+// wrapping ErrNoRelease.
+//
+// API calls: 1, plus 1 when the release has a slug.
+func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error) {
+	op := "reading the current release of " + app
+	var list heroku.ReleaseListResult
+	err := c.call(ctx, op, func(ctx context.Context) (err error) {
+		// heroku-go reads one page and never follows Next-Range; newest
+		// first, the current release is on it.
+		list, err = c.svc.ReleaseList(ctx, seg(app), &heroku.ListRange{Field: "version", Descending: true, Max: releaseWindow})
+		return err
+	})
+	if err != nil {
+		return Release{}, err
+	}
+	hr := pickCurrent(list)
+	if hr == nil {
+		return Release{}, &apierr.Error{
+			Service:    serviceName,
+			Op:         op,
+			StatusCode: http.StatusNotFound,
+			Message:    fmt.Sprintf("no current release among the newest %d", releaseWindow),
+			Err:        ErrNoRelease,
+		}
+	}
+	r := Release{
+		ID:          hr.ID,
+		Version:     hr.Version,
+		Status:      hr.Status,
+		Current:     hr.Current,
+		Description: hr.Description,
+		UserEmail:   hr.User.Email,
+		CreatedAt:   hr.CreatedAt,
+		AppID:       hr.App.ID,
+		AppName:     hr.App.Name,
+	}
+	// A release's slug is null when the app was never built (its first
+	// releases are config and add-on changes).
+	if hr.Slug == nil {
+		return r, nil
+	}
+	r.SlugID = hr.Slug.ID
+	var slug *heroku.Slug
+	err = c.call(ctx, fmt.Sprintf("reading the commit of %s v%d", app, hr.Version), func(ctx context.Context) (err error) {
+		slug, err = c.svc.SlugInfo(ctx, seg(app), seg(hr.Slug.ID))
+		return err
+	})
+	if err != nil {
+		return Release{}, err
+	}
+	if slug.Commit != nil {
+		r.Commit = *slug.Commit
+	}
+	return r, nil
+}
+
+// pickCurrent returns the release marked current, else the succeeded one
+// with the highest version, else nil.
+func pickCurrent(list heroku.ReleaseListResult) *heroku.Release {
+	var best *heroku.Release
+	for i := range list {
+		r := &list[i]
+		if r.Current {
+			return r
+		}
+		if r.Status == "succeeded" && (best == nil || r.Version > best.Version) {
+			best = r
+		}
+	}
+	return best
+}
+
+// ConfigVarNames returns the sorted names of the app's config vars. The
+// values are secrets and are dropped as soon as the answer is decoded.
+//
+// API calls: 1.
+func (c *Client) ConfigVarNames(ctx context.Context, app string) ([]string, error) {
+	var vars heroku.ConfigVarInfoForAppResult
+	err := c.call(ctx, "reading the config var names of "+app, func(ctx context.Context) (err error) {
+		vars, err = c.svc.ConfigVarInfoForApp(ctx, seg(app))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
+}

@@ -1,0 +1,116 @@
+// Package sandbox is a pretend pipeline for `devy shell` and for tests: the
+// fake Heroku, GitHub and Semaphore servers, started in-process and seeded
+// with one consistent story — a staging app a few commits ahead of two
+// production apps, CI green, promotions that take a few seconds.
+package sandbox
+
+import (
+	"net/http/httptest"
+	"time"
+
+	"github.com/devy-chatops/devy/config"
+	"github.com/devy-chatops/devy/internal/fakegithub"
+	"github.com/devy-chatops/devy/internal/fakeheroku"
+	"github.com/devy-chatops/devy/internal/fakesemaphore"
+)
+
+// Names and tokens of the sandbox world.
+const (
+	Pipeline       = "shop"
+	StagingApp     = "shop-staging"
+	ProductionApp  = "shop-prod"
+	ProductionEU   = "shop-prod-eu"
+	Owner, Repo    = "acme", "shop"
+	ProjectID      = "5b2c4f2e-0c3e-4b8e-9d55-3f1e1f0d7a11"
+	HerokuToken    = "sandbox-heroku-token"
+	GitHubToken    = "sandbox-github-token"
+	SemaphoreToken = "sandbox-semaphore-token"
+)
+
+// Sandbox is the running world.
+type Sandbox struct {
+	Heroku    *fakeheroku.Server
+	GitHub    *fakegithub.Server
+	Semaphore *fakesemaphore.Server
+
+	HerokuURL, GitHubURL, SemaphoreURL string
+
+	// ProductionSHA and StagingSHA are the commits the apps run at start.
+	ProductionSHA, StagingSHA string
+
+	servers []*httptest.Server
+}
+
+// Start seeds the world and starts its servers on loopback ports.
+func Start() *Sandbox {
+	s := &Sandbox{
+		Heroku:    fakeheroku.New(HerokuToken),
+		GitHub:    fakegithub.New(Owner, Repo, GitHubToken),
+		Semaphore: fakesemaphore.New(ProjectID, SemaphoreToken),
+	}
+	for _, h := range []struct {
+		url *string
+		srv *httptest.Server
+	}{
+		{&s.HerokuURL, httptest.NewServer(s.Heroku)},
+		{&s.GitHubURL, httptest.NewServer(s.GitHub)},
+		{&s.SemaphoreURL, httptest.NewServer(s.Semaphore)},
+	} {
+		*h.url = h.srv.URL
+		s.servers = append(s.servers, h.srv)
+	}
+	s.seed()
+	return s
+}
+
+func (s *Sandbox) seed() {
+	gh, hk, ci := s.GitHub, s.Heroku, s.Semaphore
+	gh.Commit("Initial storefront", "alice", "Procfile", "app.json", "app/shop.rb")
+	prod := gh.Commit("Add checkout page (#3)", "alice", "app/checkout.rb", "db/migrate/20261101_create_orders.rb")
+	gh.Commit("Merge pull request #5 from acme/discounts", "bob", "app/discounts.rb", "db/migrate/20261120_add_discounts.rb")
+	gh.Commit("Fix rounding in cart totals (#6)", "carol", "app/cart.rb", "spec/cart_spec.rb")
+	staging := gh.Commit("Report errors to Sentry", "dave", "config/sentry.rb", "Procfile")
+	s.ProductionSHA, s.StagingSHA = prod, staging
+	gh.AddPR(7, "Dark mode for the storefront", "erin", "erin/dark-mode", gh.Commit("Dark mode toggle", "erin", "app/theme.rb"), "open", false)
+
+	hk.AddPipeline(Pipeline)
+	hk.AddApp(Pipeline, StagingApp, "staging")
+	hk.AddApp(Pipeline, ProductionApp, "production")
+	hk.AddApp(Pipeline, ProductionEU, "production")
+	for _, app := range []string{StagingApp, ProductionApp, ProductionEU} {
+		hk.Release(app, prod, "alice@acme.test", "Deploy "+prod[:7])
+		hk.SetConfigVars(app, map[string]string{"DATABASE_URL": "postgres://sandbox", "SECRET_KEY_BASE": "sandbox"})
+	}
+	hk.Release(StagingApp, staging, "dave@acme.test", "Deploy "+staging[:7])
+	hk.SetConfigVars(StagingApp, map[string]string{"DATABASE_URL": "postgres://sandbox", "SECRET_KEY_BASE": "sandbox", "SENTRY_DSN": "https://sentry.example/1"})
+	hk.SetPromotionDelay(3 * time.Second)
+	hk.SetReviewAppDelay(5 * time.Second)
+
+	ci.AddPipeline("master", prod, "done", "passed")
+	ci.AddPipeline("master", staging, "done", "passed")
+	ci.AddPipeline("erin/dark-mode", gh.Head(), "done", "passed")
+}
+
+// Configure points a configuration at the sandbox.
+func (s *Sandbox) Configure(c config.Config) config.Config {
+	c.HerokuToken, c.HerokuAPIURL, c.HerokuPipeline = HerokuToken, s.HerokuURL, Pipeline
+	c.GitHubToken, c.GitHubAPIURL, c.GitHubRepository = GitHubToken, s.GitHubURL+"/", Owner+"/"+Repo
+	c.SemaphoreToken, c.SemaphoreURL, c.SemaphoreProjectID = SemaphoreToken, s.SemaphoreURL, ProjectID
+	return c
+}
+
+// Env is the sandbox as environment variables, for driving the real binary.
+func (s *Sandbox) Env() map[string]string {
+	return map[string]string{
+		"HEROKU_API_TOKEN": HerokuToken, "HEROKU_API_URL": s.HerokuURL, "HEROKU_PIPELINE": Pipeline,
+		"GITHUB_TOKEN": GitHubToken, "GITHUB_API_URL": s.GitHubURL + "/", "GITHUB_REPOSITORY": Owner + "/" + Repo,
+		"SEMAPHORE_API_TOKEN": SemaphoreToken, "SEMAPHORE_URL": s.SemaphoreURL, "SEMAPHORE_PROJECT_ID": ProjectID,
+	}
+}
+
+// Close stops the servers.
+func (s *Sandbox) Close() {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+}

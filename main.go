@@ -1,0 +1,216 @@
+// Command devy is a Slack ChatOps bot: the deploy desk and incident desk of a
+// team that ships through a Heroku pipeline. main wires configuration, logger,
+// store, adapters and transport together, and nothing else.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/devy-chatops/devy/bot"
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/config"
+	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/integrations/heroku"
+	"github.com/devy-chatops/devy/integrations/semaphore"
+	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/shell"
+	"github.com/devy-chatops/devy/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "devy:", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownGrace bounds how long in-flight work may take once a stop signal
+// arrives; Heroku sends SIGKILL 30 seconds after SIGTERM, we aim for 10.
+const shutdownGrace = 8 * time.Second
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	mode := config.Slack
+	if len(args) > 0 {
+		switch args[0] {
+		case "shell":
+			mode = config.Shell
+		case "help", "-h", "--help":
+			fmt.Fprintln(stdout, "usage: devy [shell]\n  devy        connect to Slack over Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)\n  devy shell  a local chat in the terminal; with no Heroku token it runs against a built-in sandbox pipeline")
+			return nil
+		default:
+			return fmt.Errorf("unknown argument %q; run `devy` to connect to Slack or `devy shell` for the local chat", args[0])
+		}
+	}
+	cfg, err := config.Load(getenv, mode)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	if mode == config.Shell {
+		return runShell(ctx, cfg, log, stdin, stdout)
+	}
+	return serve(ctx, cfg, log)
+}
+
+func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.Kitchen}
+	}
+	return zerolog.New(w).Level(cfg.LogLevel).With().Timestamp().Logger()
+}
+
+// serve runs the Slack bot until ctx ends.
+func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	db, err := store.Open(cfg.DBPath, time.Second)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	api := slack.New(cfg.SlackBotToken.Value(),
+		slack.OptionAppLevelToken(cfg.SlackAppToken.Value()),
+		slack.OptionAPIURL(cfg.SlackAPIURL),
+		slack.OptionHTTPClient(httpClient),
+	)
+	sm := socketmode.New(api)
+	sl := bot.NewSlack(api)
+	bg := commands.NewBackground(ctx)
+
+	router, deploy, err := buildCommands(cfg, log, db, sl, sl, bg, httpClient, time.Second)
+	if err != nil {
+		return err
+	}
+	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
+
+	var srv *http.Server
+	if cfg.Port != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
+		srv = &http.Server{Addr: net.JoinHostPort("", cfg.Port), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			return fmt.Errorf("PORT: listen on %s: %w", srv.Addr, err)
+		}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Msg("http listener stopped")
+			}
+		}()
+		log.Info().Str("port", cfg.Port).Msg("serving /healthz")
+	}
+	if deploy != nil {
+		if err := deploy.Resume(ctx); err != nil {
+			log.Error().Err(err).Msg("resuming promotions failed")
+		}
+	}
+	log.Info().Str("db", cfg.DBPath).Msg("Devy starting")
+	runErr := b.Run(ctx)
+
+	log.Info().Msg("Devy stopping")
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	if !bg.Wait(shutdownGrace) {
+		log.Warn().Msg("some work did not finish before shutdown; promotions resume at the next start")
+	}
+	return runErr
+}
+
+// buildCommands makes every command from the configuration. Integrations that
+// are not configured stay nil interfaces, never typed nils.
+func buildCommands(cfg config.Config, log zerolog.Logger, db *store.DB, poster commands.Poster, dir commands.Directory, bg *commands.Background, hc *http.Client, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
+	router := commands.NewRouter()
+	var deploy *commands.Deploy
+	if cfg.HerokuConfigured() {
+		deps := commands.DeployDeps{
+			Config: commands.DeployConfig{
+				Pipeline: cfg.HerokuPipeline, Channel: cfg.DeployChannel, Approvers: cfg.Approvers, Admins: cfg.Admins,
+				AllowSelfApproval: cfg.AllowSelfApproval, ApproverNotAuthor: cfg.ApproverNotAuthor, UserMap: cfg.UserMap,
+				TTL: cfg.ApprovalTTL, PollInterval: poll,
+			},
+			Heroku: heroku.New(cfg.HerokuAPIURL, cfg.HerokuToken.Value(), hc),
+			Store:  db, Poster: poster, Directory: dir, Bg: bg, Log: log,
+		}
+		if cfg.GitHubConfigured() {
+			gh, err := github.New(cfg.GitHubAPIURL, cfg.GitHubToken.Value(), cfg.GitHubRepository, hc)
+			if err != nil {
+				return nil, nil, fmt.Errorf("GITHUB_API_URL/GITHUB_REPOSITORY: %w", err)
+			}
+			deps.GitHub = gh
+		}
+		if cfg.SemaphoreConfigured() {
+			ci, err := semaphore.New(cfg.SemaphoreURL, cfg.SemaphoreToken.Value(), cfg.SemaphoreProjectID, hc)
+			if err != nil {
+				return nil, nil, fmt.Errorf("SEMAPHORE_URL: %w", err)
+			}
+			deps.CI = ci
+		}
+		deploy = commands.NewDeploy(deps)
+		deploy.Register(router)
+	} else {
+		router.Add(commands.UnconfiguredDeploy())
+	}
+	router.Add(commands.ReviewAppCommand())
+	router.Add(commands.IncidentCommand())
+	return router, deploy, nil
+}
+
+// runShell runs the local chat. Without a Heroku token it starts the built-in
+// sandbox pipeline and a fresh store, so anyone can try every flow.
+func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin io.Reader, stdout io.Writer) error {
+	if !cfg.HerokuConfigured() {
+		sb := sandbox.Start()
+		defer sb.Close()
+		cfg = sb.Configure(cfg)
+		dir, err := os.MkdirTemp("", "devy-shell-")
+		if err != nil {
+			return fmt.Errorf("shell: temp dir: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		cfg.DBPath = filepath.Join(dir, "devy.db")
+		fmt.Fprintf(stdout, "Sandbox: pipeline %q with a staging app a few commits ahead of two production apps (no accounts needed).\n", cfg.HerokuPipeline)
+	}
+	if cfg.LogFormat == "json" {
+		// People read the shell; keep its log quiet and readable.
+		log = log.Level(zerolog.WarnLevel)
+	}
+	db, err := store.Open(cfg.DBPath, time.Second)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	bg := commands.NewBackground(ctx)
+	sh := shell.New(nil, stdout, "alice", cfg.DeployChannel)
+	router, deploy, err := buildCommands(cfg, log, db, sh, sh, bg, &http.Client{Timeout: 30 * time.Second}, 500*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	sh.SetRouter(router)
+	if deploy != nil {
+		if err := deploy.Resume(ctx); err != nil {
+			return err
+		}
+	}
+	err = sh.Run(ctx, stdin)
+	bg.Wait(2 * time.Second)
+	return err
+}

@@ -1,0 +1,176 @@
+// Package store keeps Devy's state in one bbolt file: locks, promotion
+// requests and the audit log. Every decision and its consequences (the request's
+// new status, the lock, the audit entry) are written in one transaction, so a
+// crash never leaves half a decision behind.
+//
+// Bucket tree (keep in step with migrations.go):
+//
+//	meta/
+//	  schema_version     → uint64, big-endian
+//	audit/
+//	  <seq uint64 BE>    → JSON AuditEntry (append-only)
+//	locks/
+//	  <pipeline>         → JSON Lock (one production lock per pipeline)
+//	requests/
+//	  <id uint64 BE>     → JSON PromotionRequest
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketAudit    = []byte("audit")
+	bucketLocks    = []byte("locks")
+	bucketRequests = []byte("requests")
+	keySchema      = []byte("schema_version")
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// DB is Devy's state.
+type DB struct {
+	bolt *bolt.DB
+	now  func() time.Time
+}
+
+// Option changes how Open behaves.
+type Option func(*DB)
+
+// WithClock replaces time.Now, for tests of expiry.
+func WithClock(now func() time.Time) Option { return func(db *DB) { db.now = now } }
+
+// Open opens (creating if needed) the bbolt file at path and migrates it to
+// the current schema. A second process on the same file gets an error after
+// timeout instead of hanging: bbolt holds an exclusive file lock.
+func Open(path string, timeout time.Duration, opts ...Option) (*DB, error) {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("store: %s is locked by another process (is another Devy running?)", path)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db := &DB{bolt: b, now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+	if err := b.Update(migrate); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the file.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Ping reports whether the store can still be read.
+func (db *DB) Ping() error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return errors.New("store: meta bucket missing")
+		}
+		return nil
+	})
+}
+
+// Now is the store's clock.
+func (db *DB) Now() time.Time { return db.now() }
+
+// SchemaVersion is the version the file is at.
+func (db *DB) SchemaVersion() (uint64, error) {
+	var v uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v = schemaVersion(tx)
+		return nil
+	})
+	return v, err
+}
+
+func itob(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func btoi(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+// AuditEntry is one recorded state change: who did what, when.
+type AuditEntry struct {
+	Seq     uint64            `json:"seq"`
+	At      time.Time         `json:"at"`
+	Actor   string            `json:"actor"`   // Slack user id, or "devy"
+	Action  string            `json:"action"`  // e.g. promotion.requested
+	Subject string            `json:"subject"` // e.g. request 12
+	Detail  map[string]string `json:"detail,omitempty"`
+}
+
+func appendAudit(tx *bolt.Tx, e AuditEntry) error {
+	b := tx.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	return putJSON(b, itob(seq), e)
+}
+
+// Audit appends an entry to the audit log.
+func (db *DB) Audit(e AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = db.now()
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error { return appendAudit(tx, e) })
+}
+
+// AuditLog returns the newest entries first, at most limit of them, keeping
+// only those whose action is one of actions (all when none are given).
+func (db *DB) AuditLog(limit int, actions ...string) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
+			var e AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode audit %d: %w", btoi(k), err)
+			}
+			if len(actions) > 0 && !contains(actions, e.Action) {
+				continue
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
