@@ -232,6 +232,15 @@ func (b *Bot) interactive(evt socketmode.Event) {
 				MessageTS: msgTS, ThreadTS: thread, ResponseURL: cb.ResponseURL, TriggerID: cb.TriggerID,
 			})
 		}
+	case slack.InteractionTypeMessageAction:
+		thread := cb.Message.ThreadTimestamp
+		if thread == "" {
+			thread = cb.Message.Timestamp
+		}
+		b.shortcut(commands.Shortcut{
+			CallbackID: cb.CallbackID, UserID: cb.User.ID, ChannelID: cb.Channel.ID, MessageTS: cb.Message.Timestamp,
+			ThreadTS: thread, MessageText: cb.Message.Text, TriggerID: cb.TriggerID, ResponseURL: cb.ResponseURL,
+		})
 	default:
 		b.log.Info().Str("interaction", string(cb.Type)).Msg("interaction not handled yet; dropped")
 	}
@@ -261,6 +270,20 @@ func (b *Bot) click(a commands.Action) {
 		b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
 		b.log.Info().Str("action", a.ActionID).Str("user", a.UserID).Str("channel", a.ChannelID).
 			Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("click handled")
+	})
+}
+
+func (b *Bot) shortcut(sc commands.Shortcut) {
+	b.bg.Go(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, b.timeout)
+		defer cancel()
+		start := time.Now()
+		reply, err := b.router.RunShortcut(ctx, sc)
+		outcome := b.explain(&reply, err, sc.CallbackID)
+		// Replies go into the thread of the message the shortcut ran on.
+		b.deliver(ctx, sc.ChannelID, sc.ThreadTS, sc.UserID, "", reply)
+		b.log.Info().Str("shortcut", sc.CallbackID).Str("user", sc.UserID).Str("channel", sc.ChannelID).
+			Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("shortcut handled")
 	})
 }
 

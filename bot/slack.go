@@ -92,3 +92,15 @@ func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, err
 	}
 	return users, nil
 }
+
+// ThreadParent reads the first message of a thread.
+func (s *Slack) ThreadParent(ctx context.Context, channel, threadTS string) (string, error) {
+	msgs, _, _, err := s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: threadTS, Limit: 1})
+	if err != nil {
+		return "", fmt.Errorf("slack: conversations.replies %s/%s: %w", channel, threadTS, err)
+	}
+	if len(msgs) == 0 {
+		return "", fmt.Errorf("slack: thread %s/%s is empty", channel, threadTS)
+	}
+	return msgs[0].Text, nil
+}

@@ -16,9 +16,9 @@ import (
 type Source int
 
 const (
-	Slash    Source = iota // a slash command
-	Mention                // @Devy … in a channel or thread
-	Shortcut               // a message shortcut
+	Slash        Source = iota // a slash command
+	Mention                    // @Devy … in a channel or thread
+	FromShortcut               // a message shortcut
 )
 
 // Request is one thing a person asked of Devy.
@@ -46,6 +46,18 @@ type Action struct {
 	TriggerID   string
 }
 
+// Shortcut is a message shortcut (the "…" menu on a message) run on a message.
+type Shortcut struct {
+	CallbackID  string
+	UserID      string
+	ChannelID   string
+	MessageTS   string // the message it was run on
+	ThreadTS    string // that message's thread, if it is a reply
+	MessageText string
+	TriggerID   string
+	ResponseURL string
+}
+
 // Poster lets a command speak after its first reply: post a message it will
 // update later, update it as work progresses, answer in its thread.
 type Poster interface {
@@ -59,6 +71,8 @@ type Directory interface {
 	ChannelName(ctx context.Context, channelID string) (string, error)
 	// GroupMembers returns the user ids in a user group (S…).
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+	// ThreadParent returns the text of a thread's first message.
+	ThreadParent(ctx context.Context, channelID, threadTS string) (string, error)
 }
 
 // UserError is a mistake of the person asking: its text is shown to them as is.
@@ -114,6 +128,9 @@ type Command struct {
 	// Default, if set, runs when the first word names no subcommand (as in
 	// `/reviewapp 123`); it receives all the words.
 	Default Handler
+	// Bare, if set, runs instead of the usage when there are no words at all
+	// (as `@Devy reviewapp` in a pull request's thread, which names its PR).
+	Bare Handler
 }
 
 // Usage is the help text of the command.
@@ -133,14 +150,32 @@ func (c Command) Usage() string {
 // ActionHandler runs a button click.
 type ActionHandler func(ctx context.Context, a Action) (Reply, error)
 
+// ShortcutHandler runs a message shortcut.
+type ShortcutHandler func(ctx context.Context, s Shortcut) (Reply, error)
+
 // Router sends requests to commands and clicks to their handlers.
 type Router struct {
-	commands []Command
-	actions  map[string]ActionHandler
+	commands  []Command
+	actions   map[string]ActionHandler
+	shortcuts map[string]ShortcutHandler
 }
 
 // NewRouter builds a router from the commands Devy offers.
-func NewRouter() *Router { return &Router{actions: map[string]ActionHandler{}} }
+func NewRouter() *Router {
+	return &Router{actions: map[string]ActionHandler{}, shortcuts: map[string]ShortcutHandler{}}
+}
+
+// OnShortcut registers the handler of a message shortcut's callback id.
+func (r *Router) OnShortcut(callbackID string, h ShortcutHandler) { r.shortcuts[callbackID] = h }
+
+// RunShortcut runs a message shortcut.
+func (r *Router) RunShortcut(ctx context.Context, s Shortcut) (Reply, error) {
+	h, ok := r.shortcuts[s.CallbackID]
+	if !ok {
+		return Say("That shortcut is not one I know how to handle."), nil
+	}
+	return h(ctx, s)
+}
 
 // Add registers a command.
 func (r *Router) Add(c Command) { r.commands = append(r.commands, c) }
@@ -160,6 +195,9 @@ func (r *Router) Handle(ctx context.Context, req Request) (Reply, error) {
 		return r.unknownCommand(name), nil
 	}
 	args := strings.Fields(req.Text)
+	if len(args) == 0 && cmd.Bare != nil {
+		return cmd.Bare(ctx, req, nil)
+	}
 	if len(args) == 0 || isHelp(args[0]) {
 		return Say("%s", cmd.Usage()), nil
 	}

@@ -136,7 +136,9 @@ func (d *Deploy) checkApprover(ctx context.Context, user string, r store.Promoti
 			if strings.HasPrefix(id, "S") {
 				members, err := d.dir.GroupMembers(ctx, id)
 				if err != nil {
-					return fmt.Errorf("check approver group %s: %w", id, err)
+					// Fail closed, but say so plainly: this is not the clicker's fault.
+					d.log.Warn().Err(err).Str("group", id).Msg("reading an approver group failed")
+					return Userf("I couldn't check whether you are in <!subteam^%s>, so nothing was promoted; try again, or ask an admin to check DEVY_APPROVERS.", id)
 				}
 				for _, m := range members {
 					if m == user {

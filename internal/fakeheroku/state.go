@@ -268,6 +268,18 @@ func (s *Server) SetPromotionDelay(d time.Duration) {
 	s.promotionDelay = d
 }
 
+// FinishPendingPromotions lets every pending promotion resolve at the next
+// request, as if Heroku had caught up (for tests of restarts).
+func (s *Server) FinishPendingPromotions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.promotions {
+		if p.status == "pending" {
+			p.resolveAt = time.Time{}
+		}
+	}
+}
+
 // SetReviewAppDelay sets how long new review apps take: pending for the
 // first half, creating for the second, then created (or errored). With 0 they
 // are pending in the create response and done by the next request.
