@@ -51,7 +51,7 @@ func (s *syncBuffer) String() string {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	slack *fakeslack.Server
 	sb    *sandbox.Sandbox
 	env   map[string]string
@@ -63,7 +63,7 @@ type harness struct {
 
 // start runs Devy with the sandbox's pipeline (promotions finish on the first
 // poll) and env on top of the defaults.
-func start(t *testing.T, env map[string]string) *harness {
+func start(t testing.TB, env map[string]string) *harness {
 	t.Helper()
 	fake := fakeslack.New(botToken, appToken)
 	fake.SetPingInterval(200 * time.Millisecond)

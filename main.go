@@ -120,6 +120,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 			log.Error().Err(err).Msg("resuming promotions failed")
 		}
 	}
+	if cfg.DatabaseURL != "" {
+		log.Warn().Msg("DATABASE_URL is set, but this version of Devy keeps its state in bbolt (DEVY_DB_PATH); PostgreSQL support is not built yet")
+	}
 	log.Info().Str("db", cfg.DBPath).Msg("Devy starting")
 	runErr := b.Run(ctx)
 
@@ -169,7 +172,9 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db *store.DB, poster c
 	} else {
 		router.Add(commands.UnconfiguredDeploy())
 	}
-	router.Add(commands.ReviewAppCommand())
+	if err := addReviewApps(router, cfg, log, db, poster, dir, bg, hc, poll); err != nil {
+		return nil, nil, err
+	}
 	router.Add(commands.IncidentCommand())
 	return router, deploy, nil
 }
