@@ -322,7 +322,7 @@ func (b *Bot) deliver(ctx context.Context, channel, thread, user, responseURL st
 		if err != nil && responseURL != "" && errors.As(err, &se) {
 			// Not a member of that channel, for example: answer through the
 			// slash command's response_url, which works anywhere.
-			err = b.slack.Ephemeral(ctx, channel, thread, user, responseURL, r.Message)
+			err = b.slack.Respond(ctx, channel, responseURL, r.Message, slack.ResponseTypeInChannel)
 		}
 	}
 	if err != nil {

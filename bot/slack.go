@@ -49,19 +49,26 @@ func (s *Slack) Update(ctx context.Context, channel, ts string, m commands.Messa
 // request came with one (it works even where Devy is not a member), otherwise
 // with chat.postEphemeral.
 func (s *Slack) Ephemeral(ctx context.Context, channel, threadTS, user, responseURL string, m commands.Message) error {
-	opts := msgOptions(m)
 	if responseURL != "" {
-		opts = append(opts, slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral))
-		if _, _, err := s.api.PostMessageContext(ctx, channel, opts...); err != nil {
-			return fmt.Errorf("slack: respond to %s: %w", user, err)
-		}
-		return nil
+		return s.Respond(ctx, channel, responseURL, m, slack.ResponseTypeEphemeral)
 	}
+	opts := msgOptions(m)
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
 	if _, err := s.api.PostEphemeralContext(ctx, channel, user, opts...); err != nil {
 		return fmt.Errorf("slack: ephemeral to %s in %s: %w", user, channel, err)
+	}
+	return nil
+}
+
+// Respond answers through a slash command's or click's response_url, as
+// responseType (ephemeral or in_channel). It never replaces the original
+// message: Devy updates its messages with chat.update.
+func (s *Slack) Respond(ctx context.Context, channel, responseURL string, m commands.Message, responseType string) error {
+	opts := append(msgOptions(m), slack.MsgOptionResponseURL(responseURL, responseType))
+	if _, _, err := s.api.PostMessageContext(ctx, channel, opts...); err != nil {
+		return fmt.Errorf("slack: respond in %s: %w", channel, err)
 	}
 	return nil
 }
