@@ -97,7 +97,9 @@ func TestPromotionHappyPath(t *testing.T) {
 
 	// The lock is released and history shows who did what.
 	h.slash(carol, devyChan, "/deploy", "history")
-	hist := h.wait("history", func(m fakeslack.Message) bool { return m.User == carol && strings.Contains(m.Text, "Recent promotions") })
+	hist := h.wait("history", func(m fakeslack.Message) bool {
+		return m.User == carol && strings.Contains(m.Text, "Recent promotions")
+	})
 	if text := blocksText(hist); !strings.Contains(text, "requested by <@"+alice+">, approved by <@"+bob+">: succeeded") {
 		t.Errorf("history:\n%s", text)
 	}
@@ -137,7 +139,9 @@ func TestPromotionGates(t *testing.T) {
 				h.sb.Heroku.Release(sandbox.ProductionEU, h.sb.StagingSHA, "x@acme.test", "hotfix")
 			}},
 		{name: "Heroku down", user: alice, chan_: devyChan, text: "promote", want: "Heroku answered 503",
-			setup: func(h *harness) { h.sb.Heroku.FailNext("GET", "/pipelines/*", 503, nil, `{"id":"unavailable","message":"down"}`) }},
+			setup: func(h *harness) {
+				h.sb.Heroku.FailNext("GET", "/pipelines/*", 503, nil, `{"id":"unavailable","message":"down"}`)
+			}},
 		{name: "bad lock duration", user: alice, chan_: devyChan, text: "lock for 2x", want: "give a duration such as"},
 		{name: "unlock nothing", user: alice, chan_: devyChan, text: "unlock", want: "not locked"},
 		{name: "cancel nothing", user: alice, chan_: devyChan, text: "cancel", want: "no pending promotion request"},
@@ -180,7 +184,9 @@ func TestApprovalRefusals(t *testing.T) {
 		{name: "approver group unreadable fails closed", env: map[string]string{"DEVY_APPROVERS": "S0GONE0001"}, by: bob, want: "I couldn't check whether you are in <!subteam^S0GONE0001>"},
 		{name: "author may not approve", env: map[string]string{"DEVY_APPROVER_NOT_AUTHOR": "true", "DEVY_USER_MAP": "carol:" + bob}, by: bob, want: "You wrote commits in this promotion"},
 		{name: "stale: staging moved on", by: bob, want: "refused as stale",
-			before: func(h *harness) { h.sb.Heroku.Release(sandbox.StagingApp, h.sb.GitHub.Commit("Late change", "dave", "app/late.rb"), "dave@acme.test", "late") }},
+			before: func(h *harness) {
+				h.sb.Heroku.Release(sandbox.StagingApp, h.sb.GitHub.Commit("Late change", "dave", "app/late.rb"), "dave@acme.test", "late")
+			}},
 		{name: "CI turned red", by: bob, want: "CI for",
 			before: func(h *harness) { h.sb.Semaphore.AddPipeline("master", h.sb.StagingSHA, "done", "failed") }},
 		{name: "locked after the request", by: bob, want: "Production is locked by <@" + carol + ">",

@@ -93,7 +93,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	sl := bot.NewSlack(api)
 	bg := commands.NewBackground(ctx)
 
-	router, deploy, err := buildCommands(cfg, log, db, sl, sl, bg, httpClient, time.Second)
+	router, deploy, err := buildCommands(cfg, log, db, sl, bg, httpClient, time.Second)
 	if err != nil {
 		return err
 	}
@@ -138,9 +138,19 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	return runErr
 }
 
+// chat is the side of Slack that commands talk to: the bot's Web API client,
+// or the shell.
+type chat interface {
+	commands.Poster
+	commands.Directory
+	commands.Modals
+	commands.Channels
+}
+
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db *store.DB, poster commands.Poster, dir commands.Directory, bg *commands.Background, hc *http.Client, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db *store.DB, ui chat, bg *commands.Background, hc *http.Client, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
+	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var deploy *commands.Deploy
 	if cfg.HerokuConfigured() {
@@ -205,7 +215,7 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	defer db.Close()
 	bg := commands.NewBackground(ctx)
 	sh := shell.New(nil, stdout, "alice", cfg.DeployChannel)
-	router, deploy, err := buildCommands(cfg, log, db, sh, sh, bg, &http.Client{Timeout: 30 * time.Second}, 500*time.Millisecond)
+	router, deploy, err := buildCommands(cfg, log, db, sh, bg, &http.Client{Timeout: 30 * time.Second}, 500*time.Millisecond)
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,10 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 		}
 		b.event(evt)
 	case socketmode.EventTypeInteractive:
+		if cb, ok := evt.Data.(slack.InteractionCallback); ok && cb.Type == slack.InteractionTypeViewSubmission {
+			b.viewSubmission(evt, cb)
+			return
+		}
 		if !b.ack(evt) {
 			return
 		}
@@ -198,6 +202,18 @@ func (b *Bot) event(evt socketmode.Event) {
 		b.handle(commands.Request{
 			Command: strings.TrimPrefix(strings.ToLower(name), "/"), Text: strings.TrimSpace(rest), UserID: e.User,
 			ChannelID: e.Channel, ThreadTS: thread, Source: commands.Mention,
+		})
+	case *slackevents.ReactionAddedEvent:
+		if e.Item.Type != "message" {
+			return
+		}
+		r := commands.Reaction{UserID: e.User, Emoji: e.Reaction, ChannelID: e.Item.Channel, MessageTS: e.Item.Timestamp}
+		b.bg.Go(func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, b.timeout)
+			defer cancel()
+			if err := b.router.React(ctx, r); err != nil {
+				b.log.Error().Err(err).Str("emoji", r.Emoji).Str("channel", r.ChannelID).Msg("reaction handler failed")
+			}
 		})
 	default:
 		b.log.Debug().Str("event", ev.InnerEvent.Type).Msg("ignored event")

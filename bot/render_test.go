@@ -54,7 +54,7 @@ func TestBlocksAreValidBlockKit(t *testing.T) {
 
 func TestMentionPrefixIsStripped(t *testing.T) {
 	for in, want := range map[string]string{
-		"<@U0DEVY> deploy status":         "deploy status",
+		"<@U0DEVY> deploy status":          "deploy status",
 		"<@U0DEVY|devy>   reviewapp 7":     "reviewapp 7",
 		"<@U0DEVY> <@U0OTHER> deploy help": "deploy help",
 		"deploy status":                    "deploy status",

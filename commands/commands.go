@@ -158,11 +158,49 @@ type Router struct {
 	commands  []Command
 	actions   map[string]ActionHandler
 	shortcuts map[string]ShortcutHandler
+	views     map[string]ViewHandler
+	reactions []ReactionHandler
 }
 
 // NewRouter builds a router from the commands Devy offers.
 func NewRouter() *Router {
-	return &Router{actions: map[string]ActionHandler{}, shortcuts: map[string]ShortcutHandler{}}
+	return &Router{actions: map[string]ActionHandler{}, shortcuts: map[string]ShortcutHandler{}, views: map[string]ViewHandler{}}
+}
+
+// OnView registers the handler of a modal's callback id.
+func (r *Router) OnView(callbackID string, h ViewHandler) { r.views[callbackID] = h }
+
+// ValidateView checks a submission before Slack is answered. Unknown
+// modals validate (there is nothing to show) and are dropped by SubmitView.
+func (r *Router) ValidateView(v View) map[string]string {
+	h, ok := r.views[v.CallbackID]
+	if !ok || h.Validate == nil {
+		return nil
+	}
+	return h.Validate(v)
+}
+
+// SubmitView runs a validated submission.
+func (r *Router) SubmitView(ctx context.Context, v View) (Reply, error) {
+	h, ok := r.views[v.CallbackID]
+	if !ok {
+		return Say("That form is not one I know how to handle."), nil
+	}
+	return h.Submit(ctx, v)
+}
+
+// OnReaction registers a handler for every reaction added.
+func (r *Router) OnReaction(h ReactionHandler) { r.reactions = append(r.reactions, h) }
+
+// React runs the reaction handlers; the first error is returned after all ran.
+func (r *Router) React(ctx context.Context, re Reaction) error {
+	var first error
+	for _, h := range r.reactions {
+		if err := h(ctx, re); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // OnShortcut registers the handler of a message shortcut's callback id.

@@ -21,12 +21,14 @@ type Shell struct {
 	router *commands.Router
 	out    io.Writer
 
-	mu      sync.Mutex // guards everything below, and writes to out
-	user    string
-	channel string
-	seq     int
-	msgs    map[string]commands.Message // ts → the message as last drawn
-	buttons []pressable                 // the buttons of the last message that had any
+	mu       sync.Mutex // guards everything below, and writes to out
+	user     string
+	channel  string
+	seq      int
+	msgs     map[string]commands.Message // ts → the message as last drawn
+	buttons  []pressable                 // the buttons of the last message that had any
+	form     *form                       // the modal being filled in, if any
+	channels map[string]bool             // channels created in this session
 }
 
 type pressable struct {
@@ -36,7 +38,7 @@ type pressable struct {
 
 // New makes a shell that starts as user in channel.
 func New(router *commands.Router, out io.Writer, user, channel string) *Shell {
-	return &Shell{router: router, out: out, user: user, channel: channel, msgs: map[string]commands.Message{}}
+	return &Shell{router: router, out: out, user: user, channel: channel, msgs: map[string]commands.Message{}, channels: map[string]bool{}}
 }
 
 const intro = `Devy shell — type Slack commands here, for example:
@@ -83,6 +85,9 @@ func (s *Shell) prompt() {
 
 // Do runs one typed line and reports whether the shell should go on.
 func (s *Shell) Do(ctx context.Context, line string) bool {
+	if s.answer(ctx, line) {
+		return true
+	}
 	line = strings.TrimSpace(line)
 	s.mu.Lock()
 	user, channel := s.user, s.channel
