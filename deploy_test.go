@@ -393,3 +393,31 @@ func TestLockAndUnlock(t *testing.T) {
 	h.slash(carol, devyChan, "/deploy", "unlock")
 	h.wait("admin unlock", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "lifted <@"+alice+">'s lock") })
 }
+
+func TestStatusBurstSharesHerokuCalls(t *testing.T) {
+	h := start(t, nil)
+	before := len(h.sb.Heroku.Calls())
+	var ids []string
+	for i := 0; i < 50; i++ {
+		ids = append(ids, h.slack.SendSlashCommand(fakeslack.SlashCommand{Command: "/deploy", Text: "status", UserID: fmt.Sprintf("U0BURST%03d", i), ChannelID: devyChan, ChannelName: "devy"}))
+	}
+	for _, id := range ids {
+		if _, err := h.slack.WaitAck(h.ctx(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.wait("50 status replies", func(fakeslack.Message) bool {
+		n := 0
+		for _, m := range h.slack.Messages() {
+			if strings.Contains(m.Text, "Pipeline shop") {
+				n++
+			}
+		}
+		return n == 50
+	})
+	// One status costs 11 calls (pipeline, couplings, 3 apps, 3 releases,
+	// 3 slugs); fifty at once must share them.
+	if calls := len(h.sb.Heroku.Calls()) - before; calls > 22 {
+		t.Fatalf("50 concurrent /deploy status cost %d Heroku calls; they should share one read", calls)
+	}
+}

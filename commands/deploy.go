@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/devy-chatops/devy/integrations/apierr"
 	"github.com/devy-chatops/devy/integrations/github"
@@ -88,9 +89,26 @@ type Deploy struct {
 	bg     *Background
 	log    zerolog.Logger
 
-	mu       sync.Mutex // guards pipeline and pipelineAt
+	mu       sync.Mutex // guards pipeline, pipeAt and view
 	pipeline heroku.Pipeline
 	pipeAt   time.Time
+	view     *statusView // the last status read, reused for statusTTL
+
+	// statuses makes concurrent /deploy status share one set of API calls:
+	// a burst of a thousand costs Heroku a handful of requests, not thousands.
+	statuses singleflight.Group
+}
+
+// statusTTL is how long a status read is reused. Devy's own promotions
+// invalidate it at once.
+const statusTTL = 5 * time.Second
+
+// statusView is what /deploy status shows that comes from the services.
+type statusView struct {
+	snap  snapshot
+	ahead string // commits ahead, as a sentence
+	ci    ciState
+	at    time.Time
 }
 
 // DeployDeps is what Deploy is built from. GitHub and CI may be nil.
@@ -315,14 +333,66 @@ func sameCode(staging, prod heroku.Release) bool {
 	return staging.Commit != "" && staging.Commit == prod.Commit
 }
 
+// readStatus returns the services' side of the status: shared by concurrent
+// callers and reused for statusTTL.
+func (d *Deploy) readStatus(ctx context.Context) (statusView, error) {
+	d.mu.Lock()
+	if v := d.view; v != nil && time.Since(v.at) < statusTTL {
+		d.mu.Unlock()
+		return *v, nil
+	}
+	d.mu.Unlock()
+	v, err, _ := d.statuses.Do("status", func() (any, error) {
+		// Detached from the first caller, who may give up before the others.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		s, err := d.snapshot(ctx)
+		if err != nil {
+			return statusView{}, err
+		}
+		v := statusView{snap: s, at: time.Now()}
+		st, base := s.Staging.Release, s.Production[0].Release.Commit
+		switch {
+		case sameCode(st, s.Production[0].Release):
+			v.ahead = "Staging and production run the same code."
+		case d.github != nil && base != "" && st.Commit != "":
+			cmp, err := d.github.Compare(ctx, base, st.Commit)
+			if err != nil {
+				v.ahead = "Commits ahead: unknown (" + explainInline(err) + ")"
+			} else {
+				v.ahead = fmt.Sprintf("Staging is <%s|%d commit%s ahead> of production.", cmp.URL, cmp.AheadBy, plural(cmp.AheadBy))
+			}
+		default:
+			v.ahead = "Staging runs different code from production."
+		}
+		v.ci = d.ciOf(ctx, st.Commit)
+		d.mu.Lock()
+		d.view = &v
+		d.mu.Unlock()
+		return v, nil
+	})
+	if err != nil {
+		return statusView{}, err
+	}
+	return v.(statusView), nil
+}
+
+// forgetStatus drops the reused status after Devy changed something.
+func (d *Deploy) forgetStatus() {
+	d.mu.Lock()
+	d.view = nil
+	d.mu.Unlock()
+}
+
 func (d *Deploy) status(ctx context.Context, req Request, args []string) (Reply, error) {
 	if len(args) > 0 {
 		return Reply{}, Userf("`/deploy status` takes no arguments; type `/deploy status`.")
 	}
-	s, err := d.snapshot(ctx)
+	v, err := d.readStatus(ctx)
 	if err != nil {
 		return Reply{}, err
 	}
+	s := v.snap
 	now := d.store.Now()
 	st := s.Staging.Release
 	var prodFields []string
@@ -334,22 +404,7 @@ func (d *Deploy) status(ctx context.Context, req Request, args []string) (Reply,
 		Section{Text: "*Staging*", Fields: []string{d.releaseLine(s.Staging, now)}},
 		Section{Text: "*Production*", Fields: prodFields},
 	}
-	base := s.Production[0].Release.Commit
-	var facts []string
-	switch {
-	case sameCode(st, s.Production[0].Release):
-		facts = append(facts, "Staging and production run the same code.")
-	case d.github != nil && base != "" && st.Commit != "":
-		cmp, err := d.github.Compare(ctx, base, st.Commit)
-		if err != nil {
-			facts = append(facts, "Commits ahead: unknown ("+explainInline(err)+")")
-		} else {
-			facts = append(facts, fmt.Sprintf("Staging is <%s|%d commit%s ahead> of production.", cmp.URL, cmp.AheadBy, plural(cmp.AheadBy)))
-		}
-	default:
-		facts = append(facts, "Staging runs different code from production.")
-	}
-	facts = append(facts, "CI for staging's "+d.shaLink(st.Commit)+": "+d.ciOf(ctx, st.Commit).String())
+	facts := []string{v.ahead, "CI for staging's " + d.shaLink(st.Commit) + ": " + v.ci.String()}
 	lockLine, err := d.lockLine()
 	if err != nil {
 		return Reply{}, err

@@ -465,6 +465,7 @@ func (d *Deploy) settle(ctx context.Context, r store.PromotionRequest, why strin
 }
 
 func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status string, targets []store.Target, note string) {
+	d.forgetStatus()
 	done, err := d.store.FinishPromotion(r.ID, status, targets, note)
 	if err != nil {
 		d.log.Error().Err(err).Uint64("request", r.ID).Msg("recording the promotion outcome failed")
