@@ -165,3 +165,19 @@ func TestBadConfigurationStopsWithOneLine(t *testing.T) {
 		})
 	}
 }
+
+func TestAppHomeListsTheCommands(t *testing.T) {
+	h := start(t, nil)
+	h.slack.AddUser(fakeslack.User{ID: alice, Name: "alice"})
+	ev, _ := json.Marshal(map[string]any{"type": "app_home_opened", "user": alice, "channel": "D0ALICE001", "tab": "home", "event_ts": "1700000200.000100"})
+	h.slack.SendEvent(ev, "")
+	if err := h.slack.WaitFor(h.ctx(), func() bool { return len(h.slack.Views()) > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	view := string(h.slack.Views()[0])
+	for _, want := range []string{`"type":"home"`, "/deploy promote", "/reviewapp", "/incident"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("home view lacks %s: %s", want, view)
+		}
+	}
+}

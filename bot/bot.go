@@ -203,6 +203,18 @@ func (b *Bot) event(evt socketmode.Event) {
 			Command: strings.TrimPrefix(strings.ToLower(name), "/"), Text: strings.TrimSpace(rest), UserID: e.User,
 			ChannelID: e.Channel, ThreadTS: thread, Source: commands.Mention,
 		})
+	case *slackevents.AppHomeOpenedEvent:
+		if e.Tab != "home" {
+			return
+		}
+		user := e.User
+		b.bg.Go(func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, b.timeout)
+			defer cancel()
+			if err := b.slack.PublishHome(ctx, user, b.router.Home()); err != nil {
+				b.log.Warn().Err(err).Msg("publishing the App Home failed")
+			}
+		})
 	case *slackevents.ReactionAddedEvent:
 		if e.Item.Type != "message" {
 			return

@@ -111,3 +111,12 @@ func (s *Slack) ThreadParent(ctx context.Context, channel, threadTS string) (str
 	}
 	return msgs[0].Text, nil
 }
+
+// PublishHome shows a user Devy's App Home tab (views.publish).
+func (s *Slack) PublishHome(ctx context.Context, user string, m commands.Message) error {
+	req := slack.PublishViewContextRequest{UserID: user, View: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks(m)}}}
+	if _, err := s.api.PublishViewContext(ctx, req); err != nil {
+		return fmt.Errorf("slack: views.publish for %s: %w", user, err)
+	}
+	return nil
+}

@@ -147,6 +147,19 @@ func (c Command) Usage() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// Home is Devy's App Home: what it is and every command's usage, from the
+// same table that routes them.
+func (r *Router) Home() Message {
+	blocks := []Block{
+		Header{Text: "Devy — deploy desk and incident desk"},
+		Section{Text: "Every command also works as a mention, which is how to use Devy in a thread: `@Devy deploy status`."},
+	}
+	for _, c := range r.commands {
+		blocks = append(blocks, Divider{}, Section{Text: c.Usage()})
+	}
+	return Message{Text: "Devy's commands", Blocks: blocks}
+}
+
 // ActionHandler runs a button click.
 type ActionHandler func(ctx context.Context, a Action) (Reply, error)
 
