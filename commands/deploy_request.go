@@ -37,10 +37,12 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 		return Reply{}, err
 	}
 	// Cheap gates first: they need no API call.
-	if l, err := d.store.Lock(pipelineID); err != nil {
+	lock, err := d.store.Lock(pipelineID)
+	if err != nil {
 		return Reply{}, err
-	} else if l != nil && (l.Holder != req.UserID || l.RequestID != 0) {
-		return Reply{}, Userf("%s Nothing was requested; ask them, or try again after the lock ends.", lockText(*l))
+	}
+	if lock != nil && (lock.Holder != req.UserID || lock.RequestID != 0) {
+		return Reply{}, Userf("%s Nothing was requested; ask them, or try again after the lock ends.", lockText(*lock))
 	}
 	if r, err := d.store.OpenRequest(pipelineID); err != nil {
 		return Reply{}, err
@@ -83,6 +85,11 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 	r.CIURL = ci.URL
 	if r.Diff, err = d.diff(ctx, s, &r); err != nil {
 		return Reply{}, err
+	}
+	if lock == nil {
+		r.Diff = append(r.Diff, "*Lock*: 🔓 production is not locked.")
+	} else {
+		r.Diff = append(r.Diff, "*Lock*: 🔒 held by the requester ("+lockText(*lock)+"); it stays theirs after the promotion.")
 	}
 
 	r, err = d.store.CreateRequest(r)
