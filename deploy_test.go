@@ -421,3 +421,13 @@ func TestStatusBurstSharesHerokuCalls(t *testing.T) {
 		t.Fatalf("50 concurrent /deploy status cost %d Heroku calls; they should share one read", calls)
 	}
 }
+
+func TestSlowCommandSaysItIsWorking(t *testing.T) {
+	h := start(t, nil)
+	release := make(chan struct{})
+	h.sb.Heroku.SetHook(func() { <-release }) // Heroku hangs until released
+	h.slash(alice, devyChan, "/deploy", "status")
+	h.reply(alice, "⏳ Working on `/deploy status`")
+	close(release)
+	h.reply(alice, "Pipeline shop")
+}

@@ -32,6 +32,8 @@ type Bot struct {
 	router  *commands.Router
 	bg      *commands.Background
 	timeout time.Duration
+	// slowAfter is when a command still running gets a "working on it" note.
+	slowAfter time.Duration
 
 	connected atomic.Bool
 
@@ -41,7 +43,7 @@ type Bot struct {
 
 // New builds a bot. timeout bounds each handler.
 func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
-	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, seen: map[string]time.Time{}}
+	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: map[string]time.Time{}}
 }
 
 // Connected reports whether the Socket Mode connection is up.
@@ -279,7 +281,16 @@ func (b *Bot) handle(req commands.Request) {
 		ctx, cancel := context.WithTimeout(ctx, b.timeout)
 		defer cancel()
 		start := time.Now()
+		// Most commands answer in well under a second; when one waits on a
+		// slow service, say so rather than leave the person guessing.
+		slow := time.AfterFunc(b.slowAfter, func() {
+			msg := commands.Message{Text: fmt.Sprintf("⏳ Working on `%s`; Heroku, GitHub or Semaphore is taking a moment…", strings.TrimSpace("/"+req.Command+" "+req.Text))}
+			if err := b.slack.Ephemeral(ctx, req.ChannelID, req.ThreadTS, req.UserID, req.ResponseURL, msg); err != nil {
+				b.log.Warn().Err(err).Msg("progress note failed")
+			}
+		})
 		reply, err := b.router.Handle(ctx, req)
+		slow.Stop()
 		outcome := b.explain(&reply, err, req.Command)
 		b.deliver(ctx, req.ChannelID, req.ThreadTS, req.UserID, req.ResponseURL, reply)
 		b.log.Info().Str("cmd", req.Command).Str("sub", firstWord(req.Text)).Str("user", req.UserID).

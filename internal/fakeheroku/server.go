@@ -65,6 +65,15 @@ type Server struct {
 	reviewOrder    []string          // review app ids in creation order
 	reviewFails    map[string]string // branch -> message
 	reviewDelay    time.Duration
+	hook           func() // runs before every request, outside mu (tests: slow Heroku)
+}
+
+// SetHook runs f at the start of every request, before anything else; tests
+// use it to make Heroku slow or hang.
+func (s *Server) SetHook(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = f
 }
 
 // New returns an empty fake. A non-empty token must arrive as
@@ -115,6 +124,12 @@ func (s *Server) routes() *http.ServeMux {
 // ServeHTTP records the request, then answers an armed failure, refuses bad
 // credentials or a missing API version, or routes it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hook := s.hook
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", "Could not read the request body.")
