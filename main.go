@@ -153,6 +153,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db *store.DB, ui chat,
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var deploy *commands.Deploy
+	var incidents *commands.Incidents // built below; finished promotions reach its timelines
 	if cfg.HerokuConfigured() {
 		deps := commands.DeployDeps{
 			Config: commands.DeployConfig{
@@ -162,6 +163,11 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db *store.DB, ui chat,
 			},
 			Heroku: heroku.New(cfg.HerokuAPIURL, cfg.HerokuToken.Value(), hc),
 			Store:  db, Poster: poster, Directory: dir, Bg: bg, Log: log,
+			Finished: func(ctx context.Context, r store.PromotionRequest) {
+				if incidents != nil {
+					incidents.PromotionFinished(ctx, r)
+				}
+			},
 		}
 		if cfg.GitHubConfigured() {
 			gh, err := github.New(cfg.GitHubAPIURL, cfg.GitHubToken.Value(), cfg.GitHubRepository, hc)
@@ -185,7 +191,10 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db *store.DB, ui chat,
 	if err := addReviewApps(router, cfg, log, db, poster, dir, bg, hc, poll); err != nil {
 		return nil, nil, err
 	}
-	router.Add(commands.IncidentCommand())
+	incidents, err := addIncidents(router, cfg, log, db, ui, bg, hc)
+	if err != nil {
+		return nil, nil, err
+	}
 	return router, deploy, nil
 }
 

@@ -88,6 +88,9 @@ type Deploy struct {
 	dir    Directory
 	bg     *Background
 	log    zerolog.Logger
+	// finished, if set, hears of every promotion that ended (the incident
+	// timeline records them).
+	finished func(ctx context.Context, r store.PromotionRequest)
 
 	mu       sync.Mutex // guards pipeline, pipeAt and view
 	pipeline heroku.Pipeline
@@ -122,12 +125,16 @@ type DeployDeps struct {
 	Directory Directory
 	Bg        *Background
 	Log       zerolog.Logger
+	// Finished, if set, is called with every promotion that ended, however
+	// it ended.
+	Finished func(ctx context.Context, r store.PromotionRequest)
 }
 
 // Action ids of the request message's buttons.
 const (
 	ActionApprove = "deploy.approve"
 	ActionReject  = "deploy.reject"
+	ActionRequest = "deploy.request" // "Request promotion" on a staging release notification
 )
 
 // NewDeploy builds /deploy.
@@ -148,7 +155,7 @@ func NewDeploy(d DeployDeps) *Deploy {
 	if c.PromotionTimeout <= 0 {
 		c.PromotionTimeout = 30 * time.Minute
 	}
-	return &Deploy{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg, log: d.Log.With().Str("cmd", "deploy").Logger()}
+	return &Deploy{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg, log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished}
 }
 
 // Register adds /deploy and its buttons to r.
@@ -167,6 +174,14 @@ func (d *Deploy) Register(r *Router) {
 	})
 	r.OnAction(ActionApprove, d.approve)
 	r.OnAction(ActionReject, d.reject)
+	r.OnAction(ActionRequest, d.requestButton)
+}
+
+// requestButton is the "Request promotion" button on a staging release
+// notification: the same request, with the same gates, as /deploy promote by
+// the person who clicked.
+func (d *Deploy) requestButton(ctx context.Context, a Action) (Reply, error) {
+	return d.promote(ctx, Request{Command: "deploy", Text: "promote", UserID: a.UserID, ChannelID: a.ChannelID, ResponseURL: a.ResponseURL}, nil)
 }
 
 // resolvePipeline reads the pipeline and its apps, remembering them for a

@@ -65,6 +65,12 @@ func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
 	// Any failure to check refuses (fail closed).
 	if l, err := d.store.Lock(r.Pipeline); err != nil {
 		return Reply{}, err
+	} else if l != nil && l.RequestID == r.ID {
+		// Someone approved this very request a moment ago.
+		if cur, err := d.store.Request(r.ID); err == nil {
+			return Reply{}, d.alreadyDecided(cur)
+		}
+		return Reply{}, Userf("Request #%d is already being promoted.", r.ID)
 	} else if l != nil && (l.RequestID != 0 || l.Holder != r.RequestedBy) {
 		return Reply{}, Userf("%s Nothing was promoted; approve again once it is lifted.", lockText(*l))
 	}
@@ -472,6 +478,9 @@ func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status st
 		return
 	}
 	d.log.Info().Uint64("request", r.ID).Str("outcome", status).Msg("promotion finished")
+	if d.finished != nil {
+		defer d.finished(ctx, done)
+	}
 	d.redraw(ctx, done)
 	if done.MessageTS == "" {
 		return

@@ -25,6 +25,22 @@ func migrations() []migration {
 			}
 			return nil
 		}},
+		{"create reviewapps and prthreads buckets", func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketReviewApps, bucketPRThreads} {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"create incidents, incident_timeline and incident_channels buckets", func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketIncidents, bucketIncidentTimeline, bucketIncidentChannels} {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 	}
 }
 

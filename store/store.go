@@ -1,7 +1,8 @@
 // Package store keeps Devy's state in one bbolt file: locks, promotion
-// requests and the audit log. Every decision and its consequences (the request's
-// new status, the lock, the audit entry) are written in one transaction, so a
-// crash never leaves half a decision behind.
+// requests, review apps, pull requests' threads, incidents and the audit
+// log. Every decision and its consequences (the request's new status, the
+// lock, the audit entry) are written in one transaction, so a crash never
+// leaves half a decision behind.
 //
 // Bucket tree (keep in step with migrations.go):
 //
@@ -13,6 +14,17 @@
 //	  <pipeline>         → JSON Lock (one production lock per pipeline)
 //	requests/
 //	  <id uint64 BE>     → JSON PromotionRequest
+//	reviewapps/
+//	  <PR uint64 BE>     → JSON ReviewApp (the newest review app Devy made for the PR)
+//	prthreads/
+//	  <PR uint64 BE>     → JSON Thread (the thread of Devy's notification of the PR)
+//	incidents/
+//	  <N uint64 BE>      → JSON Incident (N from the bucket's sequence: never reused)
+//	incident_timeline/
+//	  <N uint64 BE>/     → one bucket per incident
+//	    <seq uint64 BE>  → JSON TimelineEntry (append-only)
+//	incident_channels/
+//	  <channel id>       → N uint64 BE (the incident whose own channel it is)
 package store
 
 import (
@@ -26,11 +38,13 @@ import (
 )
 
 var (
-	bucketMeta     = []byte("meta")
-	bucketAudit    = []byte("audit")
-	bucketLocks    = []byte("locks")
-	bucketRequests = []byte("requests")
-	keySchema      = []byte("schema_version")
+	bucketMeta       = []byte("meta")
+	bucketAudit      = []byte("audit")
+	bucketLocks      = []byte("locks")
+	bucketRequests   = []byte("requests")
+	bucketReviewApps = []byte("reviewapps")
+	bucketPRThreads  = []byte("prthreads")
+	keySchema        = []byte("schema_version")
 )
 
 // ErrNotFound is returned when a record does not exist.

@@ -84,6 +84,20 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		2: func(t *testing.T, tx *bolt.Tx) {
+			for _, b := range [][]byte{bucketReviewApps, bucketPRThreads} {
+				if tx.Bucket(b) == nil {
+					t.Errorf("bucket %s missing after migration 2", b)
+				}
+			}
+		},
+		3: func(t *testing.T, tx *bolt.Tx) {
+			for _, b := range [][]byte{bucketIncidents, bucketIncidentTimeline, bucketIncidentChannels} {
+				if tx.Bucket(b) == nil {
+					t.Errorf("bucket %s missing after migration 3", b)
+				}
+			}
+		},
 	}
 	ms := migrations()
 	if len(cases) != len(ms) {

@@ -445,8 +445,11 @@ func (s *Server) WaitFor(ctx context.Context, cond func() bool) error {
 		if cond() {
 			return nil
 		}
+		// Also look again now and then: cond may watch something other than
+		// this fake (another fake, or the bot's own state).
 		select {
 		case <-ch:
+		case <-time.After(20 * time.Millisecond):
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -1,7 +1,9 @@
 // Package sandbox is a pretend pipeline for `devy shell` and for tests: the
 // fake Heroku, GitHub and Semaphore servers, started in-process and seeded
 // with one consistent story — a staging app a few commits ahead of two
-// production apps, CI green, promotions that take a few seconds.
+// production apps, CI green, promotions that take a few seconds, and open
+// pull requests (#7, #8, #9; #9's review app fails to build) whose review
+// apps are ready in under two seconds (#4 is closed, #5 merged).
 package sandbox
 
 import (
@@ -67,7 +69,7 @@ func (s *Sandbox) seed() {
 	gh, hk, ci := s.GitHub, s.Heroku, s.Semaphore
 	gh.Commit("Initial storefront", "alice", "Procfile", "app.json", "app/shop.rb")
 	prod := gh.Commit("Add checkout page (#3)", "alice", "app/checkout.rb", "db/migrate/20261101_create_orders.rb")
-	gh.Commit("Merge pull request #5 from acme/discounts", "bob", "app/discounts.rb", "db/migrate/20261120_add_discounts.rb")
+	discounts := gh.Commit("Merge pull request #5 from acme/discounts", "bob", "app/discounts.rb", "db/migrate/20261120_add_discounts.rb")
 	gh.Commit("Fix rounding in cart totals (#6)", "carol", "app/cart.rb", "spec/cart_spec.rb")
 	staging := gh.Commit("Report errors to Sentry", "dave", "config/sentry.rb", "Procfile")
 	s.ProductionSHA, s.StagingSHA = prod, staging
@@ -84,11 +86,25 @@ func (s *Sandbox) seed() {
 	hk.Release(StagingApp, staging, "dave@acme.test", "Deploy "+staging[:7])
 	hk.SetConfigVars(StagingApp, map[string]string{"DATABASE_URL": "postgres://sandbox", "SECRET_KEY_BASE": "sandbox", "SENTRY_DSN": "https://sentry.example/1"})
 	hk.SetPromotionDelay(3 * time.Second)
-	hk.SetReviewAppDelay(5 * time.Second)
+	// Short enough that `printf '/reviewapp 7\n' | devy shell` shows the app ready
+	// before the shell exits.
+	hk.SetReviewAppDelay(1500 * time.Millisecond)
 
 	ci.AddPipeline("master", prod, "done", "passed")
 	ci.AddPipeline("master", staging, "done", "passed")
 	ci.AddPipeline("erin/dark-mode", gh.Head(), "done", "passed")
+
+	// More pull requests for /reviewapp: one with CI still running, one
+	// whose review app fails to build, a merged one and a closed one.
+	search := gh.Commit("Search by product name", "frank", "app/search.rb")
+	gh.AddPR(8, "Search by product name", "frank", "frank/search", search, "open", false)
+	ci.AddPipeline("frank/search", search, "running", "")
+	ruby := gh.Commit("Upgrade Ruby to 3.4", "carol", "Gemfile", ".ruby-version")
+	gh.AddPR(9, "Upgrade Ruby to 3.4", "carol", "carol/ruby-3.4", ruby, "open", false)
+	ci.AddPipeline("carol/ruby-3.4", ruby, "done", "passed")
+	hk.FailReviewApp("carol/ruby-3.4", "Couldn't find that stack: Ruby 3.4.0 is not available on heroku-22.")
+	gh.AddPR(5, "Discounts", "bob", "acme/discounts", discounts, "closed", true)
+	gh.AddPR(4, "Gift cards", "dave", "dave/gift-cards", prod, "closed", false)
 }
 
 // Configure points a configuration at the sandbox.

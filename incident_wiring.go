@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/rs/zerolog"
+
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/config"
+	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/shell"
+	"github.com/devy-chatops/devy/store"
+)
+
+// addIncidents registers /incident and starts its reminders, which stop when
+// bg's context ends. GitHub is optional: without it postmortems are posted
+// as Markdown in the incident's channel.
+func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger, db *store.DB, ui chat, bg *commands.Background, hc *http.Client) (*commands.Incidents, error) {
+	critical := cfg.CriticalChannel
+	if _, isShell := ui.(*shell.Shell); !isShell && !isSlackID(critical) {
+		// chat.postMessage takes a channel by id or as "#name"; the shell's
+		// channel ids are plain names.
+		critical = "#" + critical
+	}
+	deps := commands.IncidentDeps{
+		Config: commands.IncidentConfig{CriticalChannel: critical},
+		Store:  db, Poster: ui, Directory: ui, Modals: ui, Channels: ui, Log: log,
+	}
+	if cfg.GitHubConfigured() {
+		gh, err := github.New(cfg.GitHubAPIURL, cfg.GitHubToken.Value(), cfg.GitHubRepository, hc)
+		if err != nil {
+			return nil, fmt.Errorf("GITHUB_API_URL/GITHUB_REPOSITORY: %w", err)
+		}
+		deps.Issues = gh
+	}
+	incidents := commands.NewIncidents(deps)
+	incidents.Register(router)
+	bg.Go(incidents.RunNudges)
+	return incidents, nil
+}
+
+// isSlackID reports whether s is a channel id (C…/G…) rather than a name.
+func isSlackID(s string) bool {
+	if len(s) < 9 || (s[0] != 'C' && s[0] != 'G') {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,394 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The incident buckets (see the tree in store.go). Incident numbers come
+// from the incidents bucket's sequence, so a number is never handed out
+// twice, even after the incident is gone.
+var (
+	bucketIncidents        = []byte("incidents")
+	bucketIncidentTimeline = []byte("incident_timeline")
+	bucketIncidentChannels = []byte("incident_channels")
+)
+
+// Incident statuses.
+const (
+	IncidentOpen     = "open"
+	IncidentResolved = "resolved"
+)
+
+// Timeline entry kinds.
+const (
+	EntryOpened    = "opened"
+	EntryUpdate    = "update"
+	EntrySeverity  = "severity"
+	EntryCommander = "commander"
+	EntryPromotion = "promotion"
+	EntryPin       = "pin"
+	EntryResolved  = "resolved"
+)
+
+// Nudge kinds: what Devy reminded people of, and when, so that reminders
+// are derived from stored state and survive restarts.
+const (
+	NudgeQuiet      = "quiet"      // an open incident with no recent timeline entry
+	NudgePostmortem = "postmortem" // a resolved incident without its postmortem
+)
+
+// ErrIncidentResolved refuses a change that only an open incident takes.
+var ErrIncidentResolved = errors.New("store: incident is resolved")
+
+// Incident is one incident, from its opening to its postmortem. Text fields
+// hold Slack mrkdwn (what people typed, escaped as Slack escapes it).
+type Incident struct {
+	Number    uint64    `json:"number"`
+	Title     string    `json:"title"`
+	Severity  string    `json:"severity"` // SEV1, SEV2 or SEV3
+	Summary   string    `json:"summary,omitempty"`
+	Status    string    `json:"status"`
+	Commander string    `json:"commander"` // Slack user id
+	OpenedBy  string    `json:"opened_by"`
+	OpenedAt  time.Time `json:"opened_at"`
+	OpenedIn  string    `json:"opened_in,omitempty"` // channel the command was typed in
+
+	Channel     string `json:"channel,omitempty"` // the incident's own channel id
+	ChannelName string `json:"channel_name,omitempty"`
+
+	ResolvedAt time.Time `json:"resolved_at,omitempty"`
+	ResolvedBy string    `json:"resolved_by,omitempty"`
+	Resolution string    `json:"resolution,omitempty"`
+
+	LastEntryAt        time.Time `json:"last_entry_at"` // the newest timeline entry
+	QuietNudgedAt      time.Time `json:"quiet_nudged_at,omitempty"`
+	PostmortemNudgedAt time.Time `json:"postmortem_nudged_at,omitempty"`
+
+	Postmortem *Postmortem `json:"postmortem,omitempty"`
+}
+
+// Subject names the incident in the audit log.
+func (i Incident) Subject() string { return "incident " + strconv.FormatUint(i.Number, 10) }
+
+// Open reports whether the incident is still going on.
+func (i Incident) Open() bool { return i.Status == IncidentOpen }
+
+// TimelineEntry is one thing that happened during an incident.
+type TimelineEntry struct {
+	Seq   uint64    `json:"seq"`
+	At    time.Time `json:"at"`
+	Kind  string    `json:"kind"`
+	Actor string    `json:"actor"` // Slack user id, or "devy"
+	Text  string    `json:"text"`
+	// Ref identifies what the entry is about (a pinned message's ts, a
+	// promotion request), so the same thing is recorded once.
+	Ref string `json:"ref,omitempty"`
+}
+
+// Postmortem is the answers of the postmortem form and where it was filed.
+type Postmortem struct {
+	WrittenBy    string      `json:"written_by"`
+	WrittenAt    time.Time   `json:"written_at"`
+	WhatHappened string      `json:"what_happened"`
+	Impact       string      `json:"impact"`
+	Whys         []string    `json:"whys"`
+	RootCause    string      `json:"root_cause"`
+	Categories   []string    `json:"categories"`
+	ActionItems  []string    `json:"action_items,omitempty"`
+	Fix          string      `json:"fix,omitempty"`
+	WentWell     string      `json:"went_well,omitempty"`
+	IssueNumber  int         `json:"issue_number,omitempty"`
+	IssueURL     string      `json:"issue_url,omitempty"` // empty: not filed on GitHub (yet)
+	ActionIssues []IssueLink `json:"action_issues,omitempty"`
+}
+
+// IssueLink is a GitHub issue filed for an action item.
+type IssueLink struct {
+	Title  string `json:"title"`
+	Number int    `json:"number"`
+	URL    string `json:"url"`
+}
+
+func getIncident(tx *bolt.Tx, n uint64) (Incident, error) {
+	var inc Incident
+	v := tx.Bucket(bucketIncidents).Get(itob(n))
+	if v == nil {
+		return inc, ErrNotFound
+	}
+	if err := json.Unmarshal(v, &inc); err != nil {
+		return inc, fmt.Errorf("decode incident %d: %w", n, err)
+	}
+	return inc, nil
+}
+
+// appendEntry adds e to incident inc's timeline and moves its LastEntryAt.
+// Callers write inc back.
+func appendEntry(tx *bolt.Tx, inc *Incident, e TimelineEntry) (TimelineEntry, error) {
+	b, err := tx.Bucket(bucketIncidentTimeline).CreateBucketIfNotExists(itob(inc.Number))
+	if err != nil {
+		return e, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return e, err
+	}
+	e.Seq = seq
+	if err := putJSON(b, itob(seq), e); err != nil {
+		return e, err
+	}
+	if e.At.After(inc.LastEntryAt) {
+		inc.LastEntryAt = e.At
+	}
+	return e, nil
+}
+
+// OpenIncident stores a new open incident and gives it the next number. Its
+// opening is the first timeline entry.
+func (db *DB) OpenIncident(inc Incident) (Incident, error) {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		now := db.now()
+		b := tx.Bucket(bucketIncidents)
+		n, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		inc.Number, inc.Status, inc.OpenedAt, inc.LastEntryAt = n, IncidentOpen, now, now
+		text := inc.Severity + " opened by <@" + inc.OpenedBy + ">: " + inc.Title
+		if _, err := appendEntry(tx, &inc, TimelineEntry{At: now, Kind: EntryOpened, Actor: inc.OpenedBy, Text: text}); err != nil {
+			return err
+		}
+		if err := putJSON(b, itob(n), inc); err != nil {
+			return err
+		}
+		return appendAudit(tx, AuditEntry{At: now, Actor: inc.OpenedBy, Action: "incident.opened", Subject: inc.Subject(),
+			Detail: map[string]string{"title": inc.Title, "severity": inc.Severity, "commander": inc.Commander}})
+	})
+	return inc, err
+}
+
+// change alters an incident inside updateIncident's transaction and says
+// what to record: a timeline entry (nil for none) and the audit entry.
+type change func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error)
+
+// updateIncident reads incident n, lets ch alter it, then writes the
+// incident, its timeline entry and its audit entry in the one transaction.
+func (db *DB) updateIncident(n uint64, ch change) (Incident, error) {
+	var inc Incident
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		now := db.now()
+		var err error
+		if inc, err = getIncident(tx, n); err != nil {
+			return err
+		}
+		e, audit, err := ch(tx, &inc, now)
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			if e.At.IsZero() {
+				e.At = now
+			}
+			if _, err := appendEntry(tx, &inc, *e); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(tx.Bucket(bucketIncidents), itob(n), inc); err != nil {
+			return err
+		}
+		audit.At, audit.Subject = now, inc.Subject()
+		return appendAudit(tx, audit)
+	})
+	return inc, err
+}
+
+// SetIncidentChannel records the incident's own channel, so that commands
+// typed there and reactions on its messages find the incident.
+func (db *DB) SetIncidentChannel(n uint64, channelID, name string) (Incident, error) {
+	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		inc.Channel, inc.ChannelName = channelID, name
+		if err := tx.Bucket(bucketIncidentChannels).Put([]byte(channelID), itob(n)); err != nil {
+			return nil, AuditEntry{}, err
+		}
+		return nil, AuditEntry{Actor: "devy", Action: "incident.channel", Detail: map[string]string{"channel": channelID, "name": name}}, nil
+	})
+}
+
+// Incident reads incident n.
+func (db *DB) Incident(n uint64) (Incident, error) {
+	var inc Incident
+	err := db.bolt.View(func(tx *bolt.Tx) (err error) {
+		inc, err = getIncident(tx, n)
+		return err
+	})
+	return inc, err
+}
+
+// IncidentByChannel finds the incident whose own channel is channelID.
+func (db *DB) IncidentByChannel(channelID string) (Incident, error) {
+	var inc Incident
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketIncidentChannels).Get([]byte(channelID))
+		if v == nil {
+			return ErrNotFound
+		}
+		var err error
+		inc, err = getIncident(tx, btoi(v))
+		return err
+	})
+	return inc, err
+}
+
+// Incidents returns every incident, newest first.
+func (db *DB) Incidents() ([]Incident, error) {
+	var out []Incident
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketIncidents).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var inc Incident
+			if err := json.Unmarshal(v, &inc); err != nil {
+				return fmt.Errorf("decode incident %d: %w", btoi(k), err)
+			}
+			out = append(out, inc)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func timeline(tx *bolt.Tx, n uint64) ([]TimelineEntry, error) {
+	var out []TimelineEntry
+	b := tx.Bucket(bucketIncidentTimeline).Bucket(itob(n))
+	if b == nil {
+		return nil, nil
+	}
+	err := b.ForEach(func(k, v []byte) error {
+		var e TimelineEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("decode timeline entry %d of incident %d: %w", btoi(k), n, err)
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// Timeline returns incident n's timeline, oldest first.
+func (db *DB) Timeline(n uint64) ([]TimelineEntry, error) {
+	var out []TimelineEntry
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if _, err := getIncident(tx, n); err != nil {
+			return err
+		}
+		var err error
+		out, err = timeline(tx, n)
+		return err
+	})
+	return out, err
+}
+
+// AddTimelineEntry adds e to incident n's timeline. An entry whose Ref is
+// already on the timeline is not added again (added is false): the same
+// message pinned twice is one entry.
+func (db *DB) AddTimelineEntry(n uint64, e TimelineEntry) (inc Incident, added bool, err error) {
+	inc, err = db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		if e.Ref != "" {
+			entries, err := timeline(tx, n)
+			if err != nil {
+				return nil, AuditEntry{}, err
+			}
+			for _, x := range entries {
+				if x.Ref == e.Ref {
+					return nil, AuditEntry{}, errDuplicate
+				}
+			}
+		}
+		added = true
+		return &e, AuditEntry{Actor: e.Actor, Action: "incident." + e.Kind, Detail: map[string]string{"text": e.Text, "ref": e.Ref}}, nil
+	})
+	if errors.Is(err, errDuplicate) {
+		inc, err = db.Incident(n)
+		return inc, false, err
+	}
+	return inc, added, err
+}
+
+// errDuplicate rolls back an entry that is already on the timeline.
+var errDuplicate = errors.New("store: duplicate timeline entry")
+
+// SetIncidentSeverity changes an open incident's severity.
+func (db *DB) SetIncidentSeverity(n uint64, severity, by string) (Incident, error) {
+	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		if !inc.Open() {
+			return nil, AuditEntry{}, ErrIncidentResolved
+		}
+		before := inc.Severity
+		inc.Severity = severity
+		e := &TimelineEntry{Kind: EntrySeverity, Actor: by, Text: fmt.Sprintf("Severity %s → %s by <@%s>", before, severity, by)}
+		return e, AuditEntry{Actor: by, Action: "incident.severity", Detail: map[string]string{"from": before, "to": severity}}, nil
+	})
+}
+
+// SetIncidentCommander hands an open incident to another commander.
+func (db *DB) SetIncidentCommander(n uint64, commander, by string) (Incident, error) {
+	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		if !inc.Open() {
+			return nil, AuditEntry{}, ErrIncidentResolved
+		}
+		before := inc.Commander
+		inc.Commander = commander
+		e := &TimelineEntry{Kind: EntryCommander, Actor: by, Text: fmt.Sprintf("Commander <@%s> → <@%s> (by <@%s>)", before, commander, by)}
+		return e, AuditEntry{Actor: by, Action: "incident.commander", Detail: map[string]string{"from": before, "to": commander}}, nil
+	})
+}
+
+// ResolveIncident marks an open incident resolved. A resolved one refuses
+// with ErrIncidentResolved, so concurrent resolutions resolve it once.
+func (db *DB) ResolveIncident(n uint64, by, resolution string) (Incident, error) {
+	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		if !inc.Open() {
+			return nil, AuditEntry{}, ErrIncidentResolved
+		}
+		inc.Status, inc.ResolvedAt, inc.ResolvedBy, inc.Resolution = IncidentResolved, now, by, resolution
+		text := "Resolved by <@" + by + ">"
+		if resolution != "" {
+			text += ": " + resolution
+		}
+		e := &TimelineEntry{Kind: EntryResolved, Actor: by, Text: text}
+		return e, AuditEntry{Actor: by, Action: "incident.resolved", Detail: map[string]string{"resolution": resolution,
+			"duration": now.Sub(inc.OpenedAt).Round(time.Second).String()}}, nil
+	})
+}
+
+// SavePostmortem records the postmortem's answers and where it was filed
+// (IssueURL empty when it could not be filed on GitHub).
+func (db *DB) SavePostmortem(n uint64, pm Postmortem) (Incident, error) {
+	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		if pm.WrittenAt.IsZero() {
+			pm.WrittenAt = now
+		}
+		inc.Postmortem = &pm
+		detail := map[string]string{"issue": pm.IssueURL, "action_items": strconv.Itoa(len(pm.ActionItems)), "action_issues": strconv.Itoa(len(pm.ActionIssues))}
+		return nil, AuditEntry{Actor: pm.WrittenBy, Action: "incident.postmortem", Detail: detail}, nil
+	})
+}
+
+// MarkNudged records that a reminder of kind was sent at at.
+func (db *DB) MarkNudged(n uint64, kind string, at time.Time) (Incident, error) {
+	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		switch kind {
+		case NudgeQuiet:
+			inc.QuietNudgedAt = at
+		case NudgePostmortem:
+			inc.PostmortemNudgedAt = at
+		default:
+			return nil, AuditEntry{}, fmt.Errorf("store: unknown nudge kind %q", kind)
+		}
+		return nil, AuditEntry{Actor: "devy", Action: "incident.nudged", Detail: map[string]string{"kind": kind}}, nil
+	})
+}
