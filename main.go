@@ -222,6 +222,10 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 		return err
 	}
 	defer db.Close()
+	// Quitting the shell ends its background work (reminder loops, promotions
+	// being followed) at once rather than waiting for them.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	bg := commands.NewBackground(ctx)
 	sh := shell.New(nil, stdout, "alice", cfg.DeployChannel)
 	router, deploy, err := buildCommands(cfg, log, db, sh, bg, &http.Client{Timeout: 30 * time.Second}, 500*time.Millisecond)
@@ -235,6 +239,7 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 		}
 	}
 	err = sh.Run(ctx, stdin)
+	cancel()
 	bg.Wait(2 * time.Second)
 	return err
 }
