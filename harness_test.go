@@ -30,6 +30,7 @@ const (
 	alice     = "U0ALICE001"
 	bob       = "U0BOB00001"
 	carol     = "U0CAROL001"
+	dave      = "U0DAVE0001"
 )
 
 // syncBuffer is a log sink the test can read while Devy writes to it.

@@ -325,6 +325,15 @@ func TestIncidentTimelineRecordsPinsAndPromotions(t *testing.T) {
 	})
 	pin(alice, "Ev0PIN0002") // the same message pinned again is one entry
 
+	// A reply inside a thread is recorded with its own text, not its parent's.
+	parentTS := ts
+	ts = h.slack.AddMessage(ch.ID, parentTS, dave, "Found it: the discount migration rounds half-down")
+	pin(bob, "Ev0PIN0004")
+	h.wait("the reply's pin confirmation", func(m fakeslack.Message) bool {
+		return m.ThreadTS == parentTS && strings.Count(m.Text, "On the timeline of incident #1") > 0 && m.TS > ts
+	})
+	ts = parentTS
+
 	// Patch forward: the fix ships while the incident is open.
 	req := h.request(alice)
 	h.click(req, "deploy.approve", bob)
@@ -335,7 +344,7 @@ func TestIncidentTimelineRecordsPinsAndPromotions(t *testing.T) {
 	if strings.Count(text, "Rounding changed in #6") != 1 {
 		t.Errorf("the pinned message should be on the timeline once:\n%s", text)
 	}
-	for _, want := range []string{"📌 Rounding changed in #6; totals off by one cent (📌 <@" + bob + ">)", "🚀 Promotion #1 of shop-staging v3", "is live on shop-prod, shop-prod-eu", "approved by <@" + bob + ">"} {
+	for _, want := range []string{"📌 Rounding changed in #6; totals off by one cent (📌 <@" + bob + ">)", "📌 Found it: the discount migration rounds half-down", "🚀 Promotion #1 of shop-staging v3", "is live on shop-prod, shop-prod-eu", "approved by <@" + bob + ">"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, text)
 		}

@@ -100,16 +100,22 @@ func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, err
 	return users, nil
 }
 
-// ThreadParent reads the first message of a thread.
-func (s *Slack) ThreadParent(ctx context.Context, channel, threadTS string) (string, error) {
-	msgs, _, _, err := s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: threadTS, Limit: 1})
+// MessageText reads one message. conversations.replies returns the whole
+// thread of any message in it, parent first, so the exact ts is looked for.
+func (s *Slack) MessageText(ctx context.Context, channel, ts string) (string, string, error) {
+	msgs, _, _, err := s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: ts, Limit: 200, Inclusive: true})
 	if err != nil {
-		return "", fmt.Errorf("slack: conversations.replies %s/%s: %w", channel, threadTS, err)
+		return "", "", fmt.Errorf("slack: conversations.replies %s/%s: %w", channel, ts, err)
+	}
+	for _, m := range msgs {
+		if m.Timestamp == ts {
+			return m.Text, m.ThreadTimestamp, nil
+		}
 	}
 	if len(msgs) == 0 {
-		return "", fmt.Errorf("slack: thread %s/%s is empty", channel, threadTS)
+		return "", "", fmt.Errorf("slack: no message %s/%s", channel, ts)
 	}
-	return msgs[0].Text, nil
+	return msgs[0].Text, msgs[0].Timestamp, nil
 }
 
 // PublishHome shows a user Devy's App Home tab (views.publish).

@@ -71,8 +71,10 @@ type Directory interface {
 	ChannelName(ctx context.Context, channelID string) (string, error)
 	// GroupMembers returns the user ids in a user group (S…).
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
-	// ThreadParent returns the text of a thread's first message.
-	ThreadParent(ctx context.Context, channelID, threadTS string) (string, error)
+	// MessageText returns the text of the message at ts (a thread's parent
+	// when ts is the thread, or a reply inside one) and the thread it is in
+	// ("" for a message outside any thread).
+	MessageText(ctx context.Context, channelID, ts string) (text, threadTS string, err error)
 }
 
 // UserError is a mistake of the person asking: its text is shown to them as is.

@@ -830,7 +830,7 @@ func (i *Incidents) react(ctx context.Context, r Reaction) error {
 	if err != nil {
 		return err
 	}
-	text, err := i.dir.ThreadParent(ctx, r.ChannelID, r.MessageTS)
+	text, thread, err := i.dir.MessageText(ctx, r.ChannelID, r.MessageTS)
 	if err != nil {
 		return fmt.Errorf("read the pinned message of incident %d: %w", inc.Number, err)
 	}
@@ -839,7 +839,11 @@ func (i *Incidents) react(ctx context.Context, r Reaction) error {
 	if err != nil || !added {
 		return err
 	}
-	if _, err := i.poster.Post(ctx, r.ChannelID, r.MessageTS, Message{Text: fmt.Sprintf("📌 On the timeline of incident #%d.", inc.Number)}); err != nil {
+	if thread == "" {
+		thread = r.MessageTS
+	}
+	// Slack wants replies to a reply to name the thread's parent.
+	if _, err := i.poster.Post(ctx, r.ChannelID, thread, Message{Text: fmt.Sprintf("📌 On the timeline of incident #%d.", inc.Number)}); err != nil {
 		i.log.Warn().Err(err).Uint64("incident", inc.Number).Msg("confirming a pin failed")
 	}
 	return nil

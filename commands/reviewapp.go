@@ -183,7 +183,7 @@ func (ra *ReviewApps) bare(ctx context.Context, req Request, _ []string) (Reply,
 	if req.ThreadTS == "" || ra.dir == nil {
 		return Reply{}, Userf("Tell me which pull request: type `@Devy reviewapp 123` with its number, or ask in the thread of a message that links it.")
 	}
-	parent, err := ra.dir.ThreadParent(ctx, req.ChannelID, req.ThreadTS)
+	parent, _, err := ra.dir.MessageText(ctx, req.ChannelID, req.ThreadTS)
 	if err != nil {
 		return Reply{}, fmt.Errorf("read the first message of thread %s: %w", req.ThreadTS, err)
 	}

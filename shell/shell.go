@@ -242,15 +242,15 @@ func (s *Shell) remember(channel, ts string, m commands.Message) {
 // ChannelName: in the shell channel ids are their names (commands.Directory).
 func (s *Shell) ChannelName(ctx context.Context, id string) (string, error) { return id, nil }
 
-// ThreadParent: the shell shows threads by message number (commands.Directory).
-func (s *Shell) ThreadParent(ctx context.Context, channel, ts string) (string, error) {
+// MessageText: the shell shows threads by message number (commands.Directory).
+func (s *Shell) MessageText(ctx context.Context, channel, ts string) (string, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.msgs[ts]
 	if !ok {
-		return "", fmt.Errorf("shell: no message %s", ts)
+		return "", "", fmt.Errorf("shell: no message %s", ts)
 	}
-	return m.Text, nil
+	return m.Text, "", nil
 }
 
 // GroupMembers: the shell has no user groups (commands.Directory).
