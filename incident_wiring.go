@@ -24,7 +24,7 @@ func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger
 		critical = "#" + critical
 	}
 	deps := commands.IncidentDeps{
-		Config: commands.IncidentConfig{CriticalChannel: critical},
+		Config: commands.IncidentConfig{CriticalChannel: critical, QuietAfter: cfg.IncidentQuiet, PostmortemAfter: cfg.PostmortemAfter},
 		Store:  db, Poster: ui, Directory: ui, Modals: ui, Channels: ui, Log: log,
 	}
 	if cfg.GitHubConfigured() {

@@ -69,6 +69,9 @@ type Config struct {
 	ApproverNotAuthor bool
 	ApprovalTTL       time.Duration
 
+	IncidentQuiet   time.Duration // an open incident this long without a timeline entry gets a reminder
+	PostmortemAfter time.Duration // a resolved incident this long without a postmortem gets a reminder
+
 	Port string
 
 	GitHubWebhookSecret    Secret
@@ -211,13 +214,14 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	if c.ApproverNotAuthor, err = boolVar("DEVY_APPROVER_NOT_AUTHOR", getenv("DEVY_APPROVER_NOT_AUTHOR")); err != nil {
 		return c, err
 	}
-	c.ApprovalTTL = 30 * time.Minute
-	if v := strings.TrimSpace(getenv("DEVY_APPROVAL_TTL")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return c, &Error{"DEVY_APPROVAL_TTL", "expected a positive duration such as 30m or 2h"}
-		}
-		c.ApprovalTTL = d
+	if c.ApprovalTTL, err = durationVar("DEVY_APPROVAL_TTL", getenv("DEVY_APPROVAL_TTL"), 30*time.Minute); err != nil {
+		return c, err
+	}
+	if c.IncidentQuiet, err = durationVar("DEVY_INCIDENT_QUIET", getenv("DEVY_INCIDENT_QUIET"), 30*time.Minute); err != nil {
+		return c, err
+	}
+	if c.PostmortemAfter, err = durationVar("DEVY_POSTMORTEM_AFTER", getenv("DEVY_POSTMORTEM_AFTER"), 48*time.Hour); err != nil {
+		return c, err
 	}
 	if c.Port != "" {
 		p, err := strconv.Atoi(c.Port)
@@ -248,6 +252,18 @@ func checkURL(name, v string) error {
 		return &Error{name, "expected an http(s) URL, got " + strconv.Quote(v)}
 	}
 	return nil
+}
+
+func durationVar(name, v string, def time.Duration) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, &Error{name, "expected a positive duration such as 30m or 2h"}
+	}
+	return d, nil
 }
 
 func boolVar(name, v string) (bool, error) {

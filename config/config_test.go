@@ -27,6 +27,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.DBPath != "devy.db" || c.DeployChannel != "devy" || c.CriticalChannel != "critical" || c.PRChannel != "general" {
 		t.Errorf("defaults: %+v", c)
 	}
+	if c.IncidentQuiet != 30*time.Minute || c.PostmortemAfter != 48*time.Hour {
+		t.Errorf("incident reminder defaults: %v %v", c.IncidentQuiet, c.PostmortemAfter)
+	}
 	if c.ApprovalTTL != 30*time.Minute || c.AllowSelfApproval || c.ApproverNotAuthor || c.LogFormat != "json" {
 		t.Errorf("policy defaults: %+v", c)
 	}
@@ -56,6 +59,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"ttl", map[string]string{"DEVY_APPROVAL_TTL": "soon"}, Slack, "DEVY_APPROVAL_TTL"},
 		{"ttl negative", map[string]string{"DEVY_APPROVAL_TTL": "-5m"}, Slack, "DEVY_APPROVAL_TTL"},
 		{"port", map[string]string{"PORT": "eighty"}, Slack, "PORT"},
+		{"incident quiet", map[string]string{"DEVY_INCIDENT_QUIET": "0s"}, Slack, "DEVY_INCIDENT_QUIET"},
+		{"postmortem after", map[string]string{"DEVY_POSTMORTEM_AFTER": "two days"}, Slack, "DEVY_POSTMORTEM_AFTER"},
 		{"user map", map[string]string{"DEVY_USER_MAP": "octocat"}, Slack, "DEVY_USER_MAP"},
 		{"database url", map[string]string{"DATABASE_URL": "mysql://x"}, Slack, "DATABASE_URL"},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, Slack, "LOG_LEVEL"},
