@@ -408,3 +408,21 @@ func TestReviewAppSlashCommandAlsoPostsInThePRsThread(t *testing.T) {
 		t.Errorf("POST /review-apps received %d times, want 1", n)
 	}
 }
+
+func TestReviewAppBuildResumesAfterRestart(t *testing.T) {
+	h := start(t, nil)
+	h.sb.Heroku.SetReviewAppDelay(time.Hour) // Heroku builds while Devy is down
+	h.slash(alice, devyChan, "/reviewapp", "7")
+	m := h.progress(devyChan, "", "7")
+	// Devy is following the build once it polls Heroku for it.
+	if err := h.slack.WaitFor(h.ctx(), func() bool { return h.sb.Heroku.Count("GET", "/review-apps/*") > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	h.stop()
+	h.sb.Heroku.FinishPendingReviewApps()
+	h.run()
+	h.updatedTo(m, "Ready: <https://shop-pr-7.herokuapp.com/>")
+	if n := len(h.reviewAppPosts()); n != 1 {
+		t.Fatalf("%d review apps were asked for, want 1", n)
+	}
+}

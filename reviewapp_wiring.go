@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -42,6 +43,12 @@ func addReviewApps(router *commands.Router, cfg config.Config, log zerolog.Logge
 		}
 		deps.CI = ci
 	}
-	commands.NewReviewApps(deps).Register(router)
+	ra := commands.NewReviewApps(deps)
+	ra.Register(router)
+	bg.Go(func(ctx context.Context) {
+		if err := ra.Resume(ctx); err != nil {
+			log.Error().Err(err).Msg("resuming review apps failed")
+		}
+	})
 	return nil
 }

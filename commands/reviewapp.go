@@ -48,6 +48,7 @@ type ReviewStore interface {
 	UpdateReviewApp(r store.ReviewApp) (store.ReviewApp, error)
 	DeleteReviewApp(pr int, id, by string) (*store.ReviewApp, error)
 	PRThread(pr int) (*store.Thread, error)
+	ReviewAppsBuilding() ([]store.ReviewApp, error)
 }
 
 // ReviewAppConfig is how /reviewapp behaves.
@@ -454,6 +455,20 @@ func (ra *ReviewApps) known(ctx context.Context, h heroku.ReviewApp) store.Revie
 	}
 	ra.apply(ctx, &rec, h)
 	return rec
+}
+
+// Resume follows again the review apps that were building when Devy
+// stopped, so their messages still end in "Ready" or "Failed".
+func (ra *ReviewApps) Resume(ctx context.Context) error {
+	recs, err := ra.store.ReviewAppsBuilding()
+	if err != nil {
+		return fmt.Errorf("resume review apps: %w", err)
+	}
+	for _, rec := range recs {
+		ra.log.Info().Int("pr", rec.PR).Str("review_app", rec.ID).Msg("resuming review app")
+		ra.bg.Go(func(ctx context.Context) { ra.follow(ctx, rec) })
+	}
+	return nil
 }
 
 // follow polls a building review app with back-off until it is created or

@@ -108,6 +108,26 @@ func (db *DB) ReviewApp(pr int) (ReviewApp, error) {
 	return r, err
 }
 
+// ReviewAppsBuilding lists the review apps Devy was following that had not
+// reached an end (pending or creating, and not given up on), so that a
+// restart picks them up again.
+func (db *DB) ReviewAppsBuilding() ([]ReviewApp, error) {
+	var out []ReviewApp
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketReviewApps).ForEach(func(k, v []byte) error {
+			var r ReviewApp
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode review app %x: %w", k, err)
+			}
+			if (r.Status == ReviewPending || r.Status == ReviewCreating) && r.GaveUpAt.IsZero() {
+				out = append(out, r)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
 // UpdateReviewApp stores what Devy learnt about a review app (status, URL,
 // messages). It returns ErrNotFound when the pull request's record is now of
 // another review app, so that a stale follower never overwrites a newer one.

@@ -280,6 +280,16 @@ func (s *Server) FinishPendingPromotions() {
 	}
 }
 
+// FinishPendingReviewApps lets every building review app finish at the next
+// request (for tests of restarts).
+func (s *Server) FinishPendingReviewApps() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ra := range s.reviewApps {
+		ra.readyAt, ra.halfway = time.Time{}, time.Time{}
+	}
+}
+
 // SetReviewAppDelay sets how long new review apps take: pending for the
 // first half, creating for the second, then created (or errored). With 0 they
 // are pending in the create response and done by the next request.
