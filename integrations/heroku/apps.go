@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	heroku "github.com/heroku/heroku-go/v5"
@@ -69,21 +70,34 @@ func (c *Client) Pipeline(ctx context.Context, idOrName string) (Pipeline, error
 		return Pipeline{}, err
 	}
 	out := Pipeline{ID: p.ID, Name: p.Name}
+	// The apps are read at once: on a slow API, one after another would
+	// add a round trip per app to every command that resolves the pipeline.
+	var wanted []heroku.PipelineCoupling
 	for _, cp := range couplings {
-		var stage *[]App
-		switch cp.Stage {
-		case "staging":
-			stage = &out.Staging
-		case "production":
-			stage = &out.Production
-		default:
-			continue
+		if cp.Stage == "staging" || cp.Stage == "production" {
+			wanted = append(wanted, cp)
 		}
-		app, err := c.app(ctx, cp.App.ID, fmt.Sprintf("reading the %s app %s", cp.Stage, cp.App.ID))
-		if err != nil {
-			return Pipeline{}, err
+	}
+	apps := make([]App, len(wanted))
+	errs := make([]error, len(wanted))
+	var wg sync.WaitGroup
+	for i, cp := range wanted {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			apps[i], errs[i] = c.app(ctx, cp.App.ID, fmt.Sprintf("reading the %s app %s", cp.Stage, cp.App.ID))
+		}()
+	}
+	wg.Wait()
+	for i, cp := range wanted {
+		if errs[i] != nil {
+			return Pipeline{}, errs[i]
 		}
-		*stage = append(*stage, app)
+		if cp.Stage == "staging" {
+			out.Staging = append(out.Staging, apps[i])
+		} else {
+			out.Production = append(out.Production, apps[i])
+		}
 	}
 	byName := func(apps []App) func(i, j int) bool {
 		return func(i, j int) bool { return apps[i].Name < apps[j].Name }
@@ -157,6 +171,13 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 		return r, nil
 	}
 	r.SlugID = hr.Slug.ID
+	c.mu.Lock()
+	commit, known := c.commits[r.SlugID]
+	c.mu.Unlock()
+	if known {
+		r.Commit = commit
+		return r, nil
+	}
 	var slug *heroku.Slug
 	err = c.call(ctx, fmt.Sprintf("reading the commit of %s v%d", app, hr.Version), func(ctx context.Context) (err error) {
 		slug, err = c.svc.SlugInfo(ctx, seg(app), seg(hr.Slug.ID))
@@ -168,6 +189,12 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 	if slug.Commit != nil {
 		r.Commit = *slug.Commit
 	}
+	c.mu.Lock()
+	if len(c.commits) > 10000 {
+		clear(c.commits) // a bound, not a policy: a pipeline has far fewer live slugs
+	}
+	c.commits[r.SlugID] = r.Commit
+	c.mu.Unlock()
 	return r, nil
 }
 

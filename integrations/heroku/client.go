@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	heroku "github.com/heroku/heroku-go/v5"
@@ -29,6 +30,9 @@ const defaultTimeout = 30 * time.Second
 // concurrent use.
 type Client struct {
 	svc *heroku.Service
+
+	mu      sync.Mutex        // guards commits
+	commits map[string]string // slug id → commit: a slug never changes, so it is read once
 }
 
 // New returns a client for the API at baseURL ("" means heroku.DefaultURL).
@@ -60,7 +64,7 @@ func New(baseURL, token string, hc *http.Client) *Client {
 	if baseURL != "" {
 		svc.URL = strings.TrimRight(baseURL, "/")
 	}
-	return &Client{svc: svc}
+	return &Client{svc: svc, commits: map[string]string{}}
 }
 
 // answerKey is the context key under which call puts the *answer that the

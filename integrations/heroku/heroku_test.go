@@ -135,6 +135,8 @@ func TestCurrentRelease(t *testing.T) {
 		{"deployed", "deployed", 2, "0123456789abcdef", "ann@example.com", "Deploy 01234567", 2},
 		{"config change keeps the slug", "configured", 3, "fedcba9876543210", "devy@example.com", "Set FOO config vars", 2},
 		{"never built has no slug", "unbuilt", 1, "", "devy@example.com", "Initial release", 1},
+		// A slug never changes: its commit is read once per client.
+		{"deployed again: slug remembered", "deployed", 2, "0123456789abcdef", "ann@example.com", "Deploy 01234567", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
