@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devy-chatops/devy/internal/fakeslack"
+	"github.com/devy-chatops/devy/internal/sandbox"
+)
+
+// Tokens the test Slack accepts; they only need the real tokens' prefixes,
+// which Devy's configuration checks.
+const (
+	botToken = "xoxb-bench"
+	appToken = "xapp-1-bench"
+
+	benchChannel     = "C0BENCH001"
+	benchChannelName = "devy"
+)
+
+// world is the test Slack, the slow test Heroku and the sandbox's GitHub and
+// Semaphore for one trial. Each trial gets a fresh one, so no subject sees
+// another's recordings, connections or caches.
+type world struct {
+	slack    *fakeslack.Server
+	slackSrv *httptest.Server
+	replies  *replyClock
+	sb       *sandbox.Sandbox
+	heroku   *slowHeroku
+	herokuTS *httptest.Server
+}
+
+func newWorld(herokuDelay time.Duration) *world {
+	w := &world{slack: fakeslack.New(botToken, appToken), replies: &replyClock{posts: map[string][]post{}}}
+	w.replies.next = w.slack
+	w.slackSrv = httptest.NewServer(w.replies)
+	w.slack.SetBaseURL(w.slackSrv.URL)
+	w.slack.AddChannel(benchChannel, benchChannelName)
+	w.sb = sandbox.Start()
+	w.heroku = &slowHeroku{next: w.sb.Heroku, delay: herokuDelay, byRoute: map[string]int{}}
+	w.herokuTS = httptest.NewServer(w.heroku)
+	return w
+}
+
+// env is what every subject needs to find the world.
+func (w *world) env() map[string]string {
+	env := w.sb.Env()
+	env["HEROKU_API_URL"] = w.herokuTS.URL
+	env["HEROKU_STAGING_APP"] = sandbox.StagingApp
+	env["SLACK_APP_TOKEN"] = appToken
+	env["SLACK_BOT_TOKEN"] = botToken
+	env["SLACK_API_URL"] = w.slackSrv.URL + "/api/"
+	return env
+}
+
+// otherCalls counts what the subject asked GitHub and Semaphore.
+func (w *world) otherCalls() (github, semaphore int) {
+	return len(w.sb.GitHub.Calls()), len(w.sb.Semaphore.Calls())
+}
+
+func (w *world) close() {
+	// Websockets first: httptest.Server.Close waits for hijacked
+	// connections' handlers too.
+	w.slack.Close()
+	w.slackSrv.Close()
+	w.herokuTS.Close()
+	w.sb.Close()
+}
+
+// replyClock sits in front of the test Slack and notes when each post to a
+// response_url arrived and what it said: the fake records messages with
+// Slack's ts clock, not the wall-clock time a reply reached it.
+type replyClock struct {
+	next http.Handler
+
+	mu    sync.Mutex        // guards posts
+	posts map[string][]post // response_url path -> posts in arrival order
+}
+
+type post struct {
+	at   time.Time
+	text string
+}
+
+// progressPrefix marks a progress note ("⏳ Working on …") rather than an
+// answer: Devy posts one when a command is still waiting after a while.
+const progressPrefix = "⏳"
+
+func (c *replyClock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/response/") {
+		now := time.Now()
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var m struct {
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal(body, &m)
+		c.mu.Lock()
+		c.posts[r.URL.Path] = append(c.posts[r.URL.Path], post{at: now, text: m.Text})
+		c.mu.Unlock()
+	}
+	c.next.ServeHTTP(w, r)
+}
+
+// answered counts the response_urls that got an answer (not only a progress
+// note).
+func (c *replyClock) answered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, ps := range c.posts {
+		if _, ok := answer(ps); ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *replyClock) postsTo(path string) []post {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]post(nil), c.posts[path]...)
+}
+
+// answer is the first post that is not a progress note.
+func answer(ps []post) (post, bool) {
+	for _, p := range ps {
+		if !strings.HasPrefix(p.text, progressPrefix) {
+			return p, true
+		}
+	}
+	return post{}, false
+}
+
+// slowHeroku is the sandbox's Heroku answering after a delay, as the real
+// one does on a bad day; it counts requests by route for the report.
+type slowHeroku struct {
+	next  http.Handler
+	delay time.Duration
+	calls atomic.Int64
+
+	mu      sync.Mutex     // guards byRoute
+	byRoute map[string]int // "GET /apps/{app}/releases" -> requests
+}
+
+func (h *slowHeroku) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.calls.Add(1)
+	h.mu.Lock()
+	h.byRoute[r.Method+" "+route(r.URL.Path)]++
+	h.mu.Unlock()
+	select {
+	case <-time.After(h.delay):
+	case <-r.Context().Done():
+		return
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+func (h *slowHeroku) routes() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]int, len(h.byRoute))
+	for k, v := range h.byRoute {
+		out[k] = v
+	}
+	return out
+}
+
+// route turns ids and names into placeholders, so that calls group by
+// endpoint: /apps/shop-staging/releases -> /apps/{}/releases.
+func route(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i := 1; i < len(parts); i += 2 {
+		parts[i] = "{}"
+	}
+	return "/" + strings.Join(parts, "/")
+}
