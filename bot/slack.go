@@ -15,13 +15,14 @@ import (
 type Slack struct {
 	api *slack.Client
 
-	mu       sync.Mutex        // guards channels
+	mu       sync.Mutex        // guards channels and ids
 	channels map[string]string // channel id → name; names don't change often enough to matter
+	ids      map[string]string // "#name" or "name" Devy posted to → the channel id Slack answered
 }
 
 // NewSlack wraps a Web API client.
 func NewSlack(api *slack.Client) *Slack {
-	return &Slack{api: api, channels: map[string]string{}}
+	return &Slack{api: api, channels: map[string]string{}, ids: map[string]string{}}
 }
 
 // Post posts a new message, in a thread if threadTS is set.
@@ -30,16 +31,32 @@ func (s *Slack) Post(ctx context.Context, channel, threadTS string, m commands.M
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	_, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
+	id, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return "", fmt.Errorf("slack: post to %s: %w", channel, err)
+	}
+	if id != "" && id != channel {
+		// Configured channels may be names; chat.update wants the id.
+		s.mu.Lock()
+		s.ids[channel] = id
+		s.mu.Unlock()
 	}
 	return ts, nil
 }
 
+// channelID turns a channel name Devy posted to into its id.
+func (s *Slack) channelID(channel string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := s.ids[channel]; ok {
+		return id
+	}
+	return channel
+}
+
 // Update replaces a message Devy posted earlier.
 func (s *Slack) Update(ctx context.Context, channel, ts string, m commands.Message) error {
-	if _, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...); err != nil {
+	if _, _, _, err := s.api.UpdateMessageContext(ctx, s.channelID(channel), ts, msgOptions(m)...); err != nil {
 		return fmt.Errorf("slack: update %s/%s: %w", channel, ts, err)
 	}
 	return nil
@@ -103,7 +120,7 @@ func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, err
 // MessageText reads one message. conversations.replies returns the whole
 // thread of any message in it, parent first, so the exact ts is looked for.
 func (s *Slack) MessageText(ctx context.Context, channel, ts string) (string, string, error) {
-	msgs, _, _, err := s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: ts, Limit: 200, Inclusive: true})
+	msgs, _, _, err := s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: s.channelID(channel), Timestamp: ts, Limit: 200, Inclusive: true})
 	if err != nil {
 		return "", "", fmt.Errorf("slack: conversations.replies %s/%s: %w", channel, ts, err)
 	}

@@ -29,6 +29,9 @@ type Shell struct {
 	buttons  []pressable                 // the buttons of the last message that had any
 	form     *form                       // the modal being filled in, if any
 	channels map[string]bool             // channels created in this session
+
+	// simulate, if set, makes up a service's webhook (`simulate pr-opened 7`).
+	simulate func(ctx context.Context, what string, args []string) error
 }
 
 type pressable struct {
@@ -47,6 +50,7 @@ const intro = `Devy shell — type Slack commands here, for example:
   click 1               press button 1 of the last message with buttons
   in critical           switch channel (you are in #%s)
   @devy deploy status   a mention works like the slash command
+  simulate pr-opened 7  a service's webhook: also pr-merged 7, staging-release, prod-release, ci-failed
   quit
 `
 
@@ -123,6 +127,8 @@ func (s *Shell) Do(ctx context.Context, line string) bool {
 	case strings.EqualFold(word, "@devy"):
 		name, args, _ := strings.Cut(rest, " ")
 		s.request(ctx, commands.Request{Command: strings.ToLower(name), Text: args, UserID: user, ChannelID: channel, ChannelName: channel, Source: commands.Mention})
+	case word == "simulate":
+		s.runSimulation(ctx, rest)
 	case word == "help":
 		s.printf(intro, channel)
 	default:
@@ -317,6 +323,32 @@ func plain(s string) string {
 	s = groupRE.ReplaceAllString(s, "@$1")
 	s = boldRE.ReplaceAllString(s, "$1")
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
+
+// SetSimulator sets what `simulate` runs: it makes up a service's webhook
+// and hands it to Devy's notifications, whose messages the shell shows.
+func (s *Shell) SetSimulator(f func(ctx context.Context, what string, args []string) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.simulate = f
+}
+
+func (s *Shell) runSimulation(ctx context.Context, rest string) {
+	s.mu.Lock()
+	f := s.simulate
+	s.mu.Unlock()
+	args := strings.Fields(rest)
+	switch {
+	case f == nil:
+		s.printf("This shell cannot simulate webhooks.\n")
+		return
+	case len(args) == 0:
+		s.printf("Type `simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release` or `simulate ci-failed [7]`.\n")
+		return
+	}
+	if err := f(ctx, args[0], args[1:]); err != nil {
+		s.printf("Could not simulate %s: %v\n", args[0], err)
+	}
 }
 
 // SetRouter sets the router after construction: the shell is itself the

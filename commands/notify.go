@@ -1,0 +1,820 @@
+package commands
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/integrations/heroku"
+	"github.com/devy-chatops/devy/store"
+)
+
+// The services' events, as Devy needs them. webhooks/ decodes them from the
+// services' payloads and the shell's simulator makes them up; neither knows
+// what they become in Slack.
+
+// PREvent is a GitHub pull_request event.
+type PREvent struct {
+	Action   string // opened, reopened, synchronize, ready_for_review, closed
+	Repo     string // owner/name the pull request belongs to
+	Number   int
+	Title    string
+	URL      string // the pull request's page
+	Author   string // GitHub login of the pull request's author
+	Sender   string // GitHub login of who did what the event reports
+	Branch   string // the head branch
+	Base     string // the branch it merges into
+	HeadSHA  string
+	Before   string // synchronize: the head before the push
+	After    string // synchronize: the head after it
+	Draft    bool
+	Merged   bool // closed by a merge
+	MergedBy string
+}
+
+// Wanted reports whether Devy says anything about the event; other actions
+// (labeled, edited, review requests…) are left to GitHub.
+func (e PREvent) Wanted() bool {
+	switch e.Action {
+	case "opened", "reopened", "synchronize", "ready_for_review", "closed":
+		return e.Number > 0
+	}
+	return false
+}
+
+// ReleaseEvent is a Heroku api:release event.
+type ReleaseEvent struct {
+	Action        string // create or update
+	ID            string
+	Version       int
+	Status        string // pending, succeeded or failed
+	StatusChanged bool   // an update that changed the status (Heroku's previous_data names it)
+	AppID         string
+	AppName       string
+	SlugID        string // "" when the release has no slug
+	Description   string // Heroku's words for the release, such as "Deploy 2d9f5fc"
+	UserEmail     string
+	CreatedAt     time.Time
+}
+
+// Wanted reports whether the release has an outcome to tell: it succeeded
+// or failed when it was created, or its status changed to one of those.
+// Other updates (a release stops being current when the next one lands)
+// would repeat old news.
+func (e ReleaseEvent) Wanted() bool {
+	return (e.Status == "succeeded" || e.Status == "failed") && (e.Action == "create" || e.StatusChanged) && (e.AppID != "" || e.AppName != "")
+}
+
+// BuildEvent is a Heroku api:build event.
+type BuildEvent struct {
+	Action        string // create or update
+	ID            string
+	Status        string // pending, succeeded or failed
+	StatusChanged bool
+	AppID         string
+	AppName       string
+	Commit        string // source_blob.version: the commit built, when Heroku knows it
+	UserEmail     string
+}
+
+// Wanted reports whether the build failed: a build that succeeds becomes a
+// release, which has its own event.
+func (e BuildEvent) Wanted() bool {
+	return e.Status == "failed" && (e.Action == "create" || e.StatusChanged) && (e.AppID != "" || e.AppName != "")
+}
+
+// PipelineEvent is a Semaphore pipeline that finished.
+type PipelineEvent struct {
+	PipelineID    string
+	WorkflowID    string
+	Name          string // the pipeline's name
+	Project       string
+	Organization  string // the organization's name: https://<name>.semaphoreci.com
+	State         string // done
+	Result        string // passed, failed, stopped, canceled
+	ResultReason  string // test, malformed, stuck, user…
+	Error         string // Semaphore's error description
+	Branch        string // the branch of a branch pipeline
+	PR            int    // the pull request of a pull request pipeline
+	PRBranch      string
+	SHA           string
+	CommitMessage string
+	CommitRange   string // "base...head" of the push
+	Sender        string // GitHub login of who pushed
+	CreatedAt     time.Time
+	RunningAt     time.Time
+	DoneAt        time.Time
+}
+
+// Wanted reports whether the pipeline has finished.
+func (e PipelineEvent) Wanted() bool {
+	return (e.State == "" || strings.EqualFold(e.State, "done")) && e.Result != "" && (e.Branch != "" || e.PR > 0)
+}
+
+// NotifyGitHub is what notifications need of GitHub.
+type NotifyGitHub interface {
+	Compare(ctx context.Context, base, head string) (github.Comparison, error)
+	CommitURL(sha string) string
+	CompareURL(base, head string) string
+	Repo() string // owner/name
+}
+
+// NotifyHeroku is what notifications need of Heroku.
+type NotifyHeroku interface {
+	CurrentRelease(ctx context.Context, app string) (heroku.Release, error)
+}
+
+// PipelineSource is the pipeline /deploy promotes along, with its staging
+// and production apps (*Deploy).
+type PipelineSource interface {
+	Pipeline(ctx context.Context) (heroku.Pipeline, error)
+}
+
+// NotifyStore is the state notifications read and keep.
+type NotifyStore interface {
+	Now() time.Time
+	SetPRThread(pr int, channel, ts string) error
+	PRThread(pr int) (*store.Thread, error)
+	ReviewApp(pr int) (store.ReviewApp, error)
+	Requests(statuses ...string) ([]store.PromotionRequest, error)
+}
+
+// NotifyConfig is where notifications go.
+type NotifyConfig struct {
+	PRChannel     string            // pull requests, as chat.postMessage takes it ("#general" or an id)
+	DeployChannel string            // releases and CI of the main branch
+	UserMap       map[string]string // GitHub login (lowercase) → Slack user id
+	MainBranches  []string          // whose pipelines go to DeployChannel; default master and main
+}
+
+// NotifyDeps is what Notifications is built from. Pipeline, Heroku, GitHub
+// and CI may be nil: messages then say less.
+type NotifyDeps struct {
+	Config   NotifyConfig
+	Poster   Poster
+	Store    NotifyStore
+	Pipeline PipelineSource
+	Heroku   NotifyHeroku
+	GitHub   NotifyGitHub
+	CI       CI
+	Log      zerolog.Logger
+}
+
+// Notifications posts the services' events where the team acts on them:
+// pull requests in the PR channel with a Create review app button and
+// their later events in that message's thread; releases and CI of the main
+// branch in the deploy channel, staging releases with a Request promotion
+// button.
+type Notifications struct {
+	cfg      NotifyConfig
+	poster   Poster
+	store    NotifyStore
+	pipeline PipelineSource
+	heroku   NotifyHeroku
+	github   NotifyGitHub
+	ci       CI
+	log      zerolog.Logger
+
+	mu       sync.Mutex     // guards branches and order
+	branches map[string]int // head branch → open pull request, learnt from pull_request events
+	order    []string       // branches, oldest first, to bound the map
+}
+
+// maxBranches bounds the branch → pull request map; a branch pipeline whose
+// PR was forgotten is skipped, which is what happens to unknown PRs anyway.
+const maxBranches = 1000
+
+// devyPromotionWindow is how long after one of Devy's promotions ended a
+// production release is still recognised as its outcome.
+const devyPromotionWindow = 30 * time.Minute
+
+// NewNotifications builds the notifications.
+func NewNotifications(d NotifyDeps) *Notifications {
+	c := d.Config
+	if len(c.MainBranches) == 0 {
+		c.MainBranches = []string{"master", "main"}
+	}
+	return &Notifications{cfg: c, poster: d.Poster, store: d.Store, pipeline: d.Pipeline, heroku: d.Heroku, github: d.GitHub, ci: d.CI,
+		log: d.Log.With().Str("cmd", "notify").Logger(), branches: map[string]int{}}
+}
+
+// Pipeline is the configured pipeline with its staging and production apps,
+// as /deploy sees it (read at most once a minute).
+func (d *Deploy) Pipeline(ctx context.Context) (heroku.Pipeline, error) {
+	return d.resolvePipeline(ctx)
+}
+
+// --- pull requests ---
+
+// PullRequest announces a new pull request and follows it in its thread.
+func (n *Notifications) PullRequest(ctx context.Context, e PREvent) error {
+	if !e.Wanted() {
+		return nil
+	}
+	log := n.log.With().Int("pr", e.Number).Str("action", e.Action).Logger()
+	if n.github != nil && e.Repo != "" && !strings.EqualFold(e.Repo, n.github.Repo()) {
+		// Threads are remembered by number: another repository's #7 is not ours.
+		log.Debug().Str("repo", e.Repo).Msg("pull request of another repository; nothing posted")
+		return nil
+	}
+	n.learnBranch(e)
+	th, err := n.store.PRThread(e.Number)
+	if err != nil {
+		return fmt.Errorf("read the thread of PR #%d: %w", e.Number, err)
+	}
+	switch {
+	case th == nil && (e.Action == "opened" || e.Action == "reopened"):
+		ts, err := n.poster.Post(ctx, n.cfg.PRChannel, "", n.prOpenedMessage(e))
+		if err != nil {
+			return fmt.Errorf("announce PR #%d: %w", e.Number, err)
+		}
+		if err := n.store.SetPRThread(e.Number, n.cfg.PRChannel, ts); err != nil {
+			return fmt.Errorf("remember the thread of PR #%d: %w", e.Number, err)
+		}
+		log.Info().Msg("pull request announced")
+		return nil
+	case th == nil:
+		log.Debug().Msg("no notification of this pull request to follow up in; nothing posted")
+		return nil
+	case e.Action == "opened":
+		// Announced already: a delivery Devy no longer remembers.
+		log.Debug().Msg("pull request already announced")
+		return nil
+	}
+	m := n.prFollowUp(e)
+	if _, err := n.poster.Post(ctx, th.Channel, th.TS, m); err != nil {
+		return fmt.Errorf("post in the thread of PR #%d: %w", e.Number, err)
+	}
+	return nil
+}
+
+// learnBranch remembers which open pull request a branch belongs to, so that
+// the branch's pipelines can be reported in its thread.
+func (n *Notifications) learnBranch(e PREvent) {
+	if e.Branch == "" {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e.Action == "closed" {
+		if n.branches[e.Branch] == e.Number {
+			delete(n.branches, e.Branch)
+		}
+		return
+	}
+	if _, ok := n.branches[e.Branch]; !ok {
+		n.order = append(n.order, e.Branch)
+	}
+	n.branches[e.Branch] = e.Number
+	for len(n.branches) > maxBranches && len(n.order) > 0 {
+		delete(n.branches, n.order[0])
+		n.order = n.order[1:]
+	}
+	if len(n.order) > 2*maxBranches {
+		// Drop entries of branches already forgotten.
+		kept := n.order[:0]
+		for _, b := range n.order {
+			if _, ok := n.branches[b]; ok {
+				kept = append(kept, b)
+			}
+		}
+		n.order = kept
+	}
+}
+
+func (n *Notifications) branchPR(branch string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.branches[branch]
+}
+
+// prOpenedMessage is the announcement of a pull request. Its text links the
+// pull request, which is how `@Devy reviewapp` in its thread finds it.
+func (n *Notifications) prOpenedMessage(e PREvent) Message {
+	title := prTitle(e)
+	verb := "opened"
+	if e.Action == "reopened" {
+		verb = "reopened"
+	}
+	draft := ""
+	if e.Draft {
+		draft = " (draft)"
+	}
+	fields := []string{"*Author*\n" + n.person(e.Author), "*Branch*\n" + branchLine(e)}
+	return Message{
+		Text: fmt.Sprintf("Pull request %s %s by %s%s", title, verb, n.person(e.Author), draft),
+		Blocks: []Block{
+			Section{Text: fmt.Sprintf("🔀 *%s*%s", title, draft)},
+			Section{Fields: fields},
+			Actions{ID: "pr.notification." + strconv.Itoa(e.Number), Buttons: []Button{
+				{ActionID: ActionCreateReviewApp, Text: "Create review app", Value: strconv.Itoa(e.Number)},
+			}},
+			Context{Texts: []string{"A review app is built only when someone asks: this button, or `@Devy reviewapp` in this thread."}},
+		},
+	}
+}
+
+// prFollowUp is a later event of a pull request, for its thread.
+func (n *Notifications) prFollowUp(e PREvent) Message {
+	var text string
+	var blocks []Block
+	switch e.Action {
+	case "reopened":
+		m := Message{Text: fmt.Sprintf("🔁 Reopened by %s.", n.person(e.Sender))}
+		m.Blocks = []Block{Section{Text: m.Text}, Actions{ID: "pr.reopened." + strconv.Itoa(e.Number), Buttons: []Button{
+			{ActionID: ActionCreateReviewApp, Text: "Create review app", Value: strconv.Itoa(e.Number)},
+		}}}
+		return m
+	case "synchronize":
+		head := cmp.Or(e.After, e.HeadSHA)
+		text = fmt.Sprintf("⬆️ New commits on `%s`: now at %s", escape(e.Branch), n.shaLink(head))
+		if e.Before != "" && n.github != nil && !allZero(e.Before) {
+			text += fmt.Sprintf(" (<%s|what changed>)", n.github.CompareURL(e.Before, head))
+		}
+		if e.Sender != "" {
+			text += ", pushed by " + n.person(e.Sender)
+		}
+		text += "."
+	case "ready_for_review":
+		text = fmt.Sprintf("👀 %s is ready for review (no longer a draft).", prTitle(e))
+	case "closed":
+		if e.Merged {
+			text = fmt.Sprintf("🟣 Merged into `%s` by %s.", escape(cmp.Or(e.Base, "its base branch")), n.person(cmp.Or(e.MergedBy, e.Sender)))
+		} else {
+			text = fmt.Sprintf("⛔ Closed without merging by %s.", n.person(e.Sender))
+		}
+		if ra, ok := n.liveReviewApp(e.Number); ok {
+			app := "Its review app"
+			if ra.AppName != "" {
+				app = fmt.Sprintf("Its review app *%s*", ra.AppName)
+			}
+			blocks = append(blocks, Section{Text: text}, Section{Text: fmt.Sprintf(
+				"%s is still there, costing dyno hours: `@Devy reviewapp %d destroy` here (or `/reviewapp %d destroy` in a channel) deletes it.", app, e.Number, e.Number)})
+		}
+	}
+	return Message{Text: text, Blocks: blocks}
+}
+
+// liveReviewApp returns the pull request's review app Devy made, if it is
+// not deleted yet.
+func (n *Notifications) liveReviewApp(pr int) (store.ReviewApp, bool) {
+	ra, err := n.store.ReviewApp(pr)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			n.log.Warn().Err(err).Int("pr", pr).Msg("reading the review app failed; not offering to destroy it")
+		}
+		return ra, false
+	}
+	return ra, ra.Status != store.ReviewDeleted && ra.Status != store.ReviewDeleting
+}
+
+func prTitle(e PREvent) string {
+	if e.Title == "" {
+		return fmt.Sprintf("<%s|#%d>", e.URL, e.Number)
+	}
+	return fmt.Sprintf("<%s|#%d %s>", e.URL, e.Number, escape(clipText(e.Title, 150)))
+}
+
+func branchLine(e PREvent) string {
+	s := "`" + escape(e.Branch) + "`"
+	if e.Base != "" {
+		s += " → `" + escape(e.Base) + "`"
+	}
+	return s
+}
+
+// --- Heroku releases and builds ---
+
+// stage tells where an app sits in the pipeline: "staging", "production",
+// "" for any other app, and known=false when the pipeline is not known.
+func (n *Notifications) stage(ctx context.Context, appID, appName string) (heroku.Pipeline, string, bool) {
+	if n.pipeline == nil {
+		return heroku.Pipeline{}, "", false
+	}
+	p, err := n.pipeline.Pipeline(ctx)
+	if err != nil {
+		n.log.Warn().Err(err).Msg("reading the pipeline failed; reporting the release without its stage")
+		return p, "", false
+	}
+	is := func(a heroku.App) bool { return (appID != "" && a.ID == appID) || (appID == "" && a.Name == appName) }
+	if slices.ContainsFunc(p.Staging, is) {
+		return p, "staging", true
+	}
+	if slices.ContainsFunc(p.Production, is) {
+		return p, "production", true
+	}
+	return p, "", true
+}
+
+// Release reports a release: a staging one with what it would ship and a
+// Request promotion button, a production one with whether it went through
+// Devy, a failed one with Heroku's words.
+func (n *Notifications) Release(ctx context.Context, e ReleaseEvent) error {
+	if !e.Wanted() {
+		return nil
+	}
+	p, stage, known := n.stage(ctx, e.AppID, e.AppName)
+	log := n.log.With().Str("app", e.AppName).Int("version", e.Version).Str("status", e.Status).Logger()
+	if known && stage == "" {
+		log.Debug().Msg("release of an app outside the pipeline's staging and production stages; nothing posted")
+		return nil
+	}
+	var m Message
+	switch {
+	case e.Status == "failed":
+		m = n.releaseFailedMessage(e, stage)
+	case stage == "staging":
+		m = n.stagingMessage(ctx, p, e)
+	case stage == "production":
+		if r := n.devyPromotion(e); r != nil {
+			return n.postPromotedRelease(ctx, *r, e)
+		}
+		m = n.outsideDevyMessage(ctx, e)
+	default:
+		m = n.plainReleaseMessage(ctx, e)
+	}
+	if _, err := n.poster.Post(ctx, n.cfg.DeployChannel, "", m); err != nil {
+		return fmt.Errorf("post the release of %s v%d: %w", e.AppName, e.Version, err)
+	}
+	log.Info().Msg("release reported")
+	return nil
+}
+
+// releaseCommit finds the commit a release runs: from the app's current
+// release when it is this one (or shares its slug), otherwise from Heroku's
+// description of a code release ("Deploy 2d9f5fce").
+func (n *Notifications) releaseCommit(ctx context.Context, e ReleaseEvent) string {
+	if n.heroku != nil {
+		cur, err := n.heroku.CurrentRelease(ctx, cmp.Or(e.AppID, e.AppName))
+		switch {
+		case err != nil:
+			n.log.Warn().Err(err).Str("app", e.AppName).Msg("reading the release's commit failed")
+		case cur.ID == e.ID || (e.SlugID != "" && cur.SlugID == e.SlugID):
+			if cur.Commit != "" {
+				return cur.Commit
+			}
+		}
+	}
+	if m := deployDescription.FindStringSubmatch(e.Description); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+var deployDescription = regexp.MustCompile(`^Deploy ([0-9a-f]{7,40})\b`)
+
+func (n *Notifications) stagingMessage(ctx context.Context, p heroku.Pipeline, e ReleaseEvent) Message {
+	commit := n.releaseCommit(ctx, e)
+	head := fmt.Sprintf("🚚 New staging release: *%s* v%d", escape(e.AppName), e.Version)
+	fields := []string{"*Commit*\n" + n.shaLink(commit), "*Released by*\n" + cmp.Or(e.UserEmail, "unknown")}
+	if e.Description != "" {
+		fields = append(fields, "*Heroku says*\n"+escape(clipText(e.Description, 200)))
+	}
+	ahead, promotable := n.aheadOfProduction(ctx, p, commit, e.SlugID)
+	blocks := []Block{Section{Text: head}, Section{Fields: fields}, Section{Text: ahead}}
+	if promotable {
+		blocks = append(blocks, Actions{ID: "deploy.release." + e.ID, Buttons: []Button{
+			{ActionID: ActionRequest, Text: "Request promotion", Value: e.ID, Style: "primary"},
+		}}, Context{Texts: []string{"The button asks for a reviewed promotion, like `/deploy promote`; someone else approves it."}})
+	}
+	return Message{Text: fmt.Sprintf("New staging release %s v%d (%s). %s", e.AppName, e.Version, short(commit), plainSentence(ahead)), Blocks: blocks}
+}
+
+// aheadOfProduction says how far staging's commit is ahead of production,
+// and whether there is anything to promote.
+func (n *Notifications) aheadOfProduction(ctx context.Context, p heroku.Pipeline, commit, slugID string) (string, bool) {
+	if len(p.Production) == 0 || n.heroku == nil {
+		return "Production: unknown.", true
+	}
+	prodApp := p.Production[0]
+	prod, err := n.heroku.CurrentRelease(ctx, prodApp.ID)
+	switch {
+	case errors.Is(err, heroku.ErrNoRelease):
+		return fmt.Sprintf("*%s* has no release yet.", escape(prodApp.Name)), true
+	case err != nil:
+		return "Commits ahead of production: unknown (" + explainInline(err) + ").", true
+	case (slugID != "" && slugID == prod.SlugID) || (commit != "" && commit == prod.Commit):
+		return fmt.Sprintf("Production (*%s* v%d) already runs this code: nothing to promote.", escape(prodApp.Name), prod.Version), false
+	case n.github == nil || commit == "" || prod.Commit == "":
+		return fmt.Sprintf("Staging runs different code from production (*%s* v%d).", escape(prodApp.Name), prod.Version), true
+	}
+	c, err := n.github.Compare(ctx, prod.Commit, commit)
+	if err != nil {
+		return "Commits ahead of production: unknown (" + explainInline(err) + ").", true
+	}
+	s := fmt.Sprintf("<%s|%d commit%s ahead> of production (*%s* v%d · %s).", c.URL, c.AheadBy, plural(c.AheadBy), escape(prodApp.Name), prod.Version, n.shaLink(prod.Commit))
+	if c.BehindBy > 0 {
+		s += fmt.Sprintf(" ⚠️ Also %d behind: promoting would take commits out of production.", c.BehindBy)
+	}
+	return s, true
+}
+
+// devyPromotion returns Devy's promotion that made a production release: one
+// promoting now to that app, or one that just ended with this release.
+func (n *Notifications) devyPromotion(e ReleaseEvent) *store.PromotionRequest {
+	reqs, err := n.store.Requests(store.StatusPromoting, store.StatusSucceeded, store.StatusFailed, store.StatusUnknown)
+	if err != nil {
+		n.log.Warn().Err(err).Msg("reading promotion requests failed; the release is reported as made outside Devy")
+		return nil
+	}
+	now := n.store.Now()
+	for i, r := range reqs {
+		if i == 50 {
+			break // newest first: older ones ended long ago
+		}
+		if r.Status != store.StatusPromoting && now.Sub(r.FinishedAt) > devyPromotionWindow {
+			continue
+		}
+		for _, t := range r.Targets {
+			if (e.AppID != "" && t.AppID != e.AppID) || (e.AppID == "" && t.AppName != e.AppName) {
+				continue
+			}
+			if r.Status == store.StatusPromoting || t.ReleaseID == e.ID || (t.ReleaseID == "" && e.SlugID != "" && e.SlugID == r.SlugID) {
+				return &r
+			}
+		}
+	}
+	return nil
+}
+
+// postPromotedRelease reports a production release Devy made in its
+// request's thread: the request message itself tells the story.
+func (n *Notifications) postPromotedRelease(ctx context.Context, r store.PromotionRequest, e ReleaseEvent) error {
+	text := fmt.Sprintf("🚀 *%s* is now v%d, from Devy's promotion request #%d (%s v%d, approved by <@%s>).",
+		escape(e.AppName), e.Version, r.ID, escape(r.StagingAppName), r.ReleaseVersion, r.DecidedBy)
+	channel, thread := n.cfg.DeployChannel, ""
+	if r.MessageTS != "" && r.Channel != "" {
+		channel, thread = r.Channel, r.MessageTS
+	}
+	if _, err := n.poster.Post(ctx, channel, thread, Message{Text: text}); err != nil {
+		return fmt.Errorf("post the release of %s v%d: %w", e.AppName, e.Version, err)
+	}
+	return nil
+}
+
+func (n *Notifications) outsideDevyMessage(ctx context.Context, e ReleaseEvent) Message {
+	commit := n.releaseCommit(ctx, e)
+	head := fmt.Sprintf("⚠️ *%s* is now v%d (%s), released by %s — this did not go through Devy: no promotion request of ours was running or just finished for it, so nobody reviewed it here.",
+		escape(e.AppName), e.Version, n.shaLink(commit), escape(cmp.Or(e.UserEmail, "someone"))) + herokuSays(e.Description)
+	return Message{Text: head, Blocks: []Block{Section{Text: head}, Context{Texts: []string{"`/deploy history` lists the promotions made through Devy."}}}}
+}
+
+func (n *Notifications) plainReleaseMessage(ctx context.Context, e ReleaseEvent) Message {
+	text := fmt.Sprintf("📦 *%s* released v%d (%s) by %s.", escape(e.AppName), e.Version, n.shaLink(n.releaseCommit(ctx, e)), escape(cmp.Or(e.UserEmail, "someone"))) + herokuSays(e.Description)
+	return Message{Text: text}
+}
+
+func (n *Notifications) releaseFailedMessage(e ReleaseEvent, stage string) Message {
+	where := ""
+	if stage != "" {
+		where = " (" + stage + ")"
+	}
+	text := fmt.Sprintf("❌ Release v%d of *%s*%s failed; the app keeps running its previous release.", e.Version, escape(e.AppName), where)
+	if e.Description != "" {
+		text += herokuSays(e.Description)
+	} else {
+		text += fmt.Sprintf(" `heroku releases:output v%d -a %s` shows its log.", e.Version, e.AppName)
+	}
+	return Message{Text: text}
+}
+
+// heroSays quotes Heroku's description of a release or build.
+func herokuSays(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " Heroku says: “" + escape(clipText(s, 300)) + "”"
+}
+
+// Build reports a failed Heroku build.
+func (n *Notifications) Build(ctx context.Context, e BuildEvent) error {
+	if !e.Wanted() {
+		return nil
+	}
+	_, stage, known := n.stage(ctx, e.AppID, e.AppName)
+	if known && stage == "" {
+		n.log.Debug().Str("app", e.AppName).Msg("failed build of an app outside staging and production; nothing posted")
+		return nil
+	}
+	app := cmp.Or(e.AppName, e.AppID)
+	text := fmt.Sprintf("❌ Heroku could not build %s for *%s*: the build failed", n.shaLink(e.Commit), escape(app))
+	if e.UserEmail != "" {
+		text += " (started by " + escape(e.UserEmail) + ")"
+	}
+	text += "."
+	m := Message{Text: text, Blocks: []Block{Section{Text: text}}}
+	if e.ID != "" && e.AppName != "" {
+		m.Blocks = append(m.Blocks, Context{Texts: []string{fmt.Sprintf("<https://dashboard.heroku.com/apps/%s/activity/builds/%s|Heroku's build log> has the details.", e.AppName, e.ID)}})
+	}
+	if _, err := n.poster.Post(ctx, n.cfg.DeployChannel, "", m); err != nil {
+		return fmt.Errorf("post the failed build of %s: %w", app, err)
+	}
+	return nil
+}
+
+// --- Semaphore pipelines ---
+
+// Pipeline reports a finished pipeline: of the main branch in the deploy
+// channel, of a pull request's branch in that pull request's thread.
+func (n *Notifications) Pipeline(ctx context.Context, e PipelineEvent) error {
+	if !e.Wanted() {
+		return nil
+	}
+	log := n.log.With().Str("branch", e.Branch).Int("pr", e.PR).Str("result", e.Result).Logger()
+	if e.PR == 0 && slices.Contains(n.cfg.MainBranches, e.Branch) {
+		m := n.pipelineMessage(ctx, e, true)
+		if _, err := n.poster.Post(ctx, n.cfg.DeployChannel, "", m); err != nil {
+			return fmt.Errorf("post the pipeline of %s: %w", e.Branch, err)
+		}
+		return nil
+	}
+	pr := e.PR
+	if pr == 0 {
+		pr = n.branchPR(e.Branch)
+	}
+	if pr == 0 {
+		log.Debug().Msg("pipeline of a branch with no known pull request; nothing posted")
+		return nil
+	}
+	th, err := n.store.PRThread(pr)
+	if err != nil {
+		return fmt.Errorf("read the thread of PR #%d: %w", pr, err)
+	}
+	if th == nil {
+		log.Debug().Msg("Devy posted no notification of the pull request; nothing posted")
+		return nil
+	}
+	if _, err := n.poster.Post(ctx, th.Channel, th.TS, n.pipelineMessage(ctx, e, false)); err != nil {
+		return fmt.Errorf("post the pipeline of PR #%d: %w", pr, err)
+	}
+	return nil
+}
+
+func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, main bool) Message {
+	result := strings.ToLower(e.Result)
+	icon := map[string]string{"passed": "✅", "failed": "❌", "stopped": "⏹", "canceled": "⏹"}[result]
+	if icon == "" {
+		icon = "❔"
+	}
+	what := "CI " + result
+	if main {
+		what += fmt.Sprintf(" on `%s`", escape(e.Branch))
+	}
+	head := fmt.Sprintf("%s *%s* at %s", icon, what, n.shaLink(e.SHA))
+	if msg := firstLine(e.CommitMessage); msg != "" {
+		head += " — “" + escape(clipText(msg, 150)) + "”"
+	}
+	var fields []string
+	link := n.workflowURL(e)
+	name := cmp.Or(e.Name, "Pipeline")
+	if link != "" {
+		fields = append(fields, fmt.Sprintf("*Pipeline*\n<%s|%s>", link, escape(name)))
+	} else {
+		fields = append(fields, "*Pipeline*\n"+escape(name))
+	}
+	if d := e.duration(); d > 0 {
+		fields = append(fields, "*Duration*\n"+humanDuration(d))
+	}
+	text := fmt.Sprintf("%s %s at %s", icon, what, short(e.SHA))
+	if result == "failed" || result == "stopped" || result == "canceled" {
+		if e.ResultReason != "" {
+			fields = append(fields, "*Reason*\n"+escape(e.ResultReason))
+		}
+		if result == "failed" {
+			who := n.culprits(ctx, e)
+			fields = append(fields, "*Author*\n"+who)
+			text += " — " + who
+		}
+	}
+	blocks := []Block{Section{Text: head}, Section{Fields: fields}}
+	if e.Error != "" {
+		blocks = append(blocks, Context{Texts: []string{"Semaphore says: " + escape(clipText(e.Error, 300))}})
+	}
+	return Message{Text: text, Blocks: blocks}
+}
+
+// culprits names the authors of the commits the pipeline tested, as Slack
+// mentions when DEVY_USER_MAP knows them: GitHub's list of the push's
+// commits when it can be read, otherwise who pushed.
+func (n *Notifications) culprits(ctx context.Context, e PipelineEvent) string {
+	var logins []string
+	if base, head, ok := splitRange(e.CommitRange); ok && n.github != nil {
+		c, err := n.github.Compare(ctx, base, head)
+		if err != nil {
+			n.log.Warn().Err(err).Str("range", e.CommitRange).Msg("reading the pipeline's commits failed; naming who pushed")
+		}
+		for i := len(c.Commits) - 1; i >= 0 && len(logins) < 5; i-- {
+			who := cmp.Or(c.Commits[i].AuthorLogin, c.Commits[i].AuthorName)
+			if who != "" && !slices.Contains(logins, who) {
+				logins = append(logins, who)
+			}
+		}
+	}
+	if len(logins) == 0 && e.Sender != "" {
+		logins = []string{e.Sender}
+	}
+	if len(logins) == 0 {
+		return "unknown"
+	}
+	var out []string
+	for _, l := range logins {
+		out = append(out, n.person(l))
+	}
+	return strings.Join(out, ", ")
+}
+
+// splitRange reads "base...head" (or "base..head"); a push that created the
+// branch has an all-zero base and no range worth comparing.
+func splitRange(r string) (string, string, bool) {
+	base, head, ok := strings.Cut(r, "...")
+	if !ok {
+		base, head, ok = strings.Cut(r, "..")
+	}
+	if !ok || base == "" || head == "" || allZero(base) || strings.Contains(head, ".") {
+		return "", "", false
+	}
+	return base, head, true
+}
+
+func (n *Notifications) workflowURL(e PipelineEvent) string {
+	switch {
+	case e.WorkflowID == "":
+		return ""
+	case n.ci != nil:
+		return n.ci.WorkflowURL(e.WorkflowID)
+	case e.Organization != "" && !strings.ContainsAny(e.Organization, "/:@?#"):
+		return "https://" + e.Organization + ".semaphoreci.com/workflows/" + e.WorkflowID
+	}
+	return ""
+}
+
+func (e PipelineEvent) duration() time.Duration {
+	start := e.RunningAt
+	if start.IsZero() || start.Unix() <= 0 {
+		start = e.CreatedAt
+	}
+	if start.IsZero() || start.Unix() <= 0 || e.DoneAt.IsZero() || !e.DoneAt.After(start) {
+		return 0
+	}
+	return e.DoneAt.Sub(start)
+}
+
+// humanDuration is "45s", "3m 12s" or "1h 4m".
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// --- helpers ---
+
+// person names a GitHub user, as a Slack mention when DEVY_USER_MAP knows them.
+func (n *Notifications) person(login string) string {
+	if login == "" {
+		return "someone"
+	}
+	if id := n.cfg.UserMap[strings.ToLower(login)]; id != "" {
+		return "<@" + id + ">"
+	}
+	return escape(login)
+}
+
+func (n *Notifications) shaLink(sha string) string {
+	if sha == "" {
+		return "an unknown commit"
+	}
+	if n.github == nil {
+		return "`" + short(sha) + "`"
+	}
+	return fmt.Sprintf("<%s|`%s`>", n.github.CommitURL(sha), short(sha))
+}
+
+func allZero(s string) bool { return strings.Trim(s, "0") == "" }
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(line)
+}
+
+var labelledLink = regexp.MustCompile(`<[^|>]+\|([^>]+)>`)
+
+// plainSentence strips the mrkdwn of a sentence for a notification's text.
+func plainSentence(s string) string {
+	s = labelledLink.ReplaceAllString(s, "$1")
+	return strings.NewReplacer("*", "", "`", "").Replace(s)
+}

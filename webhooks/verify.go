@@ -1,0 +1,92 @@
+package webhooks
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Each service signs the raw body with HMAC-SHA256 and the shared secret;
+// they differ only in the header and the encoding. The MAC is computed over
+// the bytes received, never over re-encoded JSON, and compared in constant
+// time (hmac.Equal).
+
+var (
+	errNoSignature  = errors.New("no signature header")
+	errBadEncoding  = errors.New("signature is not in the service's encoding")
+	errBadSignature = errors.New("signature does not match the body")
+	errNoSecret     = errors.New("no secret configured")
+)
+
+func mac(secret string, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+func check(secret string, body, got []byte) error {
+	if secret == "" {
+		// Never accept unsigned payloads because a secret is missing
+		// (go-github's ValidatePayload does, api-facts 4.6).
+		return errNoSecret
+	}
+	if !hmac.Equal(got, mac(secret, body)) {
+		return errBadSignature
+	}
+	return nil
+}
+
+// VerifyGitHub checks X-Hub-Signature-256: "sha256=" and the lowercase hex
+// HMAC. The older SHA-1 X-Hub-Signature is not accepted.
+func VerifyGitHub(secret string, h http.Header, body []byte) error {
+	sig := strings.TrimSpace(h.Get("X-Hub-Signature-256"))
+	if sig == "" {
+		return fmt.Errorf("X-Hub-Signature-256: %w", errNoSignature)
+	}
+	hexMAC, ok := strings.CutPrefix(sig, "sha256=")
+	if !ok {
+		return fmt.Errorf("X-Hub-Signature-256 does not start with sha256=: %w", errBadEncoding)
+	}
+	got, err := hex.DecodeString(hexMAC)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("X-Hub-Signature-256: %w", errBadEncoding)
+	}
+	return check(secret, body, got)
+}
+
+// VerifyHeroku checks Heroku-Webhook-Hmac-SHA256: the base64 HMAC.
+func VerifyHeroku(secret string, h http.Header, body []byte) error {
+	sig := strings.TrimSpace(h.Get("Heroku-Webhook-Hmac-SHA256"))
+	if sig == "" {
+		return fmt.Errorf("Heroku-Webhook-Hmac-SHA256: %w", errNoSignature)
+	}
+	got, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		got, err = base64.RawStdEncoding.DecodeString(sig)
+	}
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("Heroku-Webhook-Hmac-SHA256: %w", errBadEncoding)
+	}
+	return check(secret, body, got)
+}
+
+// VerifySemaphore checks X-Semaphore-Signature-256: the lowercase hex HMAC
+// with no prefix (Semaphore's notifications/…/webhook/signature.ex); a
+// "sha256=" prefix, as some verifiers expect, is accepted too.
+func VerifySemaphore(secret string, h http.Header, body []byte) error {
+	sig := strings.TrimSpace(h.Get("X-Semaphore-Signature-256"))
+	if sig == "" {
+		return fmt.Errorf("X-Semaphore-Signature-256: %w", errNoSignature)
+	}
+	sig = strings.TrimPrefix(sig, "sha256=")
+	got, err := hex.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("X-Semaphore-Signature-256: %w", errBadEncoding)
+	}
+	return check(secret, body, got)
+}
