@@ -10,13 +10,12 @@ import (
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/shell"
-	"github.com/devy-chatops/devy/store"
 )
 
 // addIncidents registers /incident and starts its reminders, which stop when
 // bg's context ends. GitHub is optional: without it postmortems are posted
 // as Markdown in the incident's channel.
-func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger, db *store.DB, ui chat, bg *commands.Background, hc *http.Client) (*commands.Incidents, error) {
+func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger, db commands.IncidentStore, ui chat, bg *commands.Background, hc *http.Client) (*commands.Incidents, error) {
 	critical := cfg.CriticalChannel
 	if _, isShell := ui.(*shell.Shell); !isShell && !isSlackID(critical) {
 		// chat.postMessage takes a channel by id or as "#name"; the shell's

@@ -50,8 +50,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		switch args[0] {
 		case "shell":
 			mode = config.Shell
+		case "migrate-store":
+			return migrateStore(ctx, args[1:], stdout, stderr)
 		case "help", "-h", "--help":
-			fmt.Fprintln(stdout, "usage: devy [shell]\n  devy        connect to Slack over Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)\n  devy shell  a local chat in the terminal; with no Heroku token it runs against a built-in sandbox pipeline")
+			fmt.Fprintln(stdout, "usage: devy [shell | migrate-store --from bbolt:devy.db --to \"$DATABASE_URL\"]\n"+
+				"  devy                connect to Slack over Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)\n"+
+				"  devy shell          a local chat in the terminal; with no Heroku token it runs against a built-in sandbox pipeline\n"+
+				"  devy migrate-store  copy a bbolt file's state into an empty PostgreSQL database, verified by counts")
 			return nil
 		default:
 			return fmt.Errorf("unknown argument %q; run `devy` to connect to Slack or `devy shell` for the local chat", args[0])
@@ -77,7 +82,7 @@ func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
 
 // serve runs the Slack bot until ctx ends.
 func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	db, err := store.Open(cfg.DBPath, time.Second)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -103,6 +108,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.Port != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
+		if err := mountWebhooks(mux, cfg, log, db, sl, deploy, bg, httpClient); err != nil {
+			return err
+		}
 		srv = &http.Server{Addr: net.JoinHostPort("", cfg.Port), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		ln, err := net.Listen("tcp", srv.Addr)
 		if err != nil {
@@ -120,10 +128,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 			log.Error().Err(err).Msg("resuming promotions failed")
 		}
 	}
-	if cfg.DatabaseURL != "" {
-		log.Warn().Msg("DATABASE_URL is set, but this version of Devy keeps its state in bbolt (DEVY_DB_PATH); PostgreSQL support is not built yet")
-	}
-	log.Info().Str("db", cfg.DBPath).Msg("Devy starting")
+	log.Info().Str("store", storeName(cfg)).Msg("Devy starting")
 	runErr := b.Run(ctx)
 
 	log.Info().Msg("Devy stopping")
@@ -149,7 +154,7 @@ type chat interface {
 
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db *store.DB, ui chat, bg *commands.Background, hc *http.Client, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, hc *http.Client, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var deploy *commands.Deploy
@@ -211,13 +216,14 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 		}
 		defer os.RemoveAll(dir)
 		cfg.DBPath = filepath.Join(dir, "devy.db")
+		cfg.DatabaseURL = "" // the sandbox's state is thrown away, never a real database's
 		fmt.Fprintf(stdout, "Sandbox: pipeline %q with a staging app a few commits ahead of two production apps (no accounts needed).\n", cfg.HerokuPipeline)
 	}
 	if cfg.LogFormat == "json" {
 		// People read the shell; keep its log quiet and readable.
 		log = log.Level(zerolog.WarnLevel)
 	}
-	db, err := store.Open(cfg.DBPath, time.Second)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -233,6 +239,11 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 		return err
 	}
 	sh.SetRouter(router)
+	simulate, err := newSimulator(cfg, log, db, sh, deploy, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		return err
+	}
+	sh.SetSimulator(simulate)
 	if deploy != nil {
 		if err := deploy.Resume(ctx); err != nil {
 			return err

@@ -13,13 +13,12 @@ import (
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/integrations/semaphore"
-	"github.com/devy-chatops/devy/store"
 )
 
 // addReviewApps registers /reviewapp, or a stand-in that says what is
 // missing when Heroku or GitHub is not configured. poll is the first wait
 // between checks of a building review app; it doubles up to 30 polls' worth.
-func addReviewApps(router *commands.Router, cfg config.Config, log zerolog.Logger, db *store.DB, poster commands.Poster, dir commands.Directory, bg *commands.Background, hc *http.Client, poll time.Duration) error {
+func addReviewApps(router *commands.Router, cfg config.Config, log zerolog.Logger, db commands.ReviewStore, poster commands.Poster, dir commands.Directory, bg *commands.Background, hc *http.Client, poll time.Duration) error {
 	if !cfg.HerokuConfigured() || !cfg.GitHubConfigured() {
 		router.Add(commands.UnconfiguredReviewApp())
 		return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/devy-chatops/devy/integrations/apierr"
+	"github.com/devy-chatops/devy/store"
 )
 
 // Source is how a request reached Devy.
@@ -103,6 +104,9 @@ func ErrorReply(err error, ref string) (r Reply, internal bool) {
 	var ae *apierr.Error
 	if errors.As(err, &ae) {
 		return Say("%s", ae.UserMessage()), false
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return Say("My state store is unavailable right now, so I couldn't do that; try again in a minute (ref %s).", ref), true
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return Say("That took too long and I gave up; try again in a minute (ref %s).", ref), true

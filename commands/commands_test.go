@@ -72,6 +72,7 @@ func TestErrorReply(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", Userf("Still a user error.")), "Still a user error.", false},
 		{&apierr.Error{Service: "Heroku", Op: "reading the staging release", StatusCode: 503}, "Heroku answered 503 while reading the staging release; try again in a minute.", false},
 		{context.DeadlineExceeded, "That took too long", true},
+		{fmt.Errorf("pg: approve the request: %w: %w", store.ErrUnavailable, context.DeadlineExceeded), "My state store is unavailable right now, so I couldn't do that; try again in a minute (ref abc123).", true},
 		{errors.New("store: decode request 3: boom"), "Something went wrong (ref abc123)", true},
 	}
 	for _, tc := range tests {

@@ -58,6 +58,10 @@ type DeployStore interface {
 	FinishPromotion(id uint64, status string, targets []store.Target, note string) (store.PromotionRequest, error)
 	Requests(statuses ...string) ([]store.PromotionRequest, error)
 	AuditLog(limit int, actions ...string) ([]store.AuditEntry, error)
+	// Leases: which Devy process follows a promotion (see store's rules).
+	ClaimPromotion(id uint64, owner string, ttl time.Duration) (bool, error)
+	ReleasePromotion(id uint64, owner string) error
+	OrphanedPromotions(ttl time.Duration) ([]store.PromotionRequest, error)
 }
 
 // DeployConfig is the team's promotion policy.
@@ -75,6 +79,13 @@ type DeployConfig struct {
 	MaxPoll           time.Duration
 	PromotionTimeout  time.Duration // give up following after this long
 	CIBranch          string        // branch whose pipelines gate promotion; "" for any
+	// LeaseTTL is how long a process may follow a promotion without
+	// renewing its lease (it renews every third of it); TakeoverEvery is how
+	// often it looks for promotions whose follower died. A dead process's
+	// promotion is taken over within their sum.
+	LeaseTTL      time.Duration
+	TakeoverEvery time.Duration
+	Follower      string // this process's name in leases; default host/pid/random
 }
 
 // Deploy implements /deploy and its buttons.
@@ -100,6 +111,9 @@ type Deploy struct {
 	// statuses makes concurrent /deploy status share one set of API calls:
 	// a burst of a thousand costs Heroku a handful of requests, not thousands.
 	statuses singleflight.Group
+
+	followMu  sync.Mutex      // guards following
+	following map[uint64]bool // promotions this process is running or following now
 }
 
 // statusTTL is how long a status read is reused. Devy's own promotions
@@ -155,7 +169,17 @@ func NewDeploy(d DeployDeps) *Deploy {
 	if c.PromotionTimeout <= 0 {
 		c.PromotionTimeout = 30 * time.Minute
 	}
-	return &Deploy{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg, log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 15 * time.Second
+	}
+	if c.TakeoverEvery <= 0 {
+		c.TakeoverEvery = 5 * time.Second
+	}
+	if c.Follower == "" {
+		c.Follower = processName()
+	}
+	return &Deploy{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
+		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}}
 }
 
 // Register adds /deploy and its buttons to r.

@@ -2,8 +2,11 @@ package commands
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -106,9 +109,9 @@ func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	d.log.Info().Uint64("request", r.ID).Str("approver", a.UserID).Msg("promotion approved")
+	d.log.Info().Uint64("request", r.ID).Str("approver", a.UserID).Str("follower", d.cfg.Follower).Msg("promotion approved")
 	d.redraw(ctx, r)
-	d.bg.Go(func(ctx context.Context) { d.run(ctx, r) })
+	d.adopt(r, true, d.run)
 	return Reply{}, nil
 }
 
@@ -496,23 +499,146 @@ func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status st
 	}
 }
 
-// Resume finds promotions that were running when Devy stopped and sees each
-// through: following it when Heroku's id is known, otherwise settling it from
-// production's releases without promoting again.
+// Resume finds promotions nobody follows — left running when Devy stopped,
+// or by another Devy process that died — and sees each through: following
+// it when Heroku's id is known, otherwise settling it from production's
+// releases without promoting again. It then keeps looking, every
+// TakeoverEvery, until ctx ends.
 func (d *Deploy) Resume(ctx context.Context) error {
-	rs, err := d.store.Requests(store.StatusPromoting)
-	if err != nil {
+	if err := d.adoptOrphans(); err != nil {
 		return fmt.Errorf("resume promotions: %w", err)
 	}
-	for _, r := range rs {
-		d.log.Info().Uint64("request", r.ID).Str("promotion", r.PromotionID).Msg("resuming promotion")
-		if r.PromotionID != "" {
-			d.bg.Go(func(ctx context.Context) { d.follow(ctx, r) })
-		} else {
-			d.bg.Go(func(ctx context.Context) {
-				d.settle(ctx, r, "Devy restarted before Heroku confirmed the promotion call")
-			})
+	d.bg.Go(func(ctx context.Context) {
+		t := time.NewTicker(d.cfg.TakeoverEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := d.adoptOrphans(); err != nil {
+				d.log.Warn().Err(err).Msg("looking for promotions to take over failed; will retry")
+			}
 		}
+	})
+	return nil
+}
+
+func (d *Deploy) adoptOrphans() error {
+	rs, err := d.store.OrphanedPromotions(d.cfg.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		d.adopt(r, false, d.resume)
 	}
 	return nil
+}
+
+// resume sees through a promotion this process took over.
+func (d *Deploy) resume(ctx context.Context, r store.PromotionRequest) {
+	// Re-read it: its previous follower may have recorded more since the
+	// list was made.
+	if cur, err := d.store.Request(r.ID); err == nil {
+		r = cur
+	}
+	if r.Status != store.StatusPromoting {
+		return
+	}
+	d.log.Info().Uint64("request", r.ID).Str("promotion", r.PromotionID).Msg("resuming promotion")
+	if r.PromotionID != "" {
+		d.follow(ctx, r)
+		return
+	}
+	d.settle(ctx, r, "Devy restarted before Heroku confirmed the promotion call")
+}
+
+// adopt claims the lease on promotion r and, if this process got it, runs
+// work (promote, follow or settle) in the background, renewing the lease
+// as it goes; work's context ends if another process takes the promotion
+// over. approved says this process's Approve just won: then work runs even
+// if the lease cannot be recorded, since only the approver ever calls
+// Heroku's promotion and a lease is about following once, not about safety.
+func (d *Deploy) adopt(r store.PromotionRequest, approved bool, work func(context.Context, store.PromotionRequest)) {
+	d.followMu.Lock()
+	if d.following[r.ID] {
+		d.followMu.Unlock()
+		return
+	}
+	d.following[r.ID] = true
+	d.followMu.Unlock()
+	done := func() {
+		d.followMu.Lock()
+		delete(d.following, r.ID)
+		d.followMu.Unlock()
+	}
+	ok, err := d.store.ClaimPromotion(r.ID, d.cfg.Follower, d.cfg.LeaseTTL)
+	switch {
+	case err != nil && !approved:
+		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("claiming a promotion to take over failed; will retry")
+		done()
+		return
+	case err != nil:
+		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("recording this process as the promotion's follower failed; following anyway")
+	case !ok:
+		d.log.Info().Uint64("request", r.ID).Msg("another Devy process follows this promotion")
+		done()
+		return
+	}
+	d.bg.Go(func(ctx context.Context) {
+		defer done()
+		ctx, cancel := context.WithCancel(ctx)
+		renewing := make(chan struct{})
+		go func() {
+			defer close(renewing)
+			d.keepLease(ctx, cancel, r.ID)
+		}()
+		work(ctx, r)
+		cancel()
+		<-renewing
+		// Devy is stopping (or the promotion ended, which already ended
+		// the lease): let another process take over at once.
+		if err := d.store.ReleasePromotion(r.ID, d.cfg.Follower); err != nil {
+			d.log.Warn().Err(err).Uint64("request", r.ID).Msg("releasing the promotion's lease failed; it expires by itself")
+		}
+	})
+}
+
+// keepLease renews the lease on request id every third of its length until
+// ctx ends; if another process took the promotion over, it calls lost.
+func (d *Deploy) keepLease(ctx context.Context, lost context.CancelFunc, id uint64) {
+	t := time.NewTicker(d.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok, err := d.store.ClaimPromotion(id, d.cfg.Follower, d.cfg.LeaseTTL)
+		if err != nil {
+			d.log.Warn().Err(err).Uint64("request", id).Msg("renewing the promotion's lease failed; will retry")
+			continue
+		}
+		if ok {
+			continue
+		}
+		if r, err := d.store.Request(id); err == nil && r.Status != store.StatusPromoting {
+			return // it ended; the work is finishing
+		}
+		d.log.Warn().Uint64("request", id).Msg("another Devy process took over following this promotion; stopping here")
+		lost()
+		return
+	}
+}
+
+// processName names this process in promotion leases: which host and pid,
+// and a random part so that a restarted process with a reused pid is
+// someone else.
+func processName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
 }

@@ -114,6 +114,12 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 	if err := d.store.SetMessage(r.ID, req.ChannelID, ts); err != nil {
 		return Reply{}, err
 	}
+	// The message is live as soon as Slack has it: a click can decide the
+	// request before its ts is recorded, and that decision could not redraw
+	// it. Draw where the request is now if it moved on meanwhile.
+	if cur, err := d.store.Request(r.ID); err == nil && cur.Status != store.StatusPending {
+		d.redraw(ctx, cur)
+	}
 	return Reply{}, nil
 }
 

@@ -317,7 +317,7 @@ func (db *DB) Approve(id uint64, approver string) (PromotionRequest, error) {
 		if r, err = getRequest(tx, id); err != nil {
 			return err
 		}
-		if err := checkDecidable(r, now); err != nil {
+		if err := r.Decidable(now); err != nil {
 			return err
 		}
 		l, err := getLock(tx, r.Pipeline, now)
@@ -343,7 +343,9 @@ func (db *DB) Approve(id uint64, approver string) (PromotionRequest, error) {
 	return r, err
 }
 
-func checkDecidable(r PromotionRequest, now time.Time) error {
+// Decidable returns a *DecisionError when the request can no longer be
+// approved or rejected at now (expired, or decided already), nil otherwise.
+func (r PromotionRequest) Decidable(now time.Time) error {
 	switch {
 	case r.Status == StatusPending && !now.Before(r.ExpiresAt):
 		return &DecisionError{Request: r, Reason: "expired"}
@@ -366,7 +368,7 @@ func (db *DB) CloseRequest(id uint64, status, by, note string) (PromotionRequest
 			return err
 		}
 		if status != StatusExpired {
-			if err := checkDecidable(r, now); err != nil {
+			if err := r.Decidable(now); err != nil {
 				return err
 			}
 		} else if r.Status != StatusPending {
@@ -458,6 +460,9 @@ func (db *DB) FinishPromotion(id uint64, status string, targets []Target, note s
 		}
 		return appendAudit(tx, AuditEntry{At: now, Actor: "devy", Action: "promotion.finished", Subject: r.Subject(), Detail: detail})
 	})
+	if err == nil {
+		db.dropLease(id)
+	}
 	return r, err
 }
 

@@ -4,6 +4,10 @@
 // lock, the audit entry) are written in one transaction, so a crash never
 // leaves half a decision behind.
 //
+// Its types and errors are shared with store/pg, the PostgreSQL store that
+// several Devy processes can use at once; store/storetest is the contract
+// both keep. bbolt serves one process: the file is locked while open.
+//
 // Bucket tree (keep in step with migrations.go):
 //
 //	meta/
@@ -32,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -50,10 +55,23 @@ var (
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrUnavailable wraps every failure to reach the store (PostgreSQL down or
+// unreachable, a connection lost mid-transaction). The transaction was
+// rolled back, or, if the connection died during COMMIT, applied whole:
+// never half. Commands answer that the store is unavailable; the store
+// recovers by itself when the database is back. bbolt never returns it.
+var ErrUnavailable = errors.New("store: unavailable")
+
 // DB is Devy's state.
 type DB struct {
 	bolt *bolt.DB
 	now  func() time.Time
+	// opened is when this process opened the file: the file lock proves
+	// that promotions approved before then have no live follower.
+	opened time.Time
+
+	mu     sync.Mutex // guards leases
+	leases map[uint64]lease
 }
 
 // Option changes how Open behaves.
@@ -73,16 +91,20 @@ func Open(path string, timeout time.Duration, opts ...Option) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{bolt: b, now: time.Now}
+	db := &DB{bolt: b, now: time.Now, leases: map[uint64]lease{}}
 	for _, o := range opts {
 		o(db)
 	}
+	db.opened = db.now()
 	if err := b.Update(migrate); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	return db, nil
 }
+
+// Path is the file's path.
+func (db *DB) Path() string { return db.bolt.Path() }
 
 // Close closes the file.
 func (db *DB) Close() error { return db.bolt.Close() }

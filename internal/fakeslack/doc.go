@@ -26,9 +26,11 @@
 // hooks, answers errors with a 4xx status and a plain-text reason.
 //
 // Delivery of envelopes: Send* never blocks. An envelope goes to the newest
-// live connection (one that got its hello and was not told to disconnect);
-// when there is none, or the write fails, it is queued and delivered, in order,
-// right after the hello of the next connection.
+// live connection (one that got its hello and was not told to disconnect),
+// or, after SpreadEnvelopes(true), to each live connection in turn, as Slack
+// spreads events over an app's connections; when there is none, or the
+// write fails, it is queued and delivered, in order, right after the hello
+// of the next connection.
 //
 // Everything observable is recorded (Calls, Messages, Acks, Views) and tests
 // wait on it with the Wait* methods, which wake on every change instead of

@@ -168,6 +168,8 @@ type Server struct {
 	accepted     int
 	pongs        int
 	conns        []*wsConn
+	spread       bool // envelopes go to the live connections in turn
+	turn         int  // how many envelopes were spread so far
 	pending      [][]byte
 	envelopes    map[string]json.RawMessage
 	wg           sync.WaitGroup // websocket goroutines, waited for by Close

@@ -182,13 +182,43 @@ func (s *Server) read(c *wsConn) {
 	}
 }
 
-// send delivers a frame on the newest live connection or queues it for the
-// next one (see the package doc).
+// SpreadEnvelopes(true) makes Send* deliver envelopes to the live
+// connections in turn, oldest first, as Slack spreads an app's events over
+// its connections, instead of always to the newest. Tests of several Devy
+// processes on one app use it.
+func (s *Server) SpreadEnvelopes(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.spread = on
+}
+
+// target is the connection the next envelope goes to, nil if none is live.
+// Callers hold s.mu.
+func (s *Server) target() *wsConn {
+	if !s.spread {
+		return s.current()
+	}
+	var live []*wsConn
+	for _, c := range s.conns {
+		if c.ready && !c.retired {
+			live = append(live, c)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	c := live[s.turn%len(live)]
+	s.turn++
+	return c
+}
+
+// send delivers a frame on the newest live connection (or the next in turn,
+// see SpreadEnvelopes) or queues it for the next one (see the package doc).
 func (s *Server) send(b []byte) {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	s.mu.Lock()
-	c := s.current()
+	c := s.target()
 	if c == nil {
 		s.pending = append(s.pending, b)
 		s.mu.Unlock()

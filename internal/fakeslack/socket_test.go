@@ -419,3 +419,31 @@ func TestSocketTicketsAreSingleUse(t *testing.T) {
 		t.Errorf("reused ticket: err %v resp %v", err, resp)
 	}
 }
+
+func TestSocketModeSpreadsEnvelopesOverConnections(t *testing.T) {
+	e := newEnv(t)
+	e.fake.SpreadEnvelopes(true)
+	first, _ := runClient(t, e.api)
+	next(t, first, socketmode.EventTypeHello)
+	second, _ := runClient(t, e.api)
+	next(t, second, socketmode.EventTypeHello)
+	if err := e.fake.WaitConnections(ctxT(t), 2); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < 4; i++ {
+		ids = append(ids, e.fake.SendSlashCommand(fakeslack.SlashCommand{Command: "/deploy", UserID: "U1", ChannelID: "C1"}))
+	}
+	// In turn, oldest connection first: 0 and 2 to the first, 1 and 3 to
+	// the second.
+	for _, want := range []string{ids[0], ids[2]} {
+		if got := next(t, first, socketmode.EventTypeSlashCommand).Request.EnvelopeID; got != want {
+			t.Errorf("first connection got %s, want %s", got, want)
+		}
+	}
+	for _, want := range []string{ids[1], ids[3]} {
+		if got := next(t, second, socketmode.EventTypeSlashCommand).Request.EnvelopeID; got != want {
+			t.Errorf("second connection got %s, want %s", got, want)
+		}
+	}
+}

@@ -1,0 +1,413 @@
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devy-chatops/devy/internal/pgtest"
+	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func openURL(t *testing.T, url string, now func() time.Time) *DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	db, err := Open(ctx, url, WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// backend runs the contract on a fresh database per case.
+func backend() storetest.Backend {
+	var mu sync.Mutex // guards urls
+	urls := map[storetest.Store]string{}
+	return storetest.Backend{
+		Open: func(t *testing.T, now func() time.Time) storetest.Store {
+			url := pgtest.URL(t)
+			db := openURL(t, url, now)
+			mu.Lock()
+			urls[db] = url
+			mu.Unlock()
+			return db
+		},
+		Reopen: func(t *testing.T, s storetest.Store) storetest.Store {
+			mu.Lock()
+			url := urls[s]
+			mu.Unlock()
+			s.Close()
+			db := openURL(t, url, s.Now)
+			mu.Lock()
+			urls[db] = url
+			mu.Unlock()
+			return db
+		},
+	}
+}
+
+func TestContract(t *testing.T) { storetest.Run(t, backend()) }
+
+// twoProcesses is two Devy processes on one database: two pools, one clock.
+func twoProcesses(t *testing.T) (a, b *DB, clk *storetest.Clock) {
+	url := pgtest.URL(t)
+	clk = storetest.NewClock()
+	return openURL(t, url, clk.Now), openURL(t, url, clk.Now), clk
+}
+
+func TestConcurrentApprovalsFromTwoProcesses(t *testing.T) {
+	a, b, _ := twoProcesses(t)
+	storetest.ConcurrentApprovals(t, a, func(i int, id uint64) error {
+		db := a
+		if i%2 == 1 {
+			db = b
+		}
+		_, err := db.Approve(id, fmt.Sprintf("U%02d", i))
+		return err
+	})
+}
+
+func TestLeaseAcrossProcesses(t *testing.T) {
+	a, b, clk := twoProcesses(t)
+	r, err := a.CreateRequest(store.PromotionRequest{Pipeline: "p1", RequestedBy: "U1", ExpiresAt: clk.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = a.Approve(r.ID, "U2"); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(db *DB, owner string, want bool) {
+		t.Helper()
+		if ok, err := db.ClaimPromotion(r.ID, owner, time.Minute); err != nil || ok != want {
+			t.Fatalf("%s claims: %v, %v; want %v", owner, ok, err, want)
+		}
+	}
+	claim(a, "A", true)
+	claim(b, "B", false)
+	// B restarting finds nothing to take over while A's lease lives.
+	if orphans, _ := b.OrphanedPromotions(time.Minute); len(orphans) != 0 {
+		t.Fatalf("orphans while A follows: %+v", orphans)
+	}
+	clk.Add(2 * time.Minute) // A died and stopped renewing
+	if orphans, _ := b.OrphanedPromotions(time.Minute); len(orphans) != 1 {
+		t.Fatalf("orphans after A's lease expired: %+v", orphans)
+	}
+	claim(b, "B", true)
+	claim(a, "A", false)
+}
+
+func TestSchemaIsMigratedOnceWhenProcessesStartTogether(t *testing.T) {
+	url := pgtest.URL(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := Open(context.Background(), url)
+			if err == nil {
+				db.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent opens: %v", err)
+	}
+	db := openURL(t, url, time.Now)
+	if v, err := db.SchemaVersion(); err != nil || v != uint64(len(migrations())) {
+		t.Fatalf("schema version = %d, %v; want %d", v, err, len(migrations()))
+	}
+}
+
+// Every migration must have a case here: the test fails when a migration is
+// added without one.
+func TestMigrations(t *testing.T) {
+	tables := func(names ...string) func(t *testing.T, q querier) {
+		return func(t *testing.T, q querier) {
+			for _, n := range names {
+				var ok bool
+				if err := q.QueryRow(context.Background(), `SELECT to_regclass($1) IS NOT NULL`, n).Scan(&ok); err != nil || !ok {
+					t.Errorf("%s missing after migration (%v)", n, err)
+				}
+			}
+		}
+	}
+	cases := map[int]func(t *testing.T, q querier){
+		1: tables("audit", "pipelines", "requests", "request_ids", "review_apps", "pr_threads", "incidents", "incident_numbers", "incident_timeline", "incident_channels"),
+	}
+	ms := migrations()
+	if len(cases) != len(ms) {
+		t.Fatalf("%d migrations but %d test cases: add a case for each migration", len(ms), len(cases))
+	}
+	for i := range ms {
+		t.Run(ms[i].name, func(t *testing.T) {
+			db := openURL(t, pgtest.URL(t), time.Now)
+			ctx := context.Background()
+			// Start again from nothing, then apply migrations 1…i+1.
+			if _, err := db.pool.Exec(ctx, `DROP SCHEMA `+db.schema+` CASCADE`); err != nil {
+				t.Fatal(err)
+			}
+			if err := migrate(ctx, db.pool, db.schema, ms[:i+1]); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := db.SchemaVersion(); err != nil || v != uint64(i+1) {
+				t.Errorf("schema version = %d, %v; want %d", v, err, i+1)
+			}
+			cases[i+1](t, db.pool)
+			// Applying them again changes nothing.
+			if err := migrate(ctx, db.pool, db.schema, ms[:i+1]); err != nil {
+				t.Fatalf("second run: %v", err)
+			}
+		})
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	url := pgtest.URL(t)
+	db := openURL(t, url, time.Now)
+	if _, err := db.pool.Exec(context.Background(), `UPDATE schema_version SET version = 999`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), url); err == nil || !strings.Contains(err.Error(), "upgrade Devy") {
+		t.Fatalf("got %v, want a refusal naming the upgrade", err)
+	}
+}
+
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	db := openURL(t, pgtest.URL(t), time.Now)
+	if err := db.Audit(store.AuditEntry{Actor: "U1", Action: "x.y", Subject: "z"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{`UPDATE audit SET actor = 'U2'`, `DELETE FROM audit`, `TRUNCATE audit`} {
+		if _, err := db.pool.Exec(context.Background(), sql); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", sql, err)
+		}
+	}
+	if log, _ := db.AuditLog(0); len(log) != 1 || log[0].Actor != "U1" {
+		t.Fatalf("audit log changed: %+v", log)
+	}
+}
+
+// With sslmode=require in the URL (as .ci/run and Heroku use), the
+// connections really are encrypted.
+func TestSSLModeRequire(t *testing.T) {
+	url := pgtest.URL(t)
+	if !strings.Contains(url, "sslmode=require") {
+		t.Skipf("%s does not ask for TLS (sslmode=require); .ci/run tests it", pgtest.EnvURL)
+	}
+	db := openURL(t, url, time.Now)
+	var ssl bool
+	if err := db.pool.QueryRow(context.Background(), `SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&ssl); err != nil || !ssl {
+		t.Fatalf("connection encrypted = %v, %v", ssl, err)
+	}
+}
+
+func TestUnreachableAtStartFailsFastNamingDATABASE_URL(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	for _, url := range []string{
+		"postgres://devy:s3cret@" + closed + "/devy?sslmode=disable",                      // nothing listens
+		"postgres://devy:s3cret@10.255.255.1:5432/devy?sslmode=require&connect_timeout=1", // packets vanish
+	} {
+		start := time.Now()
+		_, err := Open(context.Background(), url)
+		took := time.Since(start)
+		if err == nil || !strings.Contains(err.Error(), "DATABASE_URL: cannot reach PostgreSQL") {
+			t.Errorf("Open(%s) = %v; want an error naming DATABASE_URL", url, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("the password leaked into the error: %v", err)
+		}
+		if took > openTimeout+time.Second {
+			t.Errorf("Open took %s to give up", took)
+		}
+	}
+	if _, err := Open(context.Background(), "postgres://devy:s3cret@host:notaport/x"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("malformed URL: %v", err)
+	}
+}
+
+func TestLostMidRunIsUnavailableWritesNothingAndRecovers(t *testing.T) {
+	proxy, url := pgtest.NewProxy(t, pgtest.URL(t))
+	clk := storetest.NewClock()
+	db := openURL(t, url, clk.Now)
+	r, err := db.CreateRequest(store.PromotionRequest{Pipeline: "p1", RequestedBy: "U1", ExpiresAt: clk.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A break nobody noticed (no operation during it) costs nothing.
+	proxy.Cut()
+	proxy.Restore()
+	if _, err := db.Request(r.ID); err != nil {
+		t.Fatalf("read after a short break: %v", err)
+	}
+	proxy.Cut()
+	proxy.Restore()
+	if err := db.SetMessage(r.ID, "C1", "1.1"); err != nil {
+		t.Fatalf("write after a short break: %v", err)
+	}
+
+	proxy.Cut()
+	start := time.Now()
+	for name, f := range map[string]func() error{
+		"approve":  func() error { _, err := db.Approve(r.ID, "U2"); return err },
+		"read":     func() error { _, err := db.Request(r.ID); return err },
+		"audit":    func() error { return db.Audit(store.AuditEntry{Actor: "U1", Action: "x.y", Subject: "z"}) },
+		"incident": func() error { _, err := db.OpenIncident(store.Incident{Title: "x", OpenedBy: "U1"}); return err },
+		"ping":     db.Ping,
+	} {
+		if err := f(); !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s while the database is gone: %v, want store.ErrUnavailable", name, err)
+		}
+	}
+	if took := time.Since(start); took > 2*opTimeout {
+		t.Errorf("failing took %s", took)
+	}
+
+	proxy.Restore()
+	got, err := db.Request(r.ID) // the pool reconnects by itself
+	if err != nil || got.Status != store.StatusPending {
+		t.Fatalf("after the database came back: %+v, %v; want the request still pending", got, err)
+	}
+	if log, _ := db.AuditLog(0); len(log) != 1 || log[0].Action != "promotion.requested" || got.MessageTS != "1.1" {
+		t.Fatalf("audit after the outage %+v: nothing may have been half-written", log)
+	}
+	if all, _ := db.Incidents(); len(all) != 0 {
+		t.Fatalf("incidents after the outage %+v", all)
+	}
+	if _, err := db.Approve(r.ID, "U2"); err != nil {
+		t.Fatalf("approve after recovery: %v", err)
+	}
+}
+
+func TestImportCopiesEverything(t *testing.T) {
+	clk := storetest.NewClock()
+	bolt, err := store.Open(filepath.Join(t.TempDir(), "devy.db"), time.Second, store.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bolt.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A finished promotion, a promoting one, a pending one on another
+	// pipeline, a manual lock, review apps, threads, incidents.
+	for i := 0; i < 2; i++ {
+		r, err := bolt.CreateRequest(store.PromotionRequest{Pipeline: "p1", RequestedBy: "U1", ExpiresAt: clk.Now().Add(time.Hour), SHA: fmt.Sprint("sha", i)})
+		must(err)
+		_, err = bolt.Approve(r.ID, "U2")
+		must(err)
+		if i == 0 {
+			_, err = bolt.FinishPromotion(r.ID, store.StatusSucceeded, nil, "")
+			must(err)
+		}
+	}
+	_, err = bolt.CreateRequest(store.PromotionRequest{Pipeline: "p2", RequestedBy: "U3", ExpiresAt: clk.Now().Add(time.Hour)})
+	must(err)
+	_, err = bolt.AcquireLock(store.Lock{Pipeline: "p3", Holder: "U4", Reason: "migrating", Until: clk.Now().Add(time.Hour)})
+	must(err)
+	_, err = bolt.CreateReviewApp(store.ReviewApp{PR: 7, ID: "ra-7", Status: store.ReviewCreating})
+	must(err)
+	must(bolt.SetPRThread(7, "C1", "1.1"))
+	for i := 0; i < 3; i++ {
+		inc, err := bolt.OpenIncident(store.Incident{Title: fmt.Sprint("inc", i), Severity: "SEV2", OpenedBy: "U1"})
+		must(err)
+		_, _, err = bolt.AddTimelineEntry(inc.Number, store.TimelineEntry{Kind: store.EntryPin, Actor: "U1", Text: "pin", Ref: fmt.Sprint("pin:", i)})
+		must(err)
+		_, err = bolt.SetIncidentChannel(inc.Number, fmt.Sprint("C9", i), "inc")
+		must(err)
+	}
+	clk.Add(time.Minute)
+
+	db := openURL(t, pgtest.URL(t), clk.Now)
+	counts, err := db.Import(context.Background(), bolt)
+	must(err)
+	want, _ := bolt.Counts()
+	if counts != want || want.Requests != 3 || want.Incidents != 3 || want.TimelineEntries != 6 || want.Locks != 2 {
+		t.Fatalf("imported %+v, bbolt has %+v", counts, want)
+	}
+
+	// The same audit log, in the same order.
+	a, _ := bolt.AuditLog(0)
+	b, _ := db.AuditLog(0)
+	if len(a) != len(b) {
+		t.Fatalf("audit: %d entries copied of %d", len(b), len(a))
+	}
+	for i := range a {
+		if a[i].Seq != b[i].Seq || a[i].Action != b[i].Action || a[i].Subject != b[i].Subject || !a[i].At.Equal(b[i].At) || fmt.Sprint(a[i].Detail) != fmt.Sprint(b[i].Detail) {
+			t.Fatalf("audit[%d]: bbolt %+v, pg %+v", i, a[i], b[i])
+		}
+	}
+	for _, pipeline := range []string{"p1", "p3"} {
+		la, _ := bolt.Lock(pipeline)
+		lb, _ := db.Lock(pipeline)
+		if la == nil || lb == nil || *la != *lb {
+			t.Errorf("lock of %s: bbolt %+v, pg %+v", pipeline, la, lb)
+		}
+	}
+	if tl, _ := db.Timeline(2); len(tl) != 2 || tl[1].Ref != "pin:1" {
+		t.Errorf("timeline of incident 2: %+v", tl)
+	}
+	if inc, err := db.IncidentByChannel("C92"); err != nil || inc.Number != 3 {
+		t.Errorf("incident of C92: %+v, %v", inc, err)
+	}
+	if ra, _ := db.ReviewApp(7); ra.ID != "ra-7" {
+		t.Errorf("review app %+v", ra)
+	}
+	if th, _ := db.PRThread(7); th == nil || th.TS != "1.1" {
+		t.Errorf("thread %+v", th)
+	}
+	// Numbers continue past the copied ones; the pipelines' state holds.
+	if inc, err := db.OpenIncident(store.Incident{Title: "next", OpenedBy: "U1"}); err != nil || inc.Number != 4 {
+		t.Errorf("next incident: %d, %v; want 4", inc.Number, err)
+	}
+	var pe *store.PendingError
+	if _, err := db.CreateRequest(store.PromotionRequest{Pipeline: "p2", RequestedBy: "U5", ExpiresAt: clk.Now().Add(time.Hour)}); !errors.As(err, &pe) || pe.Request.ID != 3 {
+		t.Errorf("a second request on p2: %v, want PendingError for 3", err)
+	}
+	next, err := db.CreateRequest(store.PromotionRequest{Pipeline: "p4", RequestedBy: "U5", ExpiresAt: clk.Now().Add(time.Hour)})
+	if err != nil || next.ID != 4 {
+		t.Errorf("next request: %d, %v; want 4", next.ID, err)
+	}
+	if err := db.Audit(store.AuditEntry{Actor: "U1", Action: "x.after", Subject: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if log, _ := db.AuditLog(1); log[0].Seq <= a[0].Seq {
+		t.Errorf("audit seq after import %d, want past %d", log[0].Seq, a[0].Seq)
+	}
+	// The promotion that was running when bbolt stopped is picked up.
+	if orphans, _ := db.OrphanedPromotions(time.Minute); len(orphans) != 1 || orphans[0].ID != 2 {
+		t.Errorf("orphans after import: %+v", orphans)
+	}
+
+	// A second import would mix two histories: refused, nothing written.
+	before, _ := db.Counts()
+	if _, err := db.Import(context.Background(), bolt); err == nil || !strings.Contains(err.Error(), "already holds Devy data") {
+		t.Fatalf("second import: %v", err)
+	}
+	if after, _ := db.Counts(); after != before {
+		t.Fatalf("a refused import changed the counts: %+v → %+v", before, after)
+	}
+}

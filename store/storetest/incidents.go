@@ -1,0 +1,167 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/devy-chatops/devy/store"
+)
+
+func openIncident(t *testing.T, e *env, title string) store.Incident {
+	t.Helper()
+	inc, err := e.db.OpenIncident(store.Incident{Title: title, Severity: "SEV2", Commander: "U1", OpenedBy: "U1", OpenedIn: "C0CRIT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+var incidentCases = []testCase{
+	{"numbers are never reused, even after a restart", func(t *testing.T, e *env) {
+		if a, b := openIncident(t, e, "a"), openIncident(t, e, "b"); a.Number != 1 || b.Number != 2 {
+			t.Fatalf("numbers %d, %d; want 1, 2", a.Number, b.Number)
+		}
+		e.reopen(t)
+		if c := openIncident(t, e, "c"); c.Number != 3 {
+			t.Fatalf("after a restart the next number is %d, want 3", c.Number)
+		}
+		all, err := e.db.Incidents()
+		if err != nil || len(all) != 3 || all[0].Number != 3 || all[2].Title != "a" {
+			t.Fatalf("Incidents() = %+v, %v; want 3 newest first", all, err)
+		}
+	}},
+	{"lifecycle is recorded", func(t *testing.T, e *env) {
+		db, c := e.db, e.clk
+		inc := openIncident(t, e, "DB down")
+		if inc.Status != store.IncidentOpen || !inc.OpenedAt.Equal(c.Now()) || !inc.LastEntryAt.Equal(c.Now()) {
+			t.Fatalf("opened = %+v", inc)
+		}
+		if _, err := db.SetIncidentChannel(inc.Number, "C9", "inc-1-db-down"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.IncidentByChannel("C9")
+		if err != nil || got.Number != inc.Number || got.ChannelName != "inc-1-db-down" {
+			t.Fatalf("IncidentByChannel = %+v, %v", got, err)
+		}
+		if _, err := db.IncidentByChannel("C0OTHER"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a channel of no incident: %v", err)
+		}
+
+		c.Add(5 * time.Minute)
+		if _, _, err := db.AddTimelineEntry(inc.Number, store.TimelineEntry{Kind: store.EntryUpdate, Actor: "U2", Text: "restarted"}); err != nil {
+			t.Fatal(err)
+		}
+		pin := store.TimelineEntry{Kind: store.EntryPin, Actor: "U3", Text: "look", Ref: "pin:1.2"}
+		if _, added, err := db.AddTimelineEntry(inc.Number, pin); err != nil || !added {
+			t.Fatalf("first pin: added %v, %v", added, err)
+		}
+		if _, added, err := db.AddTimelineEntry(inc.Number, pin); err != nil || added {
+			t.Fatalf("second pin of the same message: added %v, %v", added, err)
+		}
+		if inc, err = db.SetIncidentSeverity(inc.Number, "SEV1", "U2"); err != nil || inc.Severity != "SEV1" {
+			t.Fatalf("severity: %+v, %v", inc, err)
+		}
+		if inc, err = db.SetIncidentCommander(inc.Number, "U4", "U1"); err != nil || inc.Commander != "U4" {
+			t.Fatalf("commander: %+v, %v", inc, err)
+		}
+		c.Add(time.Hour)
+		if inc, err = db.ResolveIncident(inc.Number, "U4", "patched"); err != nil || inc.Status != store.IncidentResolved || inc.ResolvedBy != "U4" {
+			t.Fatalf("resolve: %+v, %v", inc, err)
+		}
+		if !inc.LastEntryAt.Equal(c.Now()) {
+			t.Errorf("LastEntryAt = %s, want the resolution's time", inc.LastEntryAt)
+		}
+		for name, f := range map[string]func() error{
+			"resolve twice": func() error { _, err := db.ResolveIncident(inc.Number, "U1", ""); return err },
+			"severity":      func() error { _, err := db.SetIncidentSeverity(inc.Number, "SEV3", "U1"); return err },
+			"commander":     func() error { _, err := db.SetIncidentCommander(inc.Number, "U1", "U1"); return err },
+		} {
+			if err := f(); !errors.Is(err, store.ErrIncidentResolved) {
+				t.Errorf("%s after resolution: %v, want ErrIncidentResolved", name, err)
+			}
+		}
+
+		tl, err := db.Timeline(inc.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for i, e := range tl {
+			kinds = append(kinds, e.Kind)
+			if e.Seq != uint64(i+1) {
+				t.Errorf("entry %d has seq %d", i, e.Seq)
+			}
+		}
+		want := []string{store.EntryOpened, store.EntryUpdate, store.EntryPin, store.EntrySeverity, store.EntryCommander, store.EntryResolved}
+		if len(kinds) != len(want) {
+			t.Fatalf("timeline kinds %v, want %v", kinds, want)
+		}
+		for i := range want {
+			if kinds[i] != want[i] {
+				t.Fatalf("timeline kinds %v, want %v", kinds, want)
+			}
+		}
+		if tl[3].Text != "Severity SEV2 → SEV1 by <@U2>" || tl[2].Ref != "pin:1.2" {
+			t.Errorf("entries: %+v", tl)
+		}
+
+		pm := store.Postmortem{WrittenBy: "U4", WhatHappened: "x", Whys: []string{"a", "b"}, IssueURL: "https://github.test/1", IssueNumber: 1,
+			ActionIssues: []store.IssueLink{{Title: "fix", Number: 2, URL: "https://github.test/2"}}}
+		if inc, err = db.SavePostmortem(inc.Number, pm); err != nil || inc.Postmortem == nil || inc.Postmortem.WrittenAt.IsZero() {
+			t.Fatalf("postmortem: %+v, %v", inc.Postmortem, err)
+		}
+		if back, _ := db.Incident(inc.Number); back.Postmortem == nil || len(back.Postmortem.Whys) != 2 || back.Postmortem.ActionIssues[0].Number != 2 {
+			t.Fatalf("postmortem read back: %+v", back.Postmortem)
+		}
+		if inc, err = db.MarkNudged(inc.Number, store.NudgePostmortem, c.Now()); err != nil || !inc.PostmortemNudgedAt.Equal(c.Now()) {
+			t.Fatalf("nudge: %+v, %v", inc, err)
+		}
+		if _, err := db.MarkNudged(inc.Number, "shout", c.Now()); err == nil {
+			t.Errorf("an unknown nudge kind was accepted")
+		}
+
+		audit, _ := db.AuditLog(0)
+		var actions []string
+		for i := len(audit) - 1; i >= 0; i-- {
+			if audit[i].Subject != "incident 1" {
+				t.Errorf("audit subject %q", audit[i].Subject)
+			}
+			actions = append(actions, audit[i].Action)
+		}
+		wantActions := []string{"incident.opened", "incident.channel", "incident.update", "incident.pin", "incident.severity",
+			"incident.commander", "incident.resolved", "incident.postmortem", "incident.nudged"}
+		if len(actions) != len(wantActions) {
+			t.Fatalf("audit %v, want %v", actions, wantActions)
+		}
+		for i := range wantActions {
+			if actions[i] != wantActions[i] {
+				t.Fatalf("audit %v, want %v", actions, wantActions)
+			}
+		}
+	}},
+	{"unknown incident", func(t *testing.T, e *env) {
+		db := e.db
+		if _, err := db.Incident(42); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Incident(42): %v", err)
+		}
+		if _, err := db.Timeline(42); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Timeline(42): %v", err)
+		}
+		if _, _, err := db.AddTimelineEntry(42, store.TimelineEntry{Kind: store.EntryUpdate}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("AddTimelineEntry(42): %v", err)
+		}
+		if _, err := db.ResolveIncident(42, "U1", ""); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ResolveIncident(42): %v", err)
+		}
+		if _, err := db.SetIncidentChannel(42, "C1", "x"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("SetIncidentChannel(42): %v", err)
+		}
+		if log, _ := db.AuditLog(0); len(log) != 0 {
+			t.Errorf("refusals were audited: %+v", log)
+		}
+		if all, err := db.Incidents(); err != nil || len(all) != 0 {
+			t.Errorf("Incidents() = %+v, %v", all, err)
+		}
+	}},
+}
