@@ -140,7 +140,7 @@ func TestPromotionGates(t *testing.T) {
 			}},
 		{name: "Heroku down", user: alice, chan_: devyChan, text: "promote", want: "Heroku answered 503",
 			setup: func(h *harness) {
-				h.sb.Heroku.FailNext("GET", "/pipelines/*", 503, nil, `{"id":"unavailable","message":"down"}`)
+				h.sb.Heroku.FailNext("GET", "/apps/*", 503, nil, `{"id":"unavailable","message":"down"}`)
 			}},
 		{name: "bad lock duration", user: alice, chan_: devyChan, text: "lock for 2x", want: "give a duration such as"},
 		{name: "unlock nothing", user: alice, chan_: devyChan, text: "unlock", want: "not locked"},

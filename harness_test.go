@@ -107,6 +107,7 @@ func (h *harness) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	n := h.slack.Connections()
+	apps := h.sb.Heroku.Count("GET", "/apps/*")
 	go func() {
 		h.done <- run(ctx, nil, func(k string) string { return h.env[k] }, strings.NewReader(""), &bytes.Buffer{}, h.logs)
 	}()
@@ -115,6 +116,10 @@ func (h *harness) run() {
 	if err := h.slack.WaitConnections(wctx, n+1); err != nil {
 		h.t.Fatalf("Devy did not connect: %v", err)
 	}
+	// Devy reads the pipeline (its three apps) at start; let that settle so
+	// tests that count Heroku calls count only their own.
+	_ = h.slack.WaitFor(wctx, func() bool { return h.sb.Heroku.Count("GET", "/apps/*") >= apps+3 })
+	time.Sleep(20 * time.Millisecond)
 }
 
 // stop ends Devy the way SIGTERM does and checks that it stops in time.

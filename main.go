@@ -88,7 +88,13 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	defer db.Close()
 
-	httpClient := &http.Client{Timeout: 30 * time.Second}
+	// One pool for Slack, Heroku, GitHub and Semaphore. Go keeps only two
+	// idle connections per host by default; under a burst of commands every
+	// reply would open a new connection to Slack (the benchmark saw
+	// thousands in TIME_WAIT and slower acknowledgements).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
+	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	api := slack.New(cfg.SlackBotToken.Value(),
 		slack.OptionAppLevelToken(cfg.SlackAppToken.Value()),
 		slack.OptionAPIURL(cfg.SlackAPIURL),

@@ -190,6 +190,7 @@ func TestReviewAppAlreadyThereIsReported(t *testing.T) {
 func TestReviewAppRefusesPullRequestsItCannotBuild(t *testing.T) {
 	t.Parallel()
 	h := startReviewApps(t, nil)
+	before := h.sb.Heroku.Count("", "*")
 	tests := []struct{ pr, want string }{
 		{"404", "Pull request #404 does not exist in acme/shop"},
 		{"4", "is closed, so I won't build it"},
@@ -201,7 +202,7 @@ func TestReviewAppRefusesPullRequestsItCannotBuild(t *testing.T) {
 			h.reply(alice, tc.want)
 		})
 	}
-	if n := h.sb.Heroku.Count("", "*"); n != 0 {
+	if n := h.sb.Heroku.Count("", "*") - before; n != 0 {
 		t.Errorf("Heroku got %d calls; want none for PRs that can't be built", n)
 	}
 }
@@ -309,6 +310,7 @@ func TestReviewAppStatusAndList(t *testing.T) {
 func TestReviewAppBadInputMakesNoCall(t *testing.T) {
 	t.Parallel()
 	h := startReviewApps(t, nil)
+	herokuBefore, githubBefore := h.sb.Heroku.Count("", "*"), h.sb.GitHub.Count("", "*")
 	tests := []struct{ text, want string }{
 		{"", "/reviewapp <PR number>"},
 		{"abc", "`abc` is not a pull request number; type `/reviewapp 123`"},
@@ -326,7 +328,7 @@ func TestReviewAppBadInputMakesNoCall(t *testing.T) {
 			h.reply(alice, tc.want)
 		})
 	}
-	if n, g := h.sb.Heroku.Count("", "*"), h.sb.GitHub.Count("", "*"); n+g != 0 {
+	if n, g := h.sb.Heroku.Count("", "*")-herokuBefore, h.sb.GitHub.Count("", "*")-githubBefore; n+g != 0 {
 		t.Errorf("bad input reached Heroku (%d calls) or GitHub (%d calls)", n, g)
 	}
 }

@@ -210,13 +210,48 @@ func (d *Deploy) requestButton(ctx context.Context, a Action) (Reply, error) {
 
 // resolvePipeline reads the pipeline and its apps, remembering them for a
 // minute: they rarely change and every command needs them.
+//
+// Once known, the pipeline is never read on a person's time again: after a
+// minute the next command gets the known one while a fresh read runs in the
+// background. Warm reads it at start.
 func (d *Deploy) resolvePipeline(ctx context.Context) (heroku.Pipeline, error) {
 	d.mu.Lock()
 	p, at := d.pipeline, d.pipeAt
 	d.mu.Unlock()
-	if p.ID != "" && time.Since(at) < time.Minute {
+	if p.ID != "" {
+		if time.Since(at) >= time.Minute {
+			d.bg.Go(func(ctx context.Context) {
+				if _, err := d.readPipeline(ctx); err != nil && ctx.Err() == nil {
+					d.log.Warn().Err(err).Msg("refreshing the pipeline failed; keeping the one known")
+				}
+			})
+		}
 		return p, nil
 	}
+	return d.readPipeline(ctx)
+}
+
+// Warm reads the pipeline at start, so the first command need not.
+func (d *Deploy) Warm(ctx context.Context) {
+	if _, err := d.readPipeline(ctx); err != nil && ctx.Err() == nil {
+		d.log.Warn().Err(err).Msg("reading the pipeline at start failed; the first command will try again")
+	}
+}
+
+// readPipeline reads the pipeline from Heroku; concurrent reads share one.
+func (d *Deploy) readPipeline(ctx context.Context) (heroku.Pipeline, error) {
+	v, err, _ := d.statuses.Do("pipeline", func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return d.fetchPipeline(ctx)
+	})
+	if err != nil {
+		return heroku.Pipeline{}, err
+	}
+	return v.(heroku.Pipeline), nil
+}
+
+func (d *Deploy) fetchPipeline(ctx context.Context) (heroku.Pipeline, error) {
 	p, err := d.heroku.Pipeline(ctx, d.cfg.Pipeline)
 	if err != nil {
 		return p, err

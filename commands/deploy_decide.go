@@ -505,6 +505,7 @@ func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status st
 // releases without promoting again. It then keeps looking, every
 // TakeoverEvery, until ctx ends.
 func (d *Deploy) Resume(ctx context.Context) error {
+	d.bg.Go(d.Warm)
 	if err := d.adoptOrphans(); err != nil {
 		return fmt.Errorf("resume promotions: %w", err)
 	}

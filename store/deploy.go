@@ -486,9 +486,38 @@ func (db *DB) Requests(statuses ...string) ([]PromotionRequest, error) {
 }
 
 // OpenRequest returns the pipeline's pending (unexpired) or promoting request, or nil.
+//
+// It is read by every /deploy status, so it reads without bbolt's single
+// writer lock, and writes only when a pending request just expired and must
+// be marked so.
 func (db *DB) OpenRequest(pipeline string) (*PromotionRequest, error) {
 	var r *PromotionRequest
-	err := db.bolt.Update(func(tx *bolt.Tx) (err error) {
+	expired := false
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRequests).Cursor()
+		now := db.now()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var x PromotionRequest
+			if err := json.Unmarshal(v, &x); err != nil {
+				return fmt.Errorf("decode request %d: %w", btoi(k), err)
+			}
+			if x.Pipeline != pipeline {
+				continue
+			}
+			switch {
+			case x.Status == StatusPromoting || x.Open(now):
+				r = &x
+				return nil
+			case x.Status == StatusPending:
+				expired = true
+			}
+		}
+		return nil
+	})
+	if err != nil || !expired {
+		return r, err
+	}
+	err = db.bolt.Update(func(tx *bolt.Tx) (err error) {
 		r, err = openRequest(tx, pipeline, db.now())
 		return err
 	})

@@ -389,9 +389,36 @@ func (db *DB) Requests(statuses ...string) ([]store.PromotionRequest, error) {
 
 // OpenRequest returns the pipeline's pending (unexpired) or promoting
 // request, or nil.
+//
+// Every /deploy status reads it, so it first reads without locking, and
+// takes the pipeline's lock only when a pending request just expired and
+// must be marked so.
 func (db *DB) OpenRequest(pipeline string) (*store.PromotionRequest, error) {
 	var r *store.PromotionRequest
-	err := db.write("find the open request", func(ctx context.Context, tx pgx.Tx) error {
+	expired := false
+	err := db.read("find the open request", func(ctx context.Context, q querier) error {
+		rows, err := q.Query(ctx, `SELECT data FROM requests WHERE pipeline = $1 AND status IN ('pending', 'promoting') ORDER BY id DESC`, pipeline)
+		if err != nil {
+			return err
+		}
+		rs, err := pgx.CollectRows(rows, pgx.RowTo[store.PromotionRequest])
+		if err != nil {
+			return fmt.Errorf("read open requests: %w", err)
+		}
+		now := db.now()
+		for _, x := range rs {
+			if x.Status == store.StatusPromoting || x.Open(now) {
+				r = &x
+				return nil
+			}
+			expired = true
+		}
+		return nil
+	})
+	if err != nil || !expired {
+		return r, err
+	}
+	err = db.write("find the open request", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := lockPipeline(ctx, tx, pipeline); err != nil {
 			return err
 		}
