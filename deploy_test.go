@@ -426,8 +426,8 @@ func TestSlowCommandSaysItIsWorking(t *testing.T) {
 	h := start(t, nil)
 	release := make(chan struct{})
 	h.sb.Heroku.SetHook(func() { <-release }) // Heroku hangs until released
-	h.slash(alice, devyChan, "/deploy", "status")
-	h.reply(alice, "⏳ Working on `/deploy status`")
+	h.slash(alice, devyChan, "/deploy", "promote")
+	h.reply(alice, "⏳ Working on `/deploy promote`")
 	close(release)
-	h.reply(alice, "Pipeline shop")
+	h.wait("the request", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "Promotion request #1") })
 }

@@ -231,10 +231,17 @@ func (d *Deploy) resolvePipeline(ctx context.Context) (heroku.Pipeline, error) {
 	return d.readPipeline(ctx)
 }
 
-// Warm reads the pipeline at start, so the first command need not.
+// Warm reads the pipeline and the status once at start, so the first
+// command finds the pipeline and the slugs' commits known.
 func (d *Deploy) Warm(ctx context.Context) {
-	if _, err := d.readPipeline(ctx); err != nil && ctx.Err() == nil {
-		d.log.Warn().Err(err).Msg("reading the pipeline at start failed; the first command will try again")
+	if _, err := d.readPipeline(ctx); err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn().Err(err).Msg("reading the pipeline at start failed; the first command will try again")
+		}
+		return
+	}
+	if _, err := d.readStatus(ctx); err != nil && ctx.Err() == nil {
+		d.log.Warn().Err(err).Msg("reading the status at start failed; the first command will try again")
 	}
 }
 
