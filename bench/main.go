@@ -76,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.settle, "settle", 90*time.Second, "how long to wait after a burst for every ack and reply")
 	// A bot in service has finished its start-up reads long before the first
 	// command; the wait lets every subject get there before the burst.
-	fs.DurationVar(&o.idle, "idle", 12*time.Second, "wait after connecting before reading idle RSS and starting the burst")
+	fs.DurationVar(&o.idle, "idle", 20*time.Second, "wait after connecting before reading idle RSS and starting the burst")
 	fs.StringVar(&o.out, "out", "bench/results.json", "where to write the JSON results")
 	fs.StringVar(&o.root, "root", ".", "the repository root (where go.mod is)")
 	fs.StringVar(&o.devyBin, "devy", "", "path to a built devy binary (default: go build the checkout)")

@@ -18,11 +18,31 @@ type Slack struct {
 	mu       sync.Mutex        // guards channels and ids
 	channels map[string]string // channel id → name; names don't change often enough to matter
 	ids      map[string]string // "#name" or "name" Devy posted to → the channel id Slack answered
+
+	// posts bounds the messages being sent at once. When a slow read ends
+	// and a thousand waiting commands answer together, an unbounded herd of
+	// posts starves the goroutine that acknowledges new envelopes (the
+	// benchmark saw acknowledgements pushed past a second); queued posts
+	// cost nothing while they wait.
+	posts chan struct{}
+}
+
+// maxPosts is how many messages are sent to Slack at once.
+const maxPosts = 16
+
+// slot waits for room to send a message; release gives it back.
+func (s *Slack) slot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.posts <- struct{}{}:
+		return func() { <-s.posts }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("slack: waiting to send: %w", ctx.Err())
+	}
 }
 
 // NewSlack wraps a Web API client.
 func NewSlack(api *slack.Client) *Slack {
-	return &Slack{api: api, channels: map[string]string{}, ids: map[string]string{}}
+	return &Slack{api: api, channels: map[string]string{}, ids: map[string]string{}, posts: make(chan struct{}, maxPosts)}
 }
 
 // Post posts a new message, in a thread if threadTS is set.
@@ -31,6 +51,11 @@ func (s *Slack) Post(ctx context.Context, channel, threadTS string, m commands.M
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
+	release, err := s.slot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	id, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return "", fmt.Errorf("slack: post to %s: %w", channel, err)
@@ -56,6 +81,11 @@ func (s *Slack) channelID(channel string) string {
 
 // Update replaces a message Devy posted earlier.
 func (s *Slack) Update(ctx context.Context, channel, ts string, m commands.Message) error {
+	release, err := s.slot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if _, _, _, err := s.api.UpdateMessageContext(ctx, s.channelID(channel), ts, msgOptions(m)...); err != nil {
 		return fmt.Errorf("slack: update %s/%s: %w", channel, ts, err)
 	}
@@ -73,6 +103,11 @@ func (s *Slack) Ephemeral(ctx context.Context, channel, threadTS, user, response
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
+	release, err := s.slot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if _, err := s.api.PostEphemeralContext(ctx, channel, user, opts...); err != nil {
 		return fmt.Errorf("slack: ephemeral to %s in %s: %w", user, channel, err)
 	}
@@ -83,6 +118,11 @@ func (s *Slack) Ephemeral(ctx context.Context, channel, threadTS, user, response
 // responseType (ephemeral or in_channel). It never replaces the original
 // message: Devy updates its messages with chat.update.
 func (s *Slack) Respond(ctx context.Context, channel, responseURL string, m commands.Message, responseType string) error {
+	release, err := s.slot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	opts := append(msgOptions(m), slack.MsgOptionResponseURL(responseURL, responseType))
 	if _, _, err := s.api.PostMessageContext(ctx, channel, opts...); err != nil {
 		return fmt.Errorf("slack: respond in %s: %w", channel, err)
