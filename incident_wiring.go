@@ -1,21 +1,17 @@
 package main
 
 import (
-	"fmt"
-	"net/http"
-
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/config"
-	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/shell"
 )
 
 // addIncidents registers /incident and starts its reminders, which stop when
 // bg's context ends. GitHub is optional: without it postmortems are posted
 // as Markdown in the incident's channel.
-func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger, db commands.IncidentStore, ui chat, bg *commands.Background, hc *http.Client) (*commands.Incidents, error) {
+func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger, db commands.IncidentStore, ui chat, bg *commands.Background, svc services) *commands.Incidents {
 	critical := cfg.CriticalChannel
 	if _, isShell := ui.(*shell.Shell); !isShell && !isSlackID(critical) {
 		// chat.postMessage takes a channel by id or as "#name"; the shell's
@@ -26,17 +22,13 @@ func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger
 		Config: commands.IncidentConfig{CriticalChannel: critical, QuietAfter: cfg.IncidentQuiet, PostmortemAfter: cfg.PostmortemAfter},
 		Store:  db, Poster: ui, Directory: ui, Modals: ui, Channels: ui, Log: log,
 	}
-	if cfg.GitHubConfigured() {
-		gh, err := github.New(cfg.GitHubAPIURL, cfg.GitHubToken.Value(), cfg.GitHubRepository, hc)
-		if err != nil {
-			return nil, fmt.Errorf("GITHUB_API_URL/GITHUB_REPOSITORY: %w", err)
-		}
-		deps.Issues = gh
+	if svc.github != nil {
+		deps.Issues = svc.github
 	}
 	incidents := commands.NewIncidents(deps)
 	incidents.Register(router)
 	bg.Go(incidents.RunNudges)
-	return incidents, nil
+	return incidents
 }
 
 // isSlackID reports whether s is a channel id (C…/G…) rather than a name.

@@ -23,9 +23,6 @@ import (
 	"github.com/devy-chatops/devy/bot"
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/config"
-	"github.com/devy-chatops/devy/integrations/github"
-	"github.com/devy-chatops/devy/integrations/heroku"
-	"github.com/devy-chatops/devy/integrations/semaphore"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/shell"
 	"github.com/devy-chatops/devy/store"
@@ -104,7 +101,11 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	sl := bot.NewSlack(api)
 	bg := commands.NewBackground(ctx)
 
-	router, deploy, err := buildCommands(cfg, log, db, sl, bg, httpClient, time.Second)
+	svc, err := newServices(cfg, httpClient)
+	if err != nil {
+		return err
+	}
+	router, deploy, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.Port != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
-		if err := mountWebhooks(mux, cfg, log, db, sl, deploy, bg, httpClient); err != nil {
+		if err := mountWebhooks(mux, cfg, log, db, sl, deploy, bg, svc); err != nil {
 			return err
 		}
 		srv = &http.Server{Addr: net.JoinHostPort("", cfg.Port), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -160,19 +161,19 @@ type chat interface {
 
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, hc *http.Client, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var deploy *commands.Deploy
 	var incidents *commands.Incidents // built below; finished promotions reach its timelines
-	if cfg.HerokuConfigured() {
+	if svc.heroku != nil {
 		deps := commands.DeployDeps{
 			Config: commands.DeployConfig{
 				Pipeline: cfg.HerokuPipeline, Channel: cfg.DeployChannel, Approvers: cfg.Approvers, Admins: cfg.Admins,
 				AllowSelfApproval: cfg.AllowSelfApproval, ApproverNotAuthor: cfg.ApproverNotAuthor, UserMap: cfg.UserMap,
 				TTL: cfg.ApprovalTTL, PollInterval: poll,
 			},
-			Heroku: heroku.New(cfg.HerokuAPIURL, cfg.HerokuToken.Value(), hc),
+			Heroku: svc.heroku,
 			Store:  db, Poster: poster, Directory: dir, Bg: bg, Log: log,
 			Finished: func(ctx context.Context, r store.PromotionRequest) {
 				if incidents != nil {
@@ -180,32 +181,19 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 				}
 			},
 		}
-		if cfg.GitHubConfigured() {
-			gh, err := github.New(cfg.GitHubAPIURL, cfg.GitHubToken.Value(), cfg.GitHubRepository, hc)
-			if err != nil {
-				return nil, nil, fmt.Errorf("GITHUB_API_URL/GITHUB_REPOSITORY: %w", err)
-			}
-			deps.GitHub = gh
+		if svc.github != nil {
+			deps.GitHub = svc.github
 		}
-		if cfg.SemaphoreConfigured() {
-			ci, err := semaphore.New(cfg.SemaphoreURL, cfg.SemaphoreToken.Value(), cfg.SemaphoreProjectID, hc)
-			if err != nil {
-				return nil, nil, fmt.Errorf("SEMAPHORE_URL: %w", err)
-			}
-			deps.CI = ci
+		if svc.ci != nil {
+			deps.CI = svc.ci
 		}
 		deploy = commands.NewDeploy(deps)
 		deploy.Register(router)
 	} else {
 		router.Add(commands.UnconfiguredDeploy())
 	}
-	if err := addReviewApps(router, cfg, log, db, poster, dir, bg, hc, poll); err != nil {
-		return nil, nil, err
-	}
-	incidents, err := addIncidents(router, cfg, log, db, ui, bg, hc)
-	if err != nil {
-		return nil, nil, err
-	}
+	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
+	incidents = addIncidents(router, cfg, log, db, ui, bg, svc)
 	return router, deploy, nil
 }
 
@@ -240,16 +228,16 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	defer cancel()
 	bg := commands.NewBackground(ctx)
 	sh := shell.New(nil, stdout, "alice", cfg.DeployChannel)
-	router, deploy, err := buildCommands(cfg, log, db, sh, bg, &http.Client{Timeout: 30 * time.Second}, 500*time.Millisecond)
+	svc, err := newServices(cfg, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		return err
+	}
+	router, deploy, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	sh.SetRouter(router)
-	simulate, err := newSimulator(cfg, log, db, sh, deploy, &http.Client{Timeout: 30 * time.Second})
-	if err != nil {
-		return err
-	}
-	sh.SetSimulator(simulate)
+	sh.SetSimulator(newSimulator(cfg, log, db, sh, deploy, svc))
 	if deploy != nil {
 		if err := deploy.Resume(ctx); err != nil {
 			return err

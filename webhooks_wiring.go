@@ -15,7 +15,6 @@ import (
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
-	"github.com/devy-chatops/devy/integrations/semaphore"
 	"github.com/devy-chatops/devy/webhooks"
 )
 
@@ -32,7 +31,7 @@ type notifySide struct {
 // buildNotifications makes the notifications from the configuration.
 // Channels are given as chat.postMessage takes them: an id, or "#name" in
 // Slack; the shell's channels are plain names.
-func buildNotifications(cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, hc *http.Client, shellChannels bool) (notifySide, error) {
+func buildNotifications(cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, svc services, shellChannels bool) notifySide {
 	channel := func(c string) string {
 		if shellChannels || isSlackID(c) {
 			return c
@@ -48,41 +47,30 @@ func buildNotifications(cfg config.Config, log zerolog.Logger, db commands.Notif
 	if deploy != nil {
 		deps.Pipeline = deploy
 	}
-	if cfg.HerokuConfigured() {
-		side.heroku = heroku.New(cfg.HerokuAPIURL, cfg.HerokuToken.Value(), hc)
-		deps.Heroku = side.heroku
+	side.heroku, side.github = svc.heroku, svc.github
+	if svc.heroku != nil {
+		deps.Heroku = svc.heroku
 	}
-	if cfg.GitHubConfigured() {
-		gh, err := github.New(cfg.GitHubAPIURL, cfg.GitHubToken.Value(), cfg.GitHubRepository, hc)
-		if err != nil {
-			return side, fmt.Errorf("GITHUB_API_URL/GITHUB_REPOSITORY: %w", err)
-		}
-		side.github, deps.GitHub = gh, gh
+	if svc.github != nil {
+		deps.GitHub = svc.github
 	}
-	if cfg.SemaphoreConfigured() {
-		ci, err := semaphore.New(cfg.SemaphoreURL, cfg.SemaphoreToken.Value(), cfg.SemaphoreProjectID, hc)
-		if err != nil {
-			return side, fmt.Errorf("SEMAPHORE_URL: %w", err)
-		}
-		deps.CI = ci
+	if svc.ci != nil {
+		deps.CI = svc.ci
 	}
 	side.n = commands.NewNotifications(deps)
-	return side, nil
+	return side
 }
 
 // mountWebhooks adds to mux the webhook endpoints whose secret is set; the
 // others stay unmounted and answer 404.
-func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, bg *commands.Background, hc *http.Client) error {
+func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, bg *commands.Background, svc services) error {
 	secrets := webhooks.Secrets{
 		GitHub: cfg.GitHubWebhookSecret.Value(), Heroku: cfg.HerokuWebhookSecret.Value(), Semaphore: cfg.SemaphoreWebhookSecret.Value(),
 	}
 	if secrets == (webhooks.Secrets{}) {
 		return nil
 	}
-	side, err := buildNotifications(cfg, log, db, poster, deploy, hc, false)
-	if err != nil {
-		return err
-	}
+	side := buildNotifications(cfg, log, db, poster, deploy, svc, false)
 	paths := webhooks.New(secrets, side.n, bg, log).Register(mux)
 	log.Info().Strs("paths", paths).Msg("serving webhooks")
 	return nil
@@ -94,12 +82,8 @@ const simulations = "`simulate pr-opened 7`, `simulate pr-merged 7`, `simulate s
 // newSimulator makes up the services' webhooks in the shell from what the
 // configured (or sandbox) services hold now, and hands them to the same
 // Notifications the webhook endpoints use.
-func newSimulator(cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, hc *http.Client) (func(ctx context.Context, what string, args []string) error, error) {
-	side, err := buildNotifications(cfg, log, db, poster, deploy, hc, true)
-	if err != nil {
-		return nil, err
-	}
-	return side.simulate, nil
+func newSimulator(cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, svc services) func(ctx context.Context, what string, args []string) error {
+	return buildNotifications(cfg, log, db, poster, deploy, svc, true).simulate
 }
 
 func (s notifySide) simulate(ctx context.Context, what string, args []string) error {
