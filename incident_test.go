@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
 )
@@ -553,33 +550,7 @@ func (h *harness) timelineSize() int {
 
 // TestShellIncident is the README's incident walk-through in the sandbox.
 func TestShellIncident(t *testing.T) {
-	in, typing := io.Pipe()
-	out := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		typing.Close()
-		if err := <-done; err != nil {
-			t.Errorf("shell returned %v", err)
-		}
-	}()
-	expect := func(line, want string) {
-		t.Helper()
-		if line != "" {
-			fmt.Fprintln(typing, line)
-		}
-		deadline := time.Now().Add(15 * time.Second)
-		for !strings.Contains(out.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("after %q the shell never showed %q; it showed:\n%s", line, want, out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	expect, typing := startShell(t)
 	expect("", "alice in #devy>")
 	expect("in critical", "You are now in #critical.")
 	expect("/incident open DB down --sev1", "Opened incident #1 (SEV1) in #inc-1-db-down")

@@ -9,27 +9,29 @@ import (
 	"time"
 )
 
-// TestShellPromotion is the README's walk-through: the shell, with no
-// accounts, runs a promotion from request to success in the sandbox.
-func TestShellPromotion(t *testing.T) {
-	in, typing := io.Pipe()
+// startShell runs `devy shell` with no accounts (the sandbox). expect types
+// a line (none if empty) and waits until the shell has shown want; typing is
+// the keyboard, for lines whose answer is not awaited.
+func startShell(t *testing.T) (expect func(line, want string), typing io.Writer) {
+	t.Helper()
+	in, keys := io.Pipe()
 	out := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
-		typing.Close()
+		keys.Close()
 		if err := <-done; err != nil {
 			t.Errorf("shell returned %v", err)
 		}
-	}()
-	expect := func(line, want string) {
+	})
+	expect = func(line, want string) {
 		t.Helper()
 		if line != "" {
-			fmt.Fprintln(typing, line)
+			fmt.Fprintln(keys, line)
 		}
 		deadline := time.Now().Add(15 * time.Second)
 		for !strings.Contains(out.String(), want) {
@@ -39,6 +41,13 @@ func TestShellPromotion(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	return expect, keys
+}
+
+// TestShellPromotion is the README's walk-through: the shell, with no
+// accounts, runs a promotion from request to success in the sandbox.
+func TestShellPromotion(t *testing.T) {
+	expect, typing := startShell(t)
 	expect("", "alice in #devy>")
 	expect("/deploy status", "Staging is 3 commits ahead of production.")
 	expect("/deploy promote", "[1] Approve   [2] Reject")

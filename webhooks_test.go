@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -432,33 +431,7 @@ func (h *harness) waitLog(msg string) {
 // from the sandbox and shows the messages, whose buttons work.
 func TestShellSimulatesWebhooks(t *testing.T) {
 	t.Parallel()
-	in, typing := io.Pipe()
-	out := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		typing.Close()
-		if err := <-done; err != nil {
-			t.Errorf("shell returned %v", err)
-		}
-	}()
-	expect := func(line, want string) {
-		t.Helper()
-		if line != "" {
-			fmt.Fprintln(typing, line)
-		}
-		deadline := time.Now().Add(15 * time.Second)
-		for !strings.Contains(out.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("after %q the shell never showed %q; it showed:\n%s", line, want, out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	expect, typing := startShell(t)
 	expect("", "simulate pr-opened 7")
 	expect("simulate ci-failed 7", "Devy has not announced #7")
 	expect("simulate pr-opened 7", "[message 1 in #general]")
