@@ -173,17 +173,25 @@ func TestTwoProcessesOnOnePostgreSQL(t *testing.T) {
 		if n := len(sb.Heroku.Promotions()); n != 1 {
 			t.Fatalf("%d promotions reached Heroku, want exactly 1", n)
 		}
-		followers := 0
+		// The processes' logs reach the test through pipes, a moment after
+		// the messages reach the fake Slack.
+		followers := func() int {
+			n := 0
+			for _, p := range procs {
+				if strings.Contains(p.logs.String(), `"message":"promotion finished"`) {
+					n++
+				}
+			}
+			return n
+		}
+		_ = fake.WaitFor(ctx(), func() bool { return followers() >= 1 })
 		for _, p := range procs {
 			if n := strings.Count(p.logs.String(), `"action":"deploy.approve"`); n < 5 {
 				t.Errorf("%s handled %d of the clicks; Slack should have spread them", p.name, n)
 			}
-			if strings.Contains(p.logs.String(), `"message":"promotion finished"`) {
-				followers++
-			}
 		}
-		if followers != 1 {
-			t.Errorf("%d processes followed the promotion to its end, want 1", followers)
+		if n := followers(); n != 1 {
+			t.Errorf("%d processes followed the promotion to its end, want 1", n)
 		}
 	})
 
