@@ -573,3 +573,24 @@ func TestWebhookEndpointsNeedTheirSecret(t *testing.T) {
 		t.Error("the webhook secret appears in the log")
 	}
 }
+
+// The PR channel is configured by name (the default, "general"); Slack
+// updates messages only by channel id, so the PR thread must be remembered
+// by id for /reviewapp typed elsewhere to update its progress there.
+func TestReviewAppProgressInAPRThreadAnnouncedByName(t *testing.T) {
+	t.Parallel()
+	h, base := startWebhooks(t, nil)
+	if code := h.deliver(base, h.prHook("opened", "d-opened-name", nil)); code != 200 {
+		t.Fatalf("opened answered %d; want 200", code)
+	}
+	note := h.wait("the PR notification", func(m fakeslack.Message) bool {
+		return m.Channel == generalChan && m.ThreadTS == "" && strings.Contains(m.Text, "Pull request")
+	})
+	// Devy remembers the thread just after posting the notification.
+	if err := h.slack.WaitFor(h.ctx(), func() bool { return strings.Contains(h.logs.String(), "pull request announced") }); err != nil {
+		t.Fatal(err)
+	}
+	h.slash(alice, devyChan, "/reviewapp", "7")
+	inThread := h.progress(generalChan, note.TS, "7")
+	h.updatedTo(inThread, "Ready: <https://shop-pr-7.herokuapp.com/>")
+}

@@ -15,9 +15,8 @@ import (
 type Slack struct {
 	api *slack.Client
 
-	mu       sync.Mutex        // guards channels and ids
+	mu       sync.Mutex        // guards channels
 	channels map[string]string // channel id → name; names don't change often enough to matter
-	ids      map[string]string // "#name" or "name" Devy posted to → the channel id Slack answered
 
 	// posts bounds the messages being sent at once. When a slow read ends
 	// and a thousand waiting commands answer together, an unbounded herd of
@@ -42,41 +41,28 @@ func (s *Slack) slot(ctx context.Context) (release func(), err error) {
 
 // NewSlack wraps a Web API client.
 func NewSlack(api *slack.Client) *Slack {
-	return &Slack{api: api, channels: map[string]string{}, ids: map[string]string{}, posts: make(chan struct{}, maxPosts)}
+	return &Slack{api: api, channels: map[string]string{}, posts: make(chan struct{}, maxPosts)}
 }
 
 // Post posts a new message, in a thread if threadTS is set.
-func (s *Slack) Post(ctx context.Context, channel, threadTS string, m commands.Message) (string, error) {
+func (s *Slack) Post(ctx context.Context, channel, threadTS string, m commands.Message) (commands.Posted, error) {
 	opts := msgOptions(m)
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
 	release, err := s.slot(ctx)
 	if err != nil {
-		return "", err
+		return commands.Posted{}, err
 	}
 	defer release()
 	id, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
-		return "", fmt.Errorf("slack: post to %s: %w", channel, err)
+		return commands.Posted{}, fmt.Errorf("slack: post to %s: %w", channel, err)
 	}
-	if id != "" && id != channel {
-		// Configured channels may be names; chat.update wants the id.
-		s.mu.Lock()
-		s.ids[channel] = id
-		s.mu.Unlock()
+	if id == "" {
+		id = channel
 	}
-	return ts, nil
-}
-
-// channelID turns a channel name Devy posted to into its id.
-func (s *Slack) channelID(channel string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if id, ok := s.ids[channel]; ok {
-		return id
-	}
-	return channel
+	return commands.Posted{Channel: id, TS: ts}, nil
 }
 
 // Update replaces a message Devy posted earlier.
@@ -86,7 +72,7 @@ func (s *Slack) Update(ctx context.Context, channel, ts string, m commands.Messa
 		return err
 	}
 	defer release()
-	if _, _, _, err := s.api.UpdateMessageContext(ctx, s.channelID(channel), ts, msgOptions(m)...); err != nil {
+	if _, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...); err != nil {
 		return fmt.Errorf("slack: update %s/%s: %w", channel, ts, err)
 	}
 	return nil
@@ -160,7 +146,7 @@ func (s *Slack) GroupMembers(ctx context.Context, groupID string) ([]string, err
 // MessageText reads one message. conversations.replies returns the whole
 // thread of any message in it, parent first, so the exact ts is looked for.
 func (s *Slack) MessageText(ctx context.Context, channel, ts string) (string, string, error) {
-	msgs, _, _, err := s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: s.channelID(channel), Timestamp: ts, Limit: 200, Inclusive: true})
+	msgs, _, _, err := s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: ts, Limit: 200, Inclusive: true})
 	if err != nil {
 		return "", "", fmt.Errorf("slack: conversations.replies %s/%s: %w", channel, ts, err)
 	}

@@ -62,9 +62,14 @@ type Shortcut struct {
 // Poster lets a command speak after its first reply: post a message it will
 // update later, update it as work progresses, answer in its thread.
 type Poster interface {
-	Post(ctx context.Context, channel, threadTS string, m Message) (ts string, err error)
+	// Post returns where the message landed: channel may be given as a name,
+	// but Slack updates and threads need the id it answers with.
+	Post(ctx context.Context, channel, threadTS string, m Message) (Posted, error)
 	Update(ctx context.Context, channel, ts string, m Message) error
 }
+
+// Posted is a message Devy posted: the channel's id and the message's ts.
+type Posted struct{ Channel, TS string }
 
 // Directory answers questions about the workspace.
 type Directory interface {

@@ -103,7 +103,7 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 	case err != nil:
 		return Reply{}, err
 	}
-	ts, err := d.poster.Post(ctx, req.ChannelID, "", d.requestMessage(r))
+	posted, err := d.poster.Post(ctx, req.ChannelID, "", d.requestMessage(r))
 	if err != nil {
 		// Without a message nobody can approve it: withdraw it at once.
 		if _, cerr := d.store.CloseRequest(r.ID, store.StatusCancelled, "devy", "the request message could not be posted"); cerr != nil {
@@ -111,7 +111,7 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 		}
 		return Reply{}, fmt.Errorf("post request %d: %w", r.ID, err)
 	}
-	if err := d.store.SetMessage(r.ID, req.ChannelID, ts); err != nil {
+	if err := d.store.SetMessage(r.ID, posted.Channel, posted.TS); err != nil {
 		return Reply{}, err
 	}
 	// The message is live as soon as Slack has it: a click can decide the

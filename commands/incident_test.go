@@ -262,11 +262,11 @@ type posts struct {
 	msgs []string
 }
 
-func (p *posts) Post(ctx context.Context, channel, threadTS string, m Message) (string, error) {
+func (p *posts) Post(ctx context.Context, channel, threadTS string, m Message) (Posted, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.msgs = append(p.msgs, channel+": "+m.Text)
-	return fmt.Sprint(len(p.msgs)), nil
+	return Posted{Channel: channel, TS: fmt.Sprint(len(p.msgs))}, nil
 }
 func (p *posts) Update(ctx context.Context, channel, ts string, m Message) error { return nil }
 func (p *posts) all() []string {

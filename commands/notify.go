@@ -234,11 +234,13 @@ func (n *Notifications) PullRequest(ctx context.Context, e PREvent) error {
 	}
 	switch {
 	case th == nil && (e.Action == "opened" || e.Action == "reopened"):
-		ts, err := n.poster.Post(ctx, n.cfg.PRChannel, "", n.prOpenedMessage(e))
+		posted, err := n.poster.Post(ctx, n.cfg.PRChannel, "", n.prOpenedMessage(e))
 		if err != nil {
 			return fmt.Errorf("announce PR #%d: %w", e.Number, err)
 		}
-		if err := n.store.SetPRThread(e.Number, n.cfg.PRChannel, ts); err != nil {
+		// The channel's id, not its configured name: Slack updates messages
+		// only by channel id, and the thread outlives this process.
+		if err := n.store.SetPRThread(e.Number, posted.Channel, posted.TS); err != nil {
 			return fmt.Errorf("remember the thread of PR #%d: %w", e.Number, err)
 		}
 		log.Info().Msg("pull request announced")

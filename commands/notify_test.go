@@ -28,12 +28,17 @@ type notePoster struct {
 	posts []posted
 }
 
-func (p *notePoster) Post(_ context.Context, channel, thread string, m Message) (string, error) {
+func (p *notePoster) Post(_ context.Context, channel, thread string, m Message) (Posted, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ts := fmt.Sprintf("1700000000.%06d", len(p.posts)+1)
 	p.posts = append(p.posts, posted{channel, thread, ts, m})
-	return ts, nil
+	// Slack answers with the channel's id even when given "#name".
+	id := channel
+	if strings.HasPrefix(channel, "#") {
+		id = "C0" + strings.ToUpper(channel[1:])
+	}
+	return Posted{Channel: id, TS: ts}, nil
 }
 
 func (p *notePoster) Update(context.Context, string, string, Message) error { return nil }
@@ -216,7 +221,7 @@ func TestPullRequestNotifications(t *testing.T) {
 			if tc.event.Action == "opened" && tc.wantPosts > 0 {
 				ps := w.posts()
 				th, _ := w.store.PRThread(7)
-				if th == nil || th.Channel != "#general" || th.TS != ps[len(ps)-1].TS {
+				if th == nil || th.Channel != "C0GENERAL" || th.TS != ps[len(ps)-1].TS {
 					t.Errorf("thread remembered = %+v; want the notification's", th)
 				}
 			}
@@ -367,7 +372,7 @@ func TestPipelineNotifications(t *testing.T) {
 			wantPosts: 1, channel: "#general", thread: "1.1", want: []string{"✅ *CI passed* at"}, dontWant: []string{"master"}},
 		{name: "branch pipeline of a known PR", setup: func(w notifyWorld) {
 			_ = w.n.PullRequest(ctx, opened) // announces #7 and learns its branch
-		}, event: with(master, func(e *PipelineEvent) { e.Branch = "erin/dark-mode" }), wantPosts: 2, channel: "#general", thread: "1700000000.000001",
+		}, event: with(master, func(e *PipelineEvent) { e.Branch = "erin/dark-mode" }), wantPosts: 2, channel: "C0GENERAL", thread: "1700000000.000001",
 			want: []string{"❌ *CI failed* at"}},
 		{name: "branch pipeline of an unknown PR", event: with(master, func(e *PipelineEvent) { e.Branch = "someone/else" }), wantPosts: 0},
 		{name: "PR pipeline without a thread", event: with(master, func(e *PipelineEvent) { e.Branch, e.PR = "x", 9 }), wantPosts: 0},

@@ -354,12 +354,12 @@ func (ra *ReviewApps) create(ctx context.Context, c creation) (Reply, error) {
 	// The progress message comes first, so people see at once that
 	// something is happening; it is then updated in place.
 	for _, p := range c.Places {
-		ts, err := ra.poster.Post(ctx, p.Channel, p.ThreadTS, ra.message(rec, prefixIn(p.ThreadTS)))
+		posted, err := ra.poster.Post(ctx, p.Channel, p.ThreadTS, ra.message(rec, prefixIn(p.ThreadTS)))
 		if err != nil {
 			ra.log.Warn().Err(err).Str("channel", p.Channel).Int("pr", c.PR).Msg("posting the progress message failed")
 			continue
 		}
-		rec.Messages = append(rec.Messages, store.MessageRef{Channel: p.Channel, TS: ts, ThreadTS: p.ThreadTS})
+		rec.Messages = append(rec.Messages, store.MessageRef{Channel: posted.Channel, TS: posted.TS, ThreadTS: p.ThreadTS})
 	}
 	if len(rec.Messages) == 0 {
 		return Reply{}, Userf("I couldn't post in this channel, so I built nothing; if I'm not a member, invite me with `/invite @Devy`, otherwise try again in a minute.")

@@ -108,13 +108,13 @@ type recorder struct {
 	updates int
 }
 
-func (r *recorder) Post(ctx context.Context, channel, threadTS string, m Message) (string, error) {
+func (r *recorder) Post(ctx context.Context, channel, threadTS string, m Message) (Posted, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
 	ts := fmt.Sprint(r.seq)
 	r.msgs[ts] = m
-	return ts, nil
+	return Posted{Channel: channel, TS: ts}, nil
 }
 
 func (r *recorder) Update(ctx context.Context, channel, ts string, m Message) error {

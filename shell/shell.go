@@ -189,7 +189,7 @@ func (s *Shell) show(channel string, r commands.Reply) {
 }
 
 // Post prints a new message and remembers its buttons (commands.Poster).
-func (s *Shell) Post(ctx context.Context, channel, threadTS string, m commands.Message) (string, error) {
+func (s *Shell) Post(ctx context.Context, channel, threadTS string, m commands.Message) (commands.Posted, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
@@ -201,7 +201,7 @@ func (s *Shell) Post(ctx context.Context, channel, threadTS string, m commands.M
 	}
 	fmt.Fprintf(s.out, "\n[message %s in %s]\n%s\n", ts, where, render(m))
 	s.remember(channel, ts, m)
-	return ts, nil
+	return commands.Posted{Channel: channel, TS: ts}, nil
 }
 
 // Update reprints a message that changed (commands.Poster).

@@ -426,7 +426,10 @@ func jsonString(s string) json.RawMessage {
 
 func (s *Server) chatUpdate(p params, _ *http.Request) reply {
 	ch, ts := p.str("channel"), p.str("ts")
-	if ch == "" {
+	// Unlike chat.postMessage, chat.update takes only a channel id: a name
+	// is channel_not_found (Slack's SDK maintainers call it server-side spec,
+	// slackapi/python-slack-sdk#696).
+	if ch == "" || !idPattern.MatchString(ch) {
 		return fail("channel_not_found")
 	}
 	m := s.findMessage(ch, ts)
