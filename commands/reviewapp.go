@@ -654,14 +654,19 @@ func (ra *ReviewApps) ciOf(ctx context.Context, pr github.PullRequest) string {
 	return c.String()
 }
 
+// lookup finds the pipeline's review app of pull request n, or nil.
+func (ra *ReviewApps) lookup(ctx context.Context, n int) (*heroku.ReviewApp, error) {
+	pipelineID, err := ra.pipelineID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ra.existing(ctx, pipelineID, n)
+}
+
 // status answers `/reviewapp N status`, bringing Devy's messages up to date
 // on the way.
 func (ra *ReviewApps) status(ctx context.Context, req Request, n int) (Reply, error) {
-	pipelineID, err := ra.pipelineID(ctx)
-	if err != nil {
-		return Reply{}, err
-	}
-	h, err := ra.existing(ctx, pipelineID, n)
+	h, err := ra.lookup(ctx, n)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -677,11 +682,7 @@ func (ra *ReviewApps) status(ctx context.Context, req Request, n int) (Reply, er
 // destroy answers `/reviewapp N destroy`: who asked for it, the PR's author
 // or an admin may.
 func (ra *ReviewApps) destroy(ctx context.Context, req Request, n int) (Reply, error) {
-	pipelineID, err := ra.pipelineID(ctx)
-	if err != nil {
-		return Reply{}, err
-	}
-	h, err := ra.existing(ctx, pipelineID, n)
+	h, err := ra.lookup(ctx, n)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -189,15 +189,7 @@ func (r PromotionRequest) Open(now time.Time) bool {
 func (r PromotionRequest) Decided() bool { return r.DecidedBy != "" }
 
 func getRequest(tx *bolt.Tx, id uint64) (PromotionRequest, error) {
-	var r PromotionRequest
-	v := tx.Bucket(bucketRequests).Get(itob(id))
-	if v == nil {
-		return r, ErrNotFound
-	}
-	if err := json.Unmarshal(v, &r); err != nil {
-		return r, fmt.Errorf("decode request %d: %w", id, err)
-	}
-	return r, nil
+	return getJSON[PromotionRequest](tx.Bucket(bucketRequests), itob(id), fmt.Sprintf("request %d", id))
 }
 
 // PendingError points at the request that is already waiting.

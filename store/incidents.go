@@ -116,15 +116,7 @@ type IssueLink struct {
 }
 
 func getIncident(tx *bolt.Tx, n uint64) (Incident, error) {
-	var inc Incident
-	v := tx.Bucket(bucketIncidents).Get(itob(n))
-	if v == nil {
-		return inc, ErrNotFound
-	}
-	if err := json.Unmarshal(v, &inc); err != nil {
-		return inc, fmt.Errorf("decode incident %d: %w", n, err)
-	}
-	return inc, nil
+	return getJSON[Incident](tx.Bucket(bucketIncidents), itob(n), fmt.Sprintf("incident %d", n))
 }
 
 // appendEntry adds e to incident inc's timeline and moves its LastEntryAt.

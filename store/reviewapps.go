@@ -68,15 +68,7 @@ type Thread struct {
 func prKey(pr int) []byte { return itob(uint64(pr)) }
 
 func getReviewApp(tx *bolt.Tx, pr int) (ReviewApp, error) {
-	var r ReviewApp
-	v := tx.Bucket(bucketReviewApps).Get(prKey(pr))
-	if v == nil {
-		return r, ErrNotFound
-	}
-	if err := json.Unmarshal(v, &r); err != nil {
-		return r, fmt.Errorf("decode review app of PR #%d: %w", pr, err)
-	}
-	return r, nil
+	return getJSON[ReviewApp](tx.Bucket(bucketReviewApps), prKey(pr), fmt.Sprintf("review app of PR #%d", pr))
 }
 
 // CreateReviewApp records a review app Heroku accepted, replacing any older

@@ -145,6 +145,20 @@ func btoi(b []byte) uint64 {
 	return binary.BigEndian.Uint64(b)
 }
 
+// getJSON decodes the record at key, inside the transaction that read it;
+// what names the record in errors ("request 12").
+func getJSON[T any](b *bolt.Bucket, key []byte, what string) (T, error) {
+	var v T
+	data := b.Get(key)
+	if data == nil {
+		return v, ErrNotFound
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return v, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return v, nil
+}
+
 func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {

@@ -102,20 +102,25 @@ func (db *DB) ReleaseLock(pipeline, by string, force bool) (store.Lock, error) {
 	return released, err
 }
 
-func getRequest(ctx context.Context, q querier, id uint64, forUpdate bool) (store.PromotionRequest, error) {
-	sql := `SELECT data FROM requests WHERE id = $1`
+// getRow reads the JSON document that query (one "$1" parameter) selects,
+// locking its row when forUpdate; what names it in errors.
+func getRow[T any](ctx context.Context, q querier, query string, key any, forUpdate bool, what string) (T, error) {
 	if forUpdate {
-		sql += ` FOR UPDATE`
+		query += ` FOR UPDATE`
 	}
-	var r store.PromotionRequest
-	err := q.QueryRow(ctx, sql, id).Scan(&r)
+	var v T
+	err := q.QueryRow(ctx, query, key).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return r, store.ErrNotFound
+		return v, store.ErrNotFound
 	}
 	if err != nil {
-		return r, fmt.Errorf("read request %d: %w", id, err)
+		return v, fmt.Errorf("read %s: %w", what, err)
 	}
-	return r, nil
+	return v, nil
+}
+
+func getRequest(ctx context.Context, q querier, id uint64, forUpdate bool) (store.PromotionRequest, error) {
+	return getRow[store.PromotionRequest](ctx, q, `SELECT data FROM requests WHERE id = $1`, id, forUpdate, fmt.Sprintf("request %d", id))
 }
 
 func putRequest(ctx context.Context, tx pgx.Tx, r store.PromotionRequest) error {

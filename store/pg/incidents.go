@@ -13,19 +13,7 @@ import (
 )
 
 func getIncident(ctx context.Context, q querier, n uint64, forUpdate bool) (store.Incident, error) {
-	sql := `SELECT data FROM incidents WHERE number = $1`
-	if forUpdate {
-		sql += ` FOR UPDATE`
-	}
-	var inc store.Incident
-	err := q.QueryRow(ctx, sql, n).Scan(&inc)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return inc, store.ErrNotFound
-	}
-	if err != nil {
-		return inc, fmt.Errorf("read incident %d: %w", n, err)
-	}
-	return inc, nil
+	return getRow[store.Incident](ctx, q, `SELECT data FROM incidents WHERE number = $1`, n, forUpdate, fmt.Sprintf("incident %d", n))
 }
 
 func putIncident(ctx context.Context, tx pgx.Tx, inc store.Incident) error {

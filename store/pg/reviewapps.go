@@ -12,16 +12,7 @@ import (
 )
 
 func getReviewApp(ctx context.Context, q querier, pr int, forUpdate bool) (store.ReviewApp, error) {
-	sql := `SELECT data FROM review_apps WHERE pr = $1`
-	if forUpdate {
-		sql += ` FOR UPDATE`
-	}
-	var r store.ReviewApp
-	err := q.QueryRow(ctx, sql, pr).Scan(&r)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return r, store.ErrNotFound
-	}
-	return r, err
+	return getRow[store.ReviewApp](ctx, q, `SELECT data FROM review_apps WHERE pr = $1`, pr, forUpdate, fmt.Sprintf("review app of PR #%d", pr))
 }
 
 func putReviewApp(ctx context.Context, tx pgx.Tx, r store.ReviewApp) error {
