@@ -32,18 +32,23 @@ func truthy(raw json.RawMessage) bool {
 func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	body := readBody(r)
 	key := strings.TrimPrefix(r.URL.Path, "/response/")
+	// The JSON work happens before taking the lock: under a burst of
+	// replies it would otherwise hold up the socket's sender and reader,
+	// and with them every latency the fake is used to measure.
+	p := parseResponsePost(body)
+	header := r.Header.Clone()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	call := Call{Method: "response_url", HTTPMethod: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body, Status: http.StatusOK}
+		Header: header, Body: body, Status: http.StatusOK}
 	if inj, ok := s.takeFailure("response_url"); ok {
 		call.Status, call.Error = inj.status, errorField([]byte(inj.body))
 		s.record(call)
 		writeInjected(w, inj)
 		return
 	}
-	status, code := s.respond(key, r, body)
+	status, code := s.respond(key, r.Method, p)
 	call.Status, call.Error = status, code
 	s.record(call)
 	if code != "" {
@@ -55,22 +60,44 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
+// parsedResponse is a response_url post read and checked, ready to apply.
+type parsedResponse struct {
+	post      responsePost
+	invalid   bool            // not JSON
+	badBlocks bool            // blocks Slack would refuse
+	blocks    json.RawMessage // normalized, as stored
+}
+
+func parseResponsePost(body []byte) parsedResponse {
+	var p parsedResponse
+	if err := json.Unmarshal(body, &p.post); err != nil {
+		p.invalid = true
+		return p
+	}
+	if hasBlocks(p.post.Blocks) {
+		if problems, err := validateBlocks(p.post.Blocks, maxMessageBlocks); err != nil || len(problems) > 0 {
+			p.badBlocks = true
+		}
+		p.blocks = normalizeBlocks(p.post.Blocks)
+	}
+	return p
+}
+
 // respond applies a response_url post and returns the status and error code
 // ("" on success). Callers hold s.mu.
-func (s *Server) respond(key string, r *http.Request, body []byte) (int, string) {
+func (s *Server) respond(key, method string, p parsedResponse) (int, string) {
 	hook, ok := s.hooks[key]
 	switch {
-	case r.Method != http.MethodPost:
+	case method != http.MethodPost:
 		return http.StatusMethodNotAllowed, "invalid_method"
 	case !ok:
 		return http.StatusNotFound, "expired_url"
 	case hook.uses >= maxResponseURLUses:
 		return http.StatusNotFound, "used_url" // [UNVERIFIED] status and wording
-	}
-	var post responsePost
-	if err := json.Unmarshal(body, &post); err != nil {
+	case p.invalid:
 		return http.StatusBadRequest, "invalid_payload"
 	}
+	post := p.post
 	hook.uses++
 
 	original := s.findMessage(hook.channel, hook.original)
@@ -89,16 +116,14 @@ func (s *Server) respond(key string, r *http.Request, body []byte) (int, string)
 	if post.Text == "" && !hasBlocks(post.Blocks) && len(post.Attachments) == 0 {
 		return http.StatusBadRequest, "no_text"
 	}
-	if hasBlocks(post.Blocks) {
-		if problems, err := validateBlocks(post.Blocks, maxMessageBlocks); err != nil || len(problems) > 0 {
-			return http.StatusBadRequest, "invalid_blocks"
-		}
+	if p.badBlocks {
+		return http.StatusBadRequest, "invalid_blocks"
 	}
 	replace := truthy(post.ReplaceOriginal)
 	if replace && original != nil {
 		// A replacement takes the whole message: blocks not sent are gone.
 		original.Text = post.Text
-		original.Blocks = normalizeBlocks(post.Blocks)
+		original.Blocks = p.blocks
 		original.Updates++
 		original.Via = "response_url"
 		original.ReplaceOriginal = true
@@ -108,7 +133,7 @@ func (s *Server) respond(key string, r *http.Request, body []byte) (int, string)
 	}
 	ephemeral := post.ResponseType != "in_channel"
 	m := &Message{Channel: hook.channel, TS: s.nextTS(), ThreadTS: post.ThreadTS, Text: post.Text,
-		Author: BotUserID, Blocks: normalizeBlocks(post.Blocks), Ephemeral: ephemeral, Via: "response_url",
+		Author: BotUserID, Blocks: p.blocks, Ephemeral: ephemeral, Via: "response_url",
 		ResponseType: post.ResponseType, ReplaceOriginal: replace}
 	if ephemeral {
 		m.User = hook.user

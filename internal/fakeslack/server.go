@@ -172,7 +172,8 @@ type Server struct {
 	turn         int  // how many envelopes were spread so far
 	pending      [][]byte
 	envelopes    map[string]json.RawMessage
-	wg           sync.WaitGroup // websocket goroutines, waited for by Close
+	written      map[string]time.Time // envelope id -> when its frame went out
+	wg           sync.WaitGroup       // websocket goroutines, waited for by Close
 }
 
 // New returns a fake Slack that accepts botToken for Web API methods and
@@ -197,6 +198,7 @@ func New(botToken, appToken string) *Server {
 		hooks:        map[string]*responseHook{},
 		failures:     map[string][]injected{},
 		envelopes:    map[string]json.RawMessage{},
+		written:      map[string]time.Time{},
 	}
 	s.users[BotUserID] = &User{ID: BotUserID, Name: BotName, RealName: "Devy", IsBot: true}
 	return s
@@ -617,6 +619,9 @@ func (c *channel) snapshot() Channel {
 
 // findMessage returns the message channel/ts, nil when unknown. Callers hold s.mu.
 func (s *Server) findMessage(channel, ts string) *Message {
+	if ts == "" {
+		return nil // a slash command's response_url has no message behind it
+	}
 	for _, m := range s.messages {
 		if m.Channel == channel && m.TS == ts {
 			return m

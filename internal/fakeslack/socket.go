@@ -214,7 +214,8 @@ func (s *Server) target() *wsConn {
 
 // send delivers a frame on the newest live connection (or the next in turn,
 // see SpreadEnvelopes) or queues it for the next one (see the package doc).
-func (s *Server) send(b []byte) {
+// It returns when the frame went out, zero if it was queued.
+func (s *Server) send(b []byte) time.Time {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	s.mu.Lock()
@@ -222,16 +223,19 @@ func (s *Server) send(b []byte) {
 	if c == nil {
 		s.pending = append(s.pending, b)
 		s.mu.Unlock()
-		return
+		return time.Time{}
 	}
 	s.mu.Unlock()
+	at := time.Now()
 	if err := c.write(b); err != nil {
 		s.mu.Lock()
 		c.retired = true
 		s.pending = append(s.pending, b)
 		s.notify()
 		s.mu.Unlock()
+		return time.Time{}
 	}
+	return at
 }
 
 func (s *Server) sendEnvelope(typ string, payload any, accepts bool) string {
@@ -248,7 +252,11 @@ func (s *Server) sendEnvelope(typ string, payload any, accepts bool) string {
 	s.mu.Lock()
 	s.envelopes[id] = b
 	s.mu.Unlock()
-	s.send(b)
+	if at := s.send(b); !at.IsZero() {
+		s.mu.Lock()
+		s.written[id] = at
+		s.mu.Unlock()
+	}
 	return id
 }
 
@@ -451,6 +459,17 @@ func (s *Server) Envelope(id string) (json.RawMessage, bool) {
 	defer s.mu.Unlock()
 	env, ok := s.envelopes[id]
 	return append(json.RawMessage(nil), env...), ok
+}
+
+// EnvelopeWritten is when envelope id's frame started out on a live socket:
+// the moment a latency measurement should start, after the fake's own work
+// of building and queueing it. False if it was queued for a later
+// connection.
+func (s *Server) EnvelopeWritten(id string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.written[id]
+	return at, ok
 }
 
 // Redeliver resends envelope id the way Slack retries an unacknowledged

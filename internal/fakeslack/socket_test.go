@@ -103,8 +103,12 @@ func TestSocketModeHelloAndSlashCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	before := time.Now()
 	id := e.fake.SendSlashCommand(fakeslack.SlashCommand{Command: "/deploy", Text: "api staging",
 		UserID: "U111", UserName: "alice", ChannelID: "C111", ChannelName: "deploys"})
+	if at, ok := e.fake.EnvelopeWritten(id); !ok || at.Before(before) || at.After(time.Now()) {
+		t.Errorf("EnvelopeWritten = %v, %v; want a time during SendSlashCommand", at, ok)
+	}
 	evt := next(t, client, socketmode.EventTypeSlashCommand)
 	cmd, ok := evt.Data.(slack.SlashCommand)
 	if !ok {
@@ -323,6 +327,9 @@ func TestSocketModeQueuesBeforeFirstConnection(t *testing.T) {
 	e := newEnv(t)
 	first := e.fake.SendSlashCommand(fakeslack.SlashCommand{Command: "/a", UserID: "U1", ChannelID: "C1"})
 	second := e.fake.SendSlashCommand(fakeslack.SlashCommand{Command: "/b", UserID: "U1", ChannelID: "C1"})
+	if at, ok := e.fake.EnvelopeWritten(first); ok {
+		t.Errorf("EnvelopeWritten of a queued envelope = %v; want none", at)
+	}
 	client, _ := runClient(t, e.api)
 	for _, want := range []string{first, second} {
 		if got := next(t, client, socketmode.EventTypeSlashCommand).Request.EnvelopeID; got != want {
