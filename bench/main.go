@@ -32,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,6 +60,7 @@ type options struct {
 	out         string
 	root        string
 	devyBin     string
+	cpuProfile  string
 	node        string
 	workDir     string
 }
@@ -81,6 +83,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.root, "root", ".", "the repository root (where go.mod is)")
 	fs.StringVar(&o.devyBin, "devy", "", "path to a built devy binary (default: go build the checkout)")
 	fs.StringVar(&o.node, "node", "node", "the Node.js executable for the Bolt subject")
+	// The driver shares the cores with the subject; its own cost is part of
+	// every figure, so it should be easy to look at.
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the driver's own CPU profile here")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -132,6 +137,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	o.workDir, err = os.MkdirTemp("", "devy-bench-")
 	if err != nil {

@@ -236,6 +236,12 @@ func measure(t *trial, w *world, sends []sent, burstStart time.Time) {
 	var bySecond [][]time.Duration
 	t.AnswerTexts = map[string]int{}
 	for _, s := range sends {
+		// Clocks start when the frame went out, not when the sender began
+		// building it: the test Slack's own work (and its lock, busy with
+		// the subject's replies) is not the subject's latency.
+		if at, ok := w.slack.EnvelopeWritten(s.id); ok {
+			s.at = at
+		}
 		at, ok := ackAt[s.id]
 		if !ok {
 			t.AcksOver3s++
