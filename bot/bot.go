@@ -37,8 +37,9 @@ type Bot struct {
 
 	connected atomic.Bool
 
-	mu   sync.Mutex           // guards seen
-	seen map[string]time.Time // envelope and event ids handled recently, for Slack's redeliveries
+	mu    sync.Mutex           // guards seen and swept
+	seen  map[string]time.Time // envelope and event ids handled recently, for Slack's redeliveries
+	swept time.Time            // when seen was last cleared of old ids
 }
 
 // New builds a bot. timeout bounds each handler.
@@ -168,7 +169,11 @@ func (b *Bot) seenBefore(key string) bool {
 	if _, ok := b.seen[key]; ok {
 		return true
 	}
-	if len(b.seen) > 5000 {
+	// Sweep old ids once the map is large, but at most once a minute: under
+	// a sustained burst every id is young, and sweeping on each envelope
+	// would walk thousands of entries for nothing.
+	if len(b.seen) > 5000 && now.Sub(b.swept) > time.Minute {
+		b.swept = now
 		for k, at := range b.seen {
 			if now.Sub(at) > 30*time.Minute {
 				delete(b.seen, k)

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"unicode/utf8"
+
 	"github.com/slack-go/slack"
 
 	"github.com/devy-chatops/devy/commands"
@@ -67,10 +69,12 @@ func blocks(m commands.Message) []slack.Block {
 // clip keeps text within Block Kit's per-field limits; Slack rejects the
 // whole message otherwise.
 func clip(s string, max int) string {
-	r := []rune(s)
-	if len(r) <= max {
+	// Every message passes through here; most are far below the limits,
+	// and counting bytes is free where converting to runes is not.
+	if len(s) <= max || utf8.RuneCountInString(s) <= max {
 		return s
 	}
+	r := []rune(s)
 	return string(r[:max-1]) + "…"
 }
 

@@ -64,3 +64,22 @@ func TestMentionPrefixIsStripped(t *testing.T) {
 		}
 	}
 }
+
+func TestClipCountsCharactersNotBytes(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"eleven char", 10, "eleven ch…"},
+		{"ééééé", 5, "ééééé"}, // 10 bytes, 5 characters: fits
+		{"éééééé", 5, "éééé…"},
+		{"", 3, ""},
+	} {
+		if got := clip(c.in, c.max); got != c.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+	}
+}
