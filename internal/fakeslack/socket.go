@@ -407,6 +407,19 @@ func (s *Server) ClickButton(m Message, actionID, userID string) (string, error)
 		Type: el.typ, UserID: userID, ChannelID: m.Channel, MessageTS: m.TS}), nil
 }
 
+// ClickSeenButton clicks a button of m as the person saw it (m.Blocks),
+// even if the message has been updated since: Slack clients send clicks
+// from what is on screen until the update reaches them, so people racing
+// to click all click the button they saw.
+func (s *Server) ClickSeenButton(m Message, actionID, userID string) (string, error) {
+	el, ok := findElement(m.Blocks, actionID)
+	if !ok {
+		return "", fmt.Errorf("fakeslack: message %s had no element with action_id %q; blocks: %s", m.TS, actionID, m.Blocks)
+	}
+	return s.SendBlockAction(BlockAction{ActionID: actionID, BlockID: el.blockID, Value: el.value, Text: el.text,
+		Type: el.typ, UserID: userID, ChannelID: m.Channel, MessageTS: m.TS}), nil
+}
+
 // SendEvent sends an events_api envelope wrapping event in Slack's
 // event_callback (api-facts 1.4). An empty eventID gets a fresh one.
 func (s *Server) SendEvent(event json.RawMessage, eventID string) string {

@@ -223,6 +223,24 @@ func TestSocketModeBlockActionAndResponseURL(t *testing.T) {
 		got.ThreadTS != parent {
 		t.Errorf("replaced message = %+v", got)
 	}
+	// The buttons are gone, but someone still looking at the old message
+	// can click what they saw.
+	if _, err := e.fake.ClickButton(got, "promote", "U333"); err == nil {
+		t.Error("clicking a removed button succeeded")
+	}
+	stale, err := e.fake.ClickSeenButton(msg, "promote", "U333")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt = next(t, client, socketmode.EventTypeInteractive)
+	if cb, _ := evt.Data.(slack.InteractionCallback); evt.Request.EnvelopeID != stale ||
+		len(cb.ActionCallback.BlockActions) != 1 || cb.ActionCallback.BlockActions[0].Value != "staging->production" {
+		t.Errorf("click on the message as seen: request %+v data %+v", evt.Request, evt.Data)
+	}
+	if err := client.Ack(*evt.Request); err != nil {
+		t.Fatal(err)
+	}
+
 	// And reply in the thread through the same response_url.
 	if _, _, err := e.api.PostMessage("", slack.MsgOptionResponseURL(cb.ResponseURL, slack.ResponseTypeInChannel),
 		slack.MsgOptionText("Done", false), slack.MsgOptionTS(parent)); err != nil {
