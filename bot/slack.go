@@ -18,30 +18,22 @@ type Slack struct {
 	mu       sync.Mutex        // guards channels
 	channels map[string]string // channel id → name; names don't change often enough to matter
 
-	// posts bounds the messages being sent at once. When a slow read ends
-	// and a thousand waiting commands answer together, an unbounded herd of
-	// posts starves the goroutine that acknowledges new envelopes (the
-	// benchmark saw acknowledgements pushed past a second); queued posts
-	// cost nothing while they wait.
-	posts chan struct{}
+	// sends bounds the messages being sent at once (see window). When a
+	// slow read ends and a thousand waiting commands answer together, an
+	// unbounded herd of sends starves the goroutine that acknowledges new
+	// envelopes (the benchmark saw acknowledgements pushed past a second);
+	// queued sends cost nothing while they wait.
+	sends window
 }
-
-// maxPosts is how many messages are sent to Slack at once.
-const maxPosts = 16
 
 // slot waits for room to send a message; release gives it back.
 func (s *Slack) slot(ctx context.Context) (release func(), err error) {
-	select {
-	case s.posts <- struct{}{}:
-		return func() { <-s.posts }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("slack: waiting to send: %w", ctx.Err())
-	}
+	return s.sends.acquire(ctx)
 }
 
 // NewSlack wraps a Web API client.
 func NewSlack(api *slack.Client) *Slack {
-	return &Slack{api: api, channels: map[string]string{}, posts: make(chan struct{}, maxPosts)}
+	return &Slack{api: api, channels: map[string]string{}}
 }
 
 // Post posts a new message, in a thread if threadTS is set.

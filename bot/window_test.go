@@ -1,0 +1,158 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestWindowSizeFollowsTheRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		rtt  time.Duration
+		want int
+	}{
+		{0, minSends},                      // nothing measured yet
+		{500 * time.Microsecond, minSends}, // a local, CPU-bound send
+		{5 * time.Millisecond, minSends},
+		{10 * time.Millisecond, 4},
+		{20 * time.Millisecond, 8},
+		{100 * time.Millisecond, maxSends}, // Slack over the internet
+		{2 * time.Second, maxSends},
+	} {
+		if got := limit(c.rtt); got != c.want {
+			t.Errorf("limit(%s) = %d, want %d", c.rtt, got, c.want)
+		}
+	}
+}
+
+// acquireNow takes room or fails the test if it has to wait.
+func acquireNow(t *testing.T, w *window) func() {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done, err := w.acquire(ctx)
+	if err != nil {
+		t.Fatalf("acquire: %v", err)
+	}
+	return done
+}
+
+// mustWait checks that acquire waits, then gives up on it.
+func mustWait(t *testing.T, w *window) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if done, err := w.acquire(ctx); err == nil {
+		done()
+		t.Fatal("acquire got room beyond the window")
+	} else if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("acquire: %v", err)
+	}
+}
+
+// learn feeds the window a finished send that took rtt.
+func learn(w *window, rtt time.Duration) {
+	w.mu.Lock()
+	w.inflight++
+	w.mu.Unlock()
+	w.release(rtt)
+}
+
+func TestWindowOpensForSlowSendsAndStaysSmallForFastOnes(t *testing.T) {
+	var w window
+	a, b := acquireNow(t, &w), acquireNow(t, &w)
+	mustWait(t, &w) // two at first
+	a()
+	b()
+
+	// Sends that take as long as ones to Slack do open the window.
+	learn(&w, 150*time.Millisecond)
+	var held []func()
+	for range maxSends {
+		held = append(held, acquireNow(t, &w))
+	}
+	mustWait(t, &w)
+	for _, done := range held {
+		done()
+	}
+
+	// Sends that come back at once shrink it again.
+	for range 20 {
+		learn(&w, 200*time.Microsecond)
+	}
+	if got := limit(w.rtt); got != minSends {
+		t.Fatalf("window %d after fast sends (rtt %s), want %d", got, w.rtt, minSends)
+	}
+	c, d := acquireNow(t, &w), acquireNow(t, &w)
+	mustWait(t, &w)
+	c()
+	d()
+	if w.inflight != 0 {
+		t.Fatalf("%d in flight after everything was given back", w.inflight)
+	}
+}
+
+func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
+	var w window
+	a, b := acquireNow(t, &w), acquireNow(t, &w)
+	got := make(chan int, 3)
+	for i := range 3 {
+		go func() {
+			done, err := w.acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got <- i
+			done()
+		}()
+		// Each waiter queues before the next starts.
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			w.mu.Lock()
+			n := len(w.waiting)
+			w.mu.Unlock()
+			if n == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waiter %d never queued", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// One room given back: each waiter in turn gets it, and passes it on.
+	a()
+	for want := range 3 {
+		select {
+		case i := <-got:
+			if i != want {
+				t.Errorf("waiter %d got room before waiter %d", i, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a waiter never got room")
+		}
+	}
+	b()
+	if w.inflight != 0 {
+		t.Fatalf("%d in flight after everything was given back", w.inflight)
+	}
+}
+
+func TestWindowWaiterThatGivesUpLeavesNoTrace(t *testing.T) {
+	var w window
+	a, b := acquireNow(t, &w), acquireNow(t, &w)
+	mustWait(t, &w)
+	if len(w.waiting) != 0 {
+		t.Fatalf("%d waiters left behind", len(w.waiting))
+	}
+	a()
+	b()
+	if w.inflight != 0 {
+		t.Fatalf("%d in flight after everything was given back", w.inflight)
+	}
+	a() // calling done twice gives back room only once
+	if w.inflight != 0 {
+		t.Fatalf("%d in flight after a second done", w.inflight)
+	}
+}
