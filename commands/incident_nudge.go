@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,7 +35,9 @@ func nudgeDue(inc store.Incident, now time.Time, cfg IncidentConfig) string {
 }
 
 // Nudge sends every reminder that is due now. Each is recorded before it is
-// posted, so a crash or restart never sends one twice.
+// posted, so a crash or restart never sends one twice; the store records it
+// only if it is still due as stored, so of several Devy processes sharing
+// the store only one sends it.
 func (i *Incidents) Nudge(ctx context.Context) error {
 	all, err := i.store.Incidents()
 	if err != nil {
@@ -46,7 +49,10 @@ func (i *Incidents) Nudge(ctx context.Context) error {
 		if kind == "" {
 			continue
 		}
-		if _, err := i.store.MarkNudged(inc.Number, kind, now); err != nil {
+		due := func(stored store.Incident) bool { return nudgeDue(stored, now, i.cfg) == kind }
+		if _, err := i.store.MarkNudged(inc.Number, kind, now, due); errors.Is(err, store.ErrNotDue) {
+			continue
+		} else if err != nil {
 			return fmt.Errorf("record a reminder for incident %d: %w", inc.Number, err)
 		}
 		var text string

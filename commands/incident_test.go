@@ -275,6 +275,14 @@ func (p *posts) all() []string {
 	return append([]string(nil), p.msgs...)
 }
 
+// staleIncidents is a store whose list of incidents was read earlier.
+type staleIncidents struct {
+	*store.DB
+	list []store.Incident
+}
+
+func (s staleIncidents) Incidents() ([]store.Incident, error) { return s.list, nil }
+
 // TestNudgesFromStoredState runs the reminders against a real store with a
 // fake clock, reopening the store in between as a restart would.
 func TestNudgesFromStoredState(t *testing.T) {
@@ -297,6 +305,7 @@ func TestNudgesFromStoredState(t *testing.T) {
 	clock.add(20 * time.Minute)
 	db.AddTimelineEntry(b.Number, store.TimelineEntry{Kind: store.EntryUpdate, Actor: "U2", Text: "x"})
 	clock.add(10 * time.Minute) // A quiet for 30 min, B for 10
+	readBefore, _ := db.Incidents()
 	if err := inc.Nudge(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -305,6 +314,13 @@ func TestNudgesFromStoredState(t *testing.T) {
 	}
 	if err := inc.Nudge(context.Background()); err != nil || len(p.all()) != 1 {
 		t.Fatalf("a second pass reminded again: %q", p.all())
+	}
+	// Another Devy process on the same store read the incidents just
+	// before this one recorded the reminder: it must not send it again.
+	otherPosts := &posts{}
+	other := NewIncidents(IncidentDeps{Store: staleIncidents{db, readBefore}, Poster: otherPosts, Log: zerolog.Nop()})
+	if err := other.Nudge(context.Background()); err != nil || len(otherPosts.all()) != 0 {
+		t.Fatalf("a second process reminded again: %q, %v", otherPosts.all(), err)
 	}
 
 	// Restart: the reminder already sent is remembered.

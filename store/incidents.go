@@ -46,6 +46,10 @@ const (
 // ErrIncidentResolved refuses a change that only an open incident takes.
 var ErrIncidentResolved = errors.New("store: incident is resolved")
 
+// ErrNotDue refuses to record a reminder that is no longer due: another
+// Devy process sent it first, or the incident moved on.
+var ErrNotDue = errors.New("store: reminder no longer due")
+
 // Incident is one incident, from its opening to its postmortem. Text fields
 // hold Slack mrkdwn (what people typed, escaped as Slack escapes it).
 type Incident struct {
@@ -370,9 +374,15 @@ func (db *DB) SavePostmortem(n uint64, pm Postmortem) (Incident, error) {
 	})
 }
 
-// MarkNudged records that a reminder of kind was sent at at.
-func (db *DB) MarkNudged(n uint64, kind string, at time.Time) (Incident, error) {
+// MarkNudged records that a reminder of kind is sent at at, if due says it
+// is still due for the incident as stored now; otherwise it records nothing
+// and returns ErrNotDue. Processes sharing the store thus send each
+// reminder once.
+func (db *DB) MarkNudged(n uint64, kind string, at time.Time, due func(Incident) bool) (Incident, error) {
 	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		if !due(*inc) {
+			return nil, AuditEntry{}, ErrNotDue
+		}
 		switch kind {
 		case NudgeQuiet:
 			inc.QuietNudgedAt = at

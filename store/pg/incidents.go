@@ -251,9 +251,14 @@ func (db *DB) SavePostmortem(n uint64, pm store.Postmortem) (store.Incident, err
 	})
 }
 
-// MarkNudged records that a reminder of kind was sent at at.
-func (db *DB) MarkNudged(n uint64, kind string, at time.Time) (store.Incident, error) {
+// MarkNudged records that a reminder of kind is sent at at, if due says it
+// is still due for the incident as stored now (its row locked); otherwise
+// store.ErrNotDue.
+func (db *DB) MarkNudged(n uint64, kind string, at time.Time, due func(store.Incident) bool) (store.Incident, error) {
 	return db.updateIncident("record the reminder", n, func(_ context.Context, _ pgx.Tx, inc *store.Incident, now time.Time) (*store.TimelineEntry, store.AuditEntry, error) {
+		if !due(*inc) {
+			return nil, store.AuditEntry{}, store.ErrNotDue
+		}
 		switch kind {
 		case store.NudgeQuiet:
 			inc.QuietNudgedAt = at

@@ -223,7 +223,7 @@ func domain(err error) bool {
 		le *store.LockedError
 		pe *store.PendingError
 	)
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNotLocked) || errors.Is(err, store.ErrIncidentResolved) ||
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNotLocked) || errors.Is(err, store.ErrIncidentResolved) || errors.Is(err, store.ErrNotDue) ||
 		errors.As(err, &de) || errors.As(err, &le) || errors.As(err, &pe)
 }
 

@@ -114,10 +114,19 @@ var incidentCases = []testCase{
 		if back, _ := db.Incident(inc.Number); back.Postmortem == nil || len(back.Postmortem.Whys) != 2 || back.Postmortem.ActionIssues[0].Number != 2 {
 			t.Fatalf("postmortem read back: %+v", back.Postmortem)
 		}
-		if inc, err = db.MarkNudged(inc.Number, store.NudgePostmortem, c.Now()); err != nil || !inc.PostmortemNudgedAt.Equal(c.Now()) {
+		unsent := func(i store.Incident) bool { return i.PostmortemNudgedAt.IsZero() }
+		if inc, err = db.MarkNudged(inc.Number, store.NudgePostmortem, c.Now(), unsent); err != nil || !inc.PostmortemNudgedAt.Equal(c.Now()) {
 			t.Fatalf("nudge: %+v, %v", inc, err)
 		}
-		if _, err := db.MarkNudged(inc.Number, "shout", c.Now()); err == nil {
+		// A second process that read the incident before the first marked
+		// it checks again against the stored state, and is refused.
+		if _, err := db.MarkNudged(inc.Number, store.NudgePostmortem, c.Now().Add(time.Second), unsent); !errors.Is(err, store.ErrNotDue) {
+			t.Errorf("a reminder already recorded was recorded again: %v", err)
+		}
+		if back, _ := db.Incident(inc.Number); !back.PostmortemNudgedAt.Equal(c.Now()) {
+			t.Errorf("refused reminder changed the incident: %v", back.PostmortemNudgedAt)
+		}
+		if _, err := db.MarkNudged(inc.Number, "shout", c.Now(), func(store.Incident) bool { return true }); err == nil {
 			t.Errorf("an unknown nudge kind was accepted")
 		}
 
