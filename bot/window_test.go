@@ -38,6 +38,16 @@ func acquireNow(t *testing.T, w *window) func() {
 	return done
 }
 
+// allGivenBack checks that no room is held once every send ended.
+func allGivenBack(t *testing.T, w *window) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.inflight != 0 || len(w.waiting) != 0 {
+		t.Fatalf("%d in flight and %d waiting after everything was given back", w.inflight, len(w.waiting))
+	}
+}
+
 // mustWait checks that acquire waits, then gives up on it.
 func mustWait(t *testing.T, w *window) {
 	t.Helper()
@@ -88,9 +98,7 @@ func TestWindowOpensForSlowSendsAndStaysSmallForFastOnes(t *testing.T) {
 	mustWait(t, &w)
 	c()
 	d()
-	if w.inflight != 0 {
-		t.Fatalf("%d in flight after everything was given back", w.inflight)
-	}
+	allGivenBack(t, &w)
 }
 
 func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
@@ -134,9 +142,7 @@ func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
 		}
 	}
 	b()
-	if w.inflight != 0 {
-		t.Fatalf("%d in flight after everything was given back", w.inflight)
-	}
+	allGivenBack(t, &w)
 }
 
 func TestWindowWaiterThatGivesUpLeavesNoTrace(t *testing.T) {
@@ -148,11 +154,7 @@ func TestWindowWaiterThatGivesUpLeavesNoTrace(t *testing.T) {
 	}
 	a()
 	b()
-	if w.inflight != 0 {
-		t.Fatalf("%d in flight after everything was given back", w.inflight)
-	}
+	allGivenBack(t, &w)
 	a() // calling done twice gives back room only once
-	if w.inflight != 0 {
-		t.Fatalf("%d in flight after a second done", w.inflight)
-	}
+	allGivenBack(t, &w)
 }
