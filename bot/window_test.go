@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -26,6 +27,25 @@ func TestWindowSizeFollowsTheRoundTrip(t *testing.T) {
 	}
 }
 
+// stillClock is a clock that moves only when told.
+type stillClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stillClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *stillClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newWindow is a window whose time moves only with the clock returned.
+func newWindow() (*window, *stillClock) {
+	c := &stillClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	return &window{now: c.now}, c
+}
+
 // acquireNow takes room or fails the test if it has to wait.
 func acquireNow(t *testing.T, w *window) func() {
 	t.Helper()
@@ -43,8 +63,8 @@ func allGivenBack(t *testing.T, w *window) {
 	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.inflight != 0 || len(w.waiting) != 0 {
-		t.Fatalf("%d in flight and %d waiting after everything was given back", w.inflight, len(w.waiting))
+	if len(w.sending) != 0 || len(w.waiting) != 0 {
+		t.Fatalf("%d in flight and %d waiting after everything was given back", len(w.sending), len(w.waiting))
 	}
 }
 
@@ -64,46 +84,51 @@ func mustWait(t *testing.T, w *window) {
 // learn feeds the window a finished send that took rtt.
 func learn(w *window, rtt time.Duration) {
 	w.mu.Lock()
-	w.inflight++
+	if w.sending == nil {
+		w.sending = map[uint64]time.Time{}
+	}
+	w.last++
+	id := w.last
+	w.sending[id] = w.clock().Add(-rtt)
 	w.mu.Unlock()
-	w.release(rtt)
+	w.release(id, true)
 }
 
 func TestWindowOpensForSlowSendsAndStaysSmallForFastOnes(t *testing.T) {
-	var w window
-	a, b := acquireNow(t, &w), acquireNow(t, &w)
-	mustWait(t, &w) // two at first
+	w, _ := newWindow()
+	a, b := acquireNow(t, w), acquireNow(t, w)
+	mustWait(t, w) // two at first
 	a()
 	b()
 
 	// Sends that take as long as ones to Slack do open the window.
-	learn(&w, 150*time.Millisecond)
+	learn(w, 150*time.Millisecond)
 	var held []func()
 	for range maxSends {
-		held = append(held, acquireNow(t, &w))
+		held = append(held, acquireNow(t, w))
 	}
-	mustWait(t, &w)
+	mustWait(t, w)
 	for _, done := range held {
 		done()
 	}
 
 	// Sends that come back at once shrink it again.
 	for range 20 {
-		learn(&w, 200*time.Microsecond)
+		learn(w, 200*time.Microsecond)
 	}
 	if got := limit(w.rtt); got != minSends {
 		t.Fatalf("window %d after fast sends (rtt %s), want %d", got, w.rtt, minSends)
 	}
-	c, d := acquireNow(t, &w), acquireNow(t, &w)
-	mustWait(t, &w)
+	c, d := acquireNow(t, w), acquireNow(t, w)
+	mustWait(t, w)
 	c()
 	d()
-	allGivenBack(t, &w)
+	allGivenBack(t, w)
 }
 
 func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
-	var w window
-	a, b := acquireNow(t, &w), acquireNow(t, &w)
+	w, _ := newWindow()
+	a, b := acquireNow(t, w), acquireNow(t, w)
 	got := make(chan int, 3)
 	for i := range 3 {
 		go func() {
@@ -142,19 +167,49 @@ func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
 		}
 	}
 	b()
-	allGivenBack(t, &w)
+	allGivenBack(t, w)
 }
 
 func TestWindowWaiterThatGivesUpLeavesNoTrace(t *testing.T) {
-	var w window
-	a, b := acquireNow(t, &w), acquireNow(t, &w)
-	mustWait(t, &w)
+	w, _ := newWindow()
+	a, b := acquireNow(t, w), acquireNow(t, w)
+	mustWait(t, w)
 	if len(w.waiting) != 0 {
 		t.Fatalf("%d waiters left behind", len(w.waiting))
 	}
 	a()
 	b()
-	allGivenBack(t, &w)
+	allGivenBack(t, w)
 	a() // calling done twice gives back room only once
-	allGivenBack(t, &w)
+	allGivenBack(t, w)
+}
+
+func TestWindowOpensForSendsThatHang(t *testing.T) {
+	w, clock := newWindow()
+	a, b := acquireNow(t, w), acquireNow(t, w)
+	got := make(chan func(), 1)
+	go func() {
+		done, err := w.acquire(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- done
+	}()
+	select {
+	case <-got:
+		t.Fatal("a third send got room while two quick ones were running")
+	case <-time.After(2 * recheckEvery):
+	}
+	// The two sends have now taken as long as ones to Slack do, and have
+	// not come back: they wait on the network, so the third may go.
+	clock.add(100 * time.Millisecond)
+	select {
+	case c := <-got:
+		c()
+	case <-time.After(5 * time.Second):
+		t.Fatal("sends that hang kept the window shut")
+	}
+	a()
+	b()
+	allGivenBack(t, w)
 }
