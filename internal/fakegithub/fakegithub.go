@@ -6,7 +6,6 @@
 package fakegithub
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/sha1"
 	"encoding/hex"
@@ -21,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/devy-chatops/devy/internal/recorder"
 )
 
 const (
@@ -37,17 +38,12 @@ func epoch() time.Time { return time.Date(2024, 1, 2, 9, 0, 0, 0, time.UTC) }
 type Server struct {
 	owner, repo, token string
 
-	mu       sync.Mutex // guards commits, prs, issues, calls and failures
-	commits  []commit   // master, oldest first
-	prs      map[int]pullRequest
-	issues   []IssueRecord
-	calls    []callRecord
-	failures []failure
-}
+	rec recorder.Recorder // requests and injected failures; has its own lock
 
-type callRecord struct {
-	Call
-	decodedPath string
+	mu      sync.Mutex // guards commits, prs and issues
+	commits []commit   // master, oldest first
+	prs     map[int]pullRequest
+	issues  []IssueRecord
 }
 
 // commit is one commit on master.
@@ -203,40 +199,18 @@ func (s *Server) Issues() []IssueRecord {
 }
 
 // Calls returns every request received so far, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	for i, c := range s.calls {
-		c.Header = c.Header.Clone()
-		c.Body = bytes.Clone(c.Body)
-		out[i] = c.Call
-	}
-	return out
-}
+func (s *Server) Calls() []Call { return s.rec.Calls() }
 
 // Count returns how many requests matched method and path. path may end in
 // "*" to match a prefix; method "" matches any method.
-func (s *Server) Count(method, path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if methodMatches(method, c.Method) && pathMatches(path, c.Path, c.decodedPath) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) Count(method, path string) int { return s.rec.Count(method, path) }
 
 // FailNext makes the next request matching method and path (same rules as
 // Count) get status, header and body instead of its normal answer. An empty
 // body with an error status becomes GitHub's {"message": ...} shape.
 // Failures queue: each is used once, oldest first.
 func (s *Server) FailNext(method, path string, status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, failure{method: method, path: path, status: status, header: header.Clone(), body: body})
+	s.rec.FailNext(method, path, status, header, body)
 }
 
 // ServeHTTP answers one request.
@@ -244,14 +218,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	escaped := r.URL.EscapedPath()
 
-	s.mu.Lock()
-	s.calls = append(s.calls, callRecord{
-		Call:        Call{Method: r.Method, Path: escaped, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body},
-		decodedPath: r.URL.Path,
-	})
-	f, failed := s.takeFailure(r.Method, escaped, r.URL.Path)
-	s.mu.Unlock()
-
+	f, failed := s.rec.Record(Call{
+		Method: r.Method, Path: escaped, RawQuery: r.URL.RawQuery, Header: r.Header, Body: body,
+	}, r.URL.Path)
 	if failed {
 		writeFailure(w, f)
 		return
@@ -265,32 +234,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.route(w, r, escaped, body)
 }
 
-// takeFailure pops the oldest matching injected failure. Callers hold s.mu.
-func (s *Server) takeFailure(method, escaped, decoded string) (failure, bool) {
-	for i, f := range s.failures {
-		if methodMatches(f.method, method) && pathMatches(f.path, escaped, decoded) {
-			s.failures = slices.Delete(s.failures, i, i+1)
-			return f, true
-		}
-	}
-	return failure{}, false
-}
-
-func writeFailure(w http.ResponseWriter, f failure) {
-	for k, vs := range f.header {
+// writeFailure answers with an injected failure, giving an error without a
+// body GitHub's {"message", "documentation_url"} shape.
+func writeFailure(w http.ResponseWriter, f recorder.Failure) {
+	for k, vs := range f.Header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
 	}
-	body := f.body
-	if body == "" && f.status >= 400 {
-		b, _ := json.Marshal(map[string]string{"message": http.StatusText(f.status), "documentation_url": docsURL})
+	body := f.Body
+	if body == "" && f.Status >= 400 {
+		b, _ := json.Marshal(map[string]string{"message": http.StatusText(f.Status), "documentation_url": docsURL})
 		body = string(b)
 	}
 	if w.Header().Get("Content-Type") == "" && body != "" {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	}
-	w.WriteHeader(f.status)
+	w.WriteHeader(f.Status)
 	io.WriteString(w, body)
 }
 

@@ -23,35 +23,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/devy-chatops/devy/internal/recorder"
 )
 
-// Call is one request the server received.
-type Call struct {
-	Method   string
-	Path     string
-	RawQuery string
-	Header   http.Header
-	Body     []byte
-}
-
-// injected is a one-shot failure armed by FailNext.
-type injected struct {
-	method, path string
-	status       int
-	header       http.Header
-	body         string
-}
+// Call is one request the server received. Its Path is decoded, as the
+// routes see it.
+type Call = recorder.Call
 
 // Server is the fake API. Create it with New; it is safe for concurrent use.
 type Server struct {
 	token string
 	mux   *http.ServeMux
-	clock func() time.Time // time.Now; in-package tests replace it before use
+	clock func() time.Time  // time.Now; in-package tests replace it before use
+	rec   recorder.Recorder // requests and armed failures; has its own lock
 
 	mu sync.Mutex // guards every field below, and all the records they point to
 
-	calls          []Call
-	failures       []injected
 	seq            int // last number used by newID
 	pipelines      map[string]*pipeline
 	apps           map[string]*app
@@ -137,30 +125,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	s.mu.Lock()
-	s.calls = append(s.calls, Call{
+	inj, armed := s.rec.Record(Call{
 		Method:   r.Method,
 		Path:     r.URL.Path,
 		RawQuery: r.URL.RawQuery,
-		Header:   r.Header.Clone(),
+		Header:   r.Header,
 		Body:     body,
-	})
-	inj, armed := s.takeFailure(r.Method, r.URL.Path)
-	s.mu.Unlock()
+	}, r.URL.Path)
 
 	w.Header().Set("RateLimit-Remaining", "4499")
 	if id := r.Header.Get("Request-Id"); id != "" {
 		w.Header().Set("Request-Id", id)
 	}
 	if armed {
-		for k, vs := range inj.header {
+		for k, vs := range inj.Header {
 			w.Header()[k] = append([]string(nil), vs...)
 		}
-		if inj.body != "" && w.Header().Get("Content-Type") == "" {
+		if inj.Body != "" && w.Header().Get("Content-Type") == "" {
 			w.Header().Set("Content-Type", "application/json")
 		}
-		w.WriteHeader(inj.status)
-		_, _ = io.WriteString(w, inj.body)
+		w.WriteHeader(inj.Status)
+		_, _ = io.WriteString(w, inj.Body)
 		return
 	}
 	if !s.authorized(r.Header.Get("Authorization")) {
@@ -186,60 +171,18 @@ func (s *Server) authorized(header string) bool {
 }
 
 // Calls returns a copy of every request received so far, oldest first.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	for i, c := range s.calls {
-		c.Header = c.Header.Clone()
-		c.Body = append([]byte(nil), c.Body...)
-		out[i] = c
-	}
-	return out
-}
+func (s *Server) Calls() []Call { return s.rec.Calls() }
 
 // Count returns how many requests matched method and path; a path ending in
-// "*" matches every path with that prefix. An empty method matches any.
-func (s *Server) Count(method, path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if matches(method, path, c.Method, c.Path) {
-			n++
-		}
-	}
-	return n
-}
+// "*" matches every path with that prefix. An empty method, or "*", matches
+// any.
+func (s *Server) Count(method, path string) int { return s.rec.Count(method, path) }
 
 // FailNext arms a one-shot answer: the next request matching method and path
 // (a trailing "*" is a prefix wildcard) gets status, header and body as
 // given, before any credential check. Armed failures are used in order.
 func (s *Server) FailNext(method, path string, status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, injected{method: method, path: path, status: status, header: header.Clone(), body: body})
-}
-
-// takeFailure pops the first armed failure matching the request; s.mu held.
-func (s *Server) takeFailure(method, path string) (injected, bool) {
-	for i, f := range s.failures {
-		if matches(f.method, f.path, method, path) {
-			s.failures = append(s.failures[:i:i], s.failures[i+1:]...)
-			return f, true
-		}
-	}
-	return injected{}, false
-}
-
-func matches(wantMethod, wantPath, method, path string) bool {
-	if wantMethod != "" && !strings.EqualFold(wantMethod, method) {
-		return false
-	}
-	if prefix, ok := strings.CutSuffix(wantPath, "*"); ok {
-		return strings.HasPrefix(path, prefix)
-	}
-	return wantPath == path
+	s.rec.FailNext(method, path, status, header, body)
 }
 
 // writeJSON answers with v as JSON.

@@ -12,7 +12,6 @@
 package fakesemaphore
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
@@ -20,11 +19,12 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/devy-chatops/devy/internal/recorder"
 )
 
 const (
@@ -35,26 +35,9 @@ const (
 	repoID   = "7f2b1c1e-4a8e-4c55-bb3e-1a2b3c4d5e6f"
 )
 
-// Call is one request the server received.
-type Call struct {
-	Method   string
-	Path     string // as sent on the wire, still escaped
-	RawQuery string
-	Header   http.Header
-	Body     []byte
-}
-
-type callRecord struct {
-	Call
-	decodedPath string
-}
-
-type failure struct {
-	method, path string
-	status       int
-	header       http.Header
-	body         string
-}
+// Call is one request the server received. Its Path is as sent on the
+// wire, still escaped; Count and FailNext match the decoded form too.
+type Call = recorder.Call
 
 type pipeline struct {
 	id, wfID, hookID, branchID, switchID string
@@ -67,10 +50,10 @@ type pipeline struct {
 type Server struct {
 	projectID, token string
 
-	mu        sync.Mutex  // guards pipelines, calls and failures
+	rec recorder.Recorder // requests and injected failures; has its own lock
+
+	mu        sync.Mutex  // guards pipelines
 	pipelines []*pipeline // oldest first
-	calls     []callRecord
-	failures  []failure
 }
 
 // New returns an empty project. With token "" any request is accepted;
@@ -149,83 +132,33 @@ func (p *pipeline) set(state, result string, now time.Time) {
 }
 
 // Calls returns every request received so far, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	for i, c := range s.calls {
-		c.Header = c.Header.Clone()
-		c.Body = bytes.Clone(c.Body)
-		out[i] = c.Call
-	}
-	return out
-}
+func (s *Server) Calls() []Call { return s.rec.Calls() }
 
 // Count returns how many requests matched method and path. path may end in
 // "*" to match a prefix; method "" matches any method.
-func (s *Server) Count(method, path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if methodMatches(method, c.Method) && pathMatches(path, c.Path, c.decodedPath) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) Count(method, path string) int { return s.rec.Count(method, path) }
 
 // FailNext makes the next request matching method and path (same rules as
 // Count) get status, header and body instead of its normal answer. Failures
 // queue: each is used once, oldest first.
 func (s *Server) FailNext(method, path string, status int, header http.Header, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, failure{method: method, path: path, status: status, header: header.Clone(), body: body})
-}
-
-func pathMatches(pattern, escaped, decoded string) bool {
-	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
-		return strings.HasPrefix(escaped, prefix) || strings.HasPrefix(decoded, prefix)
-	}
-	return pattern == escaped || pattern == decoded
-}
-
-func methodMatches(pattern, method string) bool {
-	return pattern == "" || pattern == "*" || strings.EqualFold(pattern, method)
+	s.rec.FailNext(method, path, status, header, body)
 }
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	escaped := r.URL.EscapedPath()
-
-	s.mu.Lock()
-	s.calls = append(s.calls, callRecord{
-		Call:        Call{Method: r.Method, Path: escaped, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body},
-		decodedPath: r.URL.Path,
-	})
-	var (
-		f      failure
-		failed bool
-	)
-	for i, cand := range s.failures {
-		if methodMatches(cand.method, r.Method) && pathMatches(cand.path, escaped, r.URL.Path) {
-			f, failed = cand, true
-			s.failures = slices.Delete(s.failures, i, i+1)
-			break
-		}
-	}
-	s.mu.Unlock()
-
+	f, failed := s.rec.Record(Call{
+		Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Header: r.Header, Body: body,
+	}, r.URL.Path)
 	if failed {
-		for k, vs := range f.header {
+		for k, vs := range f.Header {
 			for _, v := range vs {
 				w.Header().Add(k, v)
 			}
 		}
-		w.WriteHeader(f.status)
-		io.WriteString(w, f.body)
+		w.WriteHeader(f.Status)
+		io.WriteString(w, f.Body)
 		return
 	}
 	if s.token != "" && r.Header.Get("Authorization") != "Token "+s.token {
