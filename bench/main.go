@@ -69,7 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	subjects := fs.String("subjects", "devy,bolt,floor", "subjects to run, comma-separated: devy, bolt, floor")
+	subjects := fs.String("subjects", "devy,bolt,floor,floor-reply", "subjects to run, comma-separated: devy, bolt, floor, floor-reply")
 	rates := fs.String("rates", "50,200,1000", "envelopes per second, comma-separated; one burst per rate")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each burst")
 	fs.IntVar(&o.runs, "runs", 3, "runs per subject and rate; figures are their medians")
@@ -103,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	switch {
 	case len(o.subjects) == 0:
-		return o, errors.New("-subjects: name at least one of devy, bolt, floor")
+		return o, errors.New("-subjects: name at least one of devy, bolt, floor, floor-reply")
 	case o.runs < 1:
 		return o, errors.New("-runs: at least 1")
 	case o.duration <= 0:

@@ -41,12 +41,16 @@ func prepare(ctx context.Context, o options, names []string) ([]subject, error) 
 				extraEnv: func(trialDir string) map[string]string {
 					return map[string]string{"DEVY_DB_PATH": filepath.Join(trialDir, "devy.db"), "LOG_LEVEL": "info"}
 				}})
-		case "floor":
+		case "floor", "floor-reply":
 			bin := filepath.Join(o.workDir, "floor")
 			if err := goBuild(ctx, o.root, bin, "./bench/floor"); err != nil {
 				return nil, err
 			}
-			out = append(out, subject{name: name, argv: []string{bin}, dir: o.workDir})
+			s := subject{name: name, argv: []string{bin}, dir: o.workDir}
+			if name == "floor-reply" {
+				s.extraEnv = func(string) map[string]string { return map[string]string{"FLOOR_REPLY": "1"} }
+			}
+			out = append(out, s)
 		case "bolt":
 			dir := filepath.Join(o.root, "bench", "bolt")
 			if _, err := os.Stat(filepath.Join(dir, "node_modules", "@slack", "bolt", "package.json")); err != nil {
@@ -54,7 +58,7 @@ func prepare(ctx context.Context, o options, names []string) ([]subject, error) 
 			}
 			out = append(out, subject{name: name, argv: []string{o.node, filepath.Join(dir, "app.js")}, dir: dir})
 		default:
-			return nil, fmt.Errorf("-subjects: unknown subject %q; choose from devy, bolt, floor", name)
+			return nil, fmt.Errorf("-subjects: unknown subject %q; choose from devy, bolt, floor, floor-reply", name)
 		}
 	}
 	return out, nil

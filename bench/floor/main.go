@@ -2,6 +2,11 @@
 // socketmode loop that acknowledges every envelope and does nothing else, so
 // the driver can tell what slack-go itself costs from what Devy adds.
 //
+// With FLOOR_REPLY=1 it also answers every slash command and button click
+// at once with a fixed line through its response_url, the way the smallest bot that
+// answers would: the floor of acknowledging while answering, which is the
+// work Devy's acknowledgements share the cores with.
+//
 // It reads SLACK_APP_TOKEN, SLACK_BOT_TOKEN and SLACK_API_URL (ending in /api/).
 package main
 
@@ -30,6 +35,7 @@ func run(ctx context.Context) error {
 		slack.OptionAppLevelToken(os.Getenv("SLACK_APP_TOKEN")),
 		slack.OptionAPIURL(os.Getenv("SLACK_API_URL")))
 	sm := socketmode.New(api)
+	reply := os.Getenv("FLOOR_REPLY") == "1"
 	errc := make(chan error, 1)
 	go func() { errc <- sm.RunContext(ctx) }()
 	for {
@@ -47,6 +53,24 @@ func run(ctx context.Context) error {
 				if err := sm.Ack(*evt.Request); err != nil {
 					fmt.Fprintln(os.Stderr, "floor: ack:", err)
 				}
+			}
+			if !reply {
+				continue
+			}
+			var channel, responseURL string
+			switch d := evt.Data.(type) {
+			case slack.SlashCommand:
+				channel, responseURL = d.ChannelID, d.ResponseURL
+			case slack.InteractionCallback:
+				channel, responseURL = d.Channel.ID, d.ResponseURL
+			}
+			if responseURL != "" {
+				go func() {
+					if _, _, err := api.PostMessageContext(ctx, channel, slack.MsgOptionText("Got it.", false),
+						slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral)); err != nil {
+						fmt.Fprintln(os.Stderr, "floor: reply:", err)
+					}
+				}()
 			}
 		}
 	}
