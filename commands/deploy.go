@@ -417,12 +417,9 @@ func sameCode(staging, prod heroku.Release) bool {
 // readStatus returns the services' side of the status: shared by concurrent
 // callers and reused for statusTTL.
 func (d *Deploy) readStatus(ctx context.Context) (statusView, error) {
-	d.mu.Lock()
-	if v := d.view; v != nil && time.Since(v.at) < statusTTL {
-		d.mu.Unlock()
-		return *v, nil
+	if v, ok := d.reusableStatus(); ok {
+		return v, nil
 	}
-	d.mu.Unlock()
 	v, err, _ := d.statuses.Do("status", func() (any, error) {
 		// Detached from the first caller, who may give up before the others.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -458,6 +455,16 @@ func (d *Deploy) readStatus(ctx context.Context) (statusView, error) {
 	return v.(statusView), nil
 }
 
+// reusableStatus is the last status read, if it is recent enough to reuse.
+func (d *Deploy) reusableStatus() (statusView, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if v := d.view; v != nil && time.Since(v.at) < statusTTL {
+		return *v, true
+	}
+	return statusView{}, false
+}
+
 // forgetStatus drops the reused status after Devy changed something.
 func (d *Deploy) forgetStatus() {
 	d.mu.Lock()
@@ -469,11 +476,8 @@ func (d *Deploy) status(ctx context.Context, req Request, args []string) (Reply,
 	if len(args) > 0 {
 		return Reply{}, Userf("`/deploy status` takes no arguments; type `/deploy status`.")
 	}
-	d.mu.Lock()
-	v := d.view
-	d.mu.Unlock()
-	if v != nil && time.Since(v.at) < statusTTL {
-		return d.drawStatus(*v)
+	if v, ok := d.reusableStatus(); ok {
+		return d.drawStatus(v)
 	}
 	// Everyone who asks while the services are read waits for the same read
 	// and gets the same reply, drawn once when it ends: a thousand waiters
