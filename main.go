@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -31,11 +32,24 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "devy:", err)
 		os.Exit(1)
 	}
 }
+
+// gcPercent is Devy's garbage-collection target unless GOGC says otherwise.
+// Devy's live heap is a few megabytes; at Go's default of 100 the collector
+// runs whenever the heap reaches twice that (4 MB at least), which under a
+// burst of commands is some twenty times a second, and each cycle briefly
+// stops every goroutine, the one acknowledging envelopes included. At 400 it
+// runs a quarter as often for about 10 MiB more at peak; in the benchmark at
+// 1,000 commands a second the ack p99 fell from 1.40 to 1.06 ms (medians of
+// six alternating runs) and peak RSS rose from 36 to 46 MiB.
+const gcPercent = 400
 
 // shutdownGrace bounds how long in-flight work may take once a stop signal
 // arrives; Heroku sends SIGKILL 30 seconds after SIGTERM, we aim for 10.
