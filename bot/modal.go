@@ -141,9 +141,7 @@ func (b *Bot) viewSubmission(evt socketmode.Event, cb slack.InteractionCallback)
 	if b.seenBefore("env:" + evt.Request.EnvelopeID) {
 		return
 	}
-	b.bg.Go(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, b.timeout)
-		defer cancel()
+	b.background(func(ctx context.Context) {
 		start := time.Now()
 		reply, err := b.router.SubmitView(ctx, v)
 		outcome := b.explain(&reply, err, v.CallbackID)
