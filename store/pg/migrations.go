@@ -94,6 +94,14 @@ CREATE TABLE incident_channels (
 	incident bigint NOT NULL REFERENCES incidents
 );
 `},
+		{"remember Slack deliveries across processes", `
+CREATE TABLE deliveries (
+	key   text PRIMARY KEY,
+	at    timestamptz NOT NULL,
+	claim text NOT NULL
+);
+CREATE INDEX deliveries_at ON deliveries (at);
+`},
 	}
 }
 

@@ -44,6 +44,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,6 +61,10 @@ type DB struct {
 	schema    string
 	now       func() time.Time
 	opTimeout time.Duration
+
+	// forgotAt is when deliveries older than deliveryMemory were last
+	// deleted (unix nanoseconds).
+	forgotAt atomic.Int64
 }
 
 // Option changes how Open behaves.

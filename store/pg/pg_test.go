@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,6 +78,49 @@ func TestConcurrentApprovalsFromTwoProcesses(t *testing.T) {
 		_, err := db.Approve(id, fmt.Sprintf("U%02d", i))
 		return err
 	})
+}
+
+// Slack's retry of an envelope may reach another process than the first
+// delivery did: of every process claiming it, one handles it.
+func TestDeliveryIsClaimedOnceAcrossProcesses(t *testing.T) {
+	a, b, clk := twoProcesses(t)
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 20 {
+		db := a
+		if i%2 == 1 {
+			db = b
+		}
+		wg.Go(func() {
+			first, err := db.ClaimDelivery("env:E1")
+			if err != nil {
+				t.Error(err)
+			}
+			if first {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("%d of 20 concurrent claims from two processes won; want exactly 1", n)
+	}
+	claim := func(db *DB, key string, want bool) {
+		t.Helper()
+		if first, err := db.ClaimDelivery(key); err != nil || first != want {
+			t.Fatalf("claim of %s: %v, %v; want %v", key, first, err, want)
+		}
+	}
+	clk.Add(50 * time.Minute)
+	claim(b, "env:E1", false) // a late retry is still known
+	claim(b, "evt:Ev1", true) // another key is not
+	// Past the memory, a later claim forgets the old ones.
+	clk.Add(30 * time.Minute)
+	claim(a, "env:E2", true)
+	claim(b, "env:E1", true)
+	if _, err := a.ClaimDelivery(""); err == nil {
+		t.Fatal("a claim without a key was accepted")
+	}
 }
 
 func TestLeaseAcrossProcesses(t *testing.T) {
@@ -148,6 +192,7 @@ func TestMigrations(t *testing.T) {
 	}
 	cases := map[int]func(t *testing.T, q querier){
 		1: tables("audit", "pipelines", "requests", "request_ids", "review_apps", "pr_threads", "incidents", "incident_numbers", "incident_timeline", "incident_channels"),
+		2: tables("deliveries"),
 	}
 	ms := migrations()
 	if len(cases) != len(ms) {
