@@ -124,6 +124,11 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
+	if d, ok := db.(bot.Deliveries); ok {
+		// PostgreSQL: other Devy processes may get Slack's retries of what
+		// this one took. bbolt has one process; its memory is enough.
+		b.ShareDeliveries(d)
+	}
 
 	var srv *http.Server
 	if cfg.Port != "" {

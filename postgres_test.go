@@ -97,6 +97,7 @@ func TestTwoProcessesOnOnePostgreSQL(t *testing.T) {
 	t.Cleanup(fake.Close)
 	fake.SetBaseURL(srv.URL)
 	fake.AddChannel(devyChan, "devy", fakeslack.BotUserID)
+	fake.AddChannel(critChan, "critical", fakeslack.BotUserID)
 	sb := sandbox.Start()
 	t.Cleanup(sb.Close)
 	sb.Heroku.SetPromotionDelay(0)
@@ -192,6 +193,35 @@ func TestTwoProcessesOnOnePostgreSQL(t *testing.T) {
 		}
 		if n := followers(); n != 1 {
 			t.Errorf("%d processes followed the promotion to its end, want 1", n)
+		}
+	})
+
+	t.Run("a retry reaching the other process is ignored", func(t *testing.T) {
+		id := fake.SendSlashCommand(fakeslack.SlashCommand{Command: "/incident", Text: "open Checkout returns 500s",
+			UserID: alice, ChannelID: critChan, ChannelName: "critical"})
+		if _, err := fake.WaitAck(ctx(), id); err != nil {
+			t.Fatal(err)
+		}
+		wait("incident #1", func(m fakeslack.Message) bool { return m.Ephemeral && strings.Contains(m.Text, "Opened incident #1 ") })
+		// Slack missed the ack and retries; spread over the connections,
+		// the retry goes to the other process.
+		if err := fake.Redeliver(id, "timeout"); err != nil {
+			t.Fatal(err)
+		}
+		const ignored = "redelivery already taken by another Devy process"
+		if err := fake.WaitFor(ctx(), func() bool {
+			return strings.Contains(procs[0].logs.String(), ignored) || strings.Contains(procs[1].logs.String(), ignored)
+		}); err != nil {
+			t.Fatalf("neither process ignored the retry as taken: %v", err)
+		}
+		// The next incident is #2: the retry opened none.
+		fake.SendSlashCommand(fakeslack.SlashCommand{Command: "/incident", Text: "open Payments are slow",
+			UserID: alice, ChannelID: critChan, ChannelName: "critical"})
+		wait("incident #2", func(m fakeslack.Message) bool { return m.Ephemeral && strings.Contains(m.Text, "Opened incident #2 ") })
+		for _, m := range fake.Messages() {
+			if strings.Contains(m.Text, "incident #3") {
+				t.Fatalf("a third incident was opened: %s", m.Text)
+			}
 		}
 	})
 

@@ -38,6 +38,10 @@ type Bot struct {
 
 	connected atomic.Bool
 
+	// shared, if set, is the memory of deliveries that the Devy processes
+	// on one database share (see ShareDeliveries).
+	shared Deliveries
+
 	mu    sync.Mutex           // guards seen and swept
 	seen  map[string]time.Time // envelope and event ids handled recently, for Slack's redeliveries
 	swept time.Time            // when seen was last cleared of old ids
@@ -47,6 +51,19 @@ type Bot struct {
 func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
 	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: map[string]time.Time{}}
 }
+
+// Deliveries remembers, across the Devy processes that share one database,
+// which Slack deliveries one of them has taken. Slack redelivers an envelope
+// it thinks was lost, and with several processes connected the retry may
+// reach another process than the first delivery did.
+type Deliveries interface {
+	// ClaimDelivery reports whether no process has taken key before.
+	ClaimDelivery(key string) (bool, error)
+}
+
+// ShareDeliveries makes b check each new envelope and event against d as
+// well as against its own memory. Call it before Run.
+func (b *Bot) ShareDeliveries(d Deliveries) { b.shared = d }
 
 // Connected reports whether the Socket Mode connection is up.
 func (b *Bot) Connected() bool { return b.connected.Load() }
@@ -133,9 +150,20 @@ func (b *Bot) ackAndStart(evt socketmode.Event, start func()) {
 		b.log.Warn().Str("type", string(evt.Type)).Msg("envelope without an id; dropped")
 		return
 	}
-	redelivered := b.seenBefore("env:" + evt.Request.EnvelopeID)
-	if !redelivered {
+	key := "env:" + evt.Request.EnvelopeID
+	redelivered := b.seenBefore(key)
+	switch {
+	case redelivered:
+	case b.shared == nil:
 		start()
+	default:
+		// Asking the other processes is a database round trip: it happens
+		// in the background, never on the loop that acknowledges.
+		b.bg.Go(func(context.Context) {
+			if b.firstAnywhere(key) {
+				start()
+			}
+		})
 	}
 	if err := b.client.Ack(*evt.Request); err != nil {
 		b.log.Error().Err(err).Str("envelope", evt.Request.EnvelopeID).Msg("ack failed")
@@ -164,6 +192,26 @@ func (b *Bot) ackMalformed(evt socketmode.Event) {
 		}
 	}
 	b.log.Warn().Err(cause).Str("type", env.Type).Str("envelope", env.EnvelopeID).Msg("malformed envelope dropped")
+}
+
+// firstAnywhere reports whether no other Devy process has taken delivery
+// key. Without a shared memory it is always true. When the database cannot
+// say, the delivery is handled: a rare duplicate answer is better than a
+// lost command, and decisions and promotions are exactly-once in the store
+// whatever reaches it twice.
+func (b *Bot) firstAnywhere(key string) bool {
+	if b.shared == nil {
+		return true
+	}
+	first, err := b.shared.ClaimDelivery(key)
+	if err != nil {
+		b.log.Warn().Err(err).Str("delivery", key).Msg("could not check whether another process took this delivery; handling it")
+		return true
+	}
+	if !first {
+		b.log.Info().Str("delivery", key).Msg("redelivery already taken by another Devy process; ignored")
+	}
+	return first
 }
 
 func (b *Bot) seenBefore(key string) bool {
@@ -195,9 +243,15 @@ func (b *Bot) event(evt socketmode.Event) {
 	if !ok {
 		return
 	}
-	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" && b.seenBefore("evt:"+cb.EventID) {
-		b.log.Info().Str("event", cb.EventID).Msg("redelivered event ignored")
-		return
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+		if b.seenBefore("evt:" + cb.EventID) {
+			b.log.Info().Str("event", cb.EventID).Msg("redelivered event ignored")
+			return
+		}
+		// With a shared memory this runs in the background (see ackAndStart).
+		if !b.firstAnywhere("evt:" + cb.EventID) {
+			return
+		}
 	}
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppMentionEvent:

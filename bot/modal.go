@@ -138,10 +138,14 @@ func (b *Bot) viewSubmission(evt socketmode.Event, cb slack.InteractionCallback)
 	if err := b.client.Ack(*evt.Request); err != nil {
 		b.log.Error().Err(err).Msg("ack failed")
 	}
-	if b.seenBefore("env:" + evt.Request.EnvelopeID) {
+	key := "env:" + evt.Request.EnvelopeID
+	if b.seenBefore(key) {
 		return
 	}
 	b.background(func(ctx context.Context) {
+		if !b.firstAnywhere(key) {
+			return
+		}
 		start := time.Now()
 		reply, err := b.router.SubmitView(ctx, v)
 		outcome := b.explain(&reply, err, v.CallbackID)
