@@ -1,9 +1,7 @@
 package commands
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -33,13 +31,8 @@ func (s *lockCounter) Lock(pipeline string) (*store.Lock, error) {
 func TestStatusWaitersShareOneDrawnReply(t *testing.T) {
 	sb := sandbox.Start()
 	defer sb.Close()
-	db, err := store.Open(filepath.Join(t.TempDir(), "devy.db"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	db := testStore(t)
+	ctx := t.Context()
 	counted := &lockCounter{DeployStore: db}
 	d := NewDeploy(DeployDeps{
 		Config: DeployConfig{Pipeline: sandbox.Pipeline, Channel: "devy"},

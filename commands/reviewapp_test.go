@@ -131,6 +131,17 @@ func (r *recorder) message(ts string) Message {
 	return r.msgs[ts]
 }
 
+// testStore is a fresh bbolt store, closed when the test ends.
+func testStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "devy.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	sb := sandbox.Start()
 	defer sb.Close()
@@ -139,13 +150,8 @@ func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "devy.db"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	db := testStore(t)
+	ctx := t.Context()
 	bg := NewBackground(ctx)
 	poster := &recorder{msgs: map[string]Message{}}
 	ra := NewReviewApps(ReviewAppDeps{
