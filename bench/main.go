@@ -61,6 +61,8 @@ type options struct {
 	root        string
 	devyBin     string
 	cpuProfile  string
+	pin         bool
+	cores       cores
 	node        string
 	workDir     string
 }
@@ -81,7 +83,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.settle, "settle", 90*time.Second, "how long to wait after a burst for every ack and reply")
 	// A bot in service has finished its start-up reads long before the first
 	// command; the wait lets every subject get there before the burst.
-	fs.DurationVar(&o.idle, "idle", 15*time.Second, "wait after connecting before reading idle RSS and starting the burst")
+	// Devy's start-up reads take about 8 s against a Heroku answering in 2 s
+	// and are reused for 5 s: the wait must pass both for a cold burst.
+	fs.DurationVar(&o.idle, "idle", 20*time.Second, "wait after connecting before reading idle RSS and starting the burst")
 	fs.StringVar(&o.out, "out", "bench/results.json", "where to write the JSON results")
 	fs.StringVar(&o.root, "root", ".", "the repository root (where go.mod is)")
 	fs.StringVar(&o.devyBin, "devy", "", "path to a built devy binary (default: go build the checkout)")
@@ -89,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	// The driver shares the cores with the subject; its own cost is part of
 	// every figure, so it should be easy to look at.
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the driver's own CPU profile here")
+	fs.BoolVar(&o.pin, "pin", true, "run the driver on CPU 0 and each subject on the other CPUs (Linux, taskset, 2+ CPUs); false: all share every core")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -152,6 +157,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// Pinned before anything is built or started, so that every thread and
+	// child of the driver starts where it belongs.
+	if o.cores, err = pinDriver(o.pin); err != nil {
+		return err
+	}
 	o.workDir, err = os.MkdirTemp("", "devy-bench-")
 	if err != nil {
 		return err
@@ -163,8 +173,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	res := results{Started: time.Now().UTC(), Machine: machine(ctx, o), Settings: map[string]any{
 		"subjects": o.subjects, "rates": o.rates, "duration": o.duration.String(), "runs": o.runs,
 		"heroku_delay": o.herokuDelay.String(), "click_every": o.clickEvery, "settle": o.settle.String(),
+		"pinned": o.cores.pinned, "subject_cpus": o.cores.subject,
 	}}
 	fmt.Fprintf(stdout, "bench: %s; subject logs in %s\n", describe(res.Machine), o.workDir)
+	if o.cores.pinned {
+		fmt.Fprintf(stdout, "bench: the driver runs on CPU 0, each subject on CPU %s (-pin=false to share)\n", o.cores.subject)
+	}
 
 	// Runs are the outer loop and subjects the inner one, so that whatever
 	// else the machine does drifts over all subjects alike.

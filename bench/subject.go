@@ -80,12 +80,12 @@ type process struct {
 	log  *os.File
 }
 
-func start(s subject, env map[string]string, logPath string) (*process, error) {
+func start(s subject, c cores, env map[string]string, logPath string) (*process, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: log file: %w", s.name, err)
 	}
-	cmd := exec.Command(s.argv[0], s.argv[1:]...)
+	cmd := c.command(s.argv)
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Only what the subject needs, plus PATH and HOME for the runtimes: no

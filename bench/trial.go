@@ -96,7 +96,7 @@ func runTrial(ctx context.Context, o options, s subject, run, rate int) (trial, 
 	}
 
 	began := time.Now()
-	p, err := start(s, env, t.Log)
+	p, err := start(s, o.cores, env, t.Log)
 	if err != nil {
 		return t, err
 	}
