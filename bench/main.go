@@ -160,7 +160,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Pinned before anything is built or started, so that every thread and
 	// child of the driver starts where it belongs.
 	if o.cores, err = pinDriver(o.pin); err != nil {
-		return err
+		// A machine that cannot pin still runs the benchmark, as before.
+		fmt.Fprintf(stderr, "bench: not pinned, everything shares the cores: %v\n", err)
 	}
 	o.workDir, err = os.MkdirTemp("", "devy-bench-")
 	if err != nil {

@@ -29,10 +29,10 @@ func pinDriver(on bool) (cores, error) {
 	}
 	n := runtime.NumCPU()
 	if n < 2 {
-		return cores{}, errors.New("-pin: needs two CPUs or more; run with -pin=false to share one")
+		return cores{}, errors.New("-pin: needs two CPUs or more")
 	}
 	if _, err := exec.LookPath("taskset"); err != nil {
-		return cores{}, fmt.Errorf("-pin: taskset (util-linux) not found; install it or run with -pin=false: %w", err)
+		return cores{}, fmt.Errorf("-pin: taskset (util-linux) not found: %w", err)
 	}
 	// -a: all of the process's threads; the runtime's later threads inherit
 	// the affinity of the thread that starts them.
