@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // deliveryMemory is how long a Slack delivery is remembered. Slack retries
@@ -21,21 +19,17 @@ func (db *DB) ClaimDelivery(key string) (bool, error) {
 	if key == "" {
 		return false, errors.New("pg: a delivery needs a key")
 	}
-	// The claim carries a token of its own: if the connection dies after
-	// the insert committed, the retry in read finds its own row and still
+	// The claim carries a token of its own, and the statement returns the
+	// token of whoever holds the key: a no-op update on conflict makes
+	// RETURNING give the existing row. If the connection dies after the
+	// insert committed, the retry in read finds its own token and still
 	// knows it was first.
 	claim := rand.Text()
 	var first bool
 	err := db.read("remember a Slack delivery", func(ctx context.Context, q querier) error {
-		if _, err := q.Exec(ctx, `INSERT INTO deliveries (key, at, claim) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
-			key, db.now(), claim); err != nil {
-			return err
-		}
 		var owner string
-		err := q.QueryRow(ctx, `SELECT claim FROM deliveries WHERE key = $1`, key).Scan(&owner)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errors.New("the delivery was forgotten as it was claimed") // only a clock far off could do this
-		}
+		err := q.QueryRow(ctx, `INSERT INTO deliveries (key, at, claim) VALUES ($1, $2, $3)
+			ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING claim`, key, db.now(), claim).Scan(&owner)
 		first = owner == claim
 		return err
 	})
