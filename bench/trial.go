@@ -35,6 +35,14 @@ type trial struct {
 	AckP50MS   float64 `json:"ack_p50_ms"`
 	AckP99MS   float64 `json:"ack_p99_ms"`
 	AckMaxMS   float64 `json:"ack_max_ms"`
+	// The same, timed when the test Slack read each acknowledgement rather
+	// than when it arrived: the difference is the driver's own delay.
+	AckReadP50MS float64 `json:"ack_read_p50_ms"`
+	AckReadP99MS float64 `json:"ack_read_p99_ms"`
+	AckReadMaxMS float64 `json:"ack_read_max_ms"`
+	// AckStamped is how many acknowledgements had a kernel arrival time;
+	// the others count from when they were read.
+	AckStamped int `json:"ack_stamped"`
 
 	// First reply: the first post on a command's response_url, whatever it
 	// says (Devy's "working on it" note counts).
@@ -226,13 +234,13 @@ func countAcks(acks []fakeslack.Ack) int {
 // measure fills in the latency figures: send to first ack of each envelope,
 // and send to the first post on each command's response_url.
 func measure(t *trial, w *world, sends []sent, burstStart time.Time) {
-	ackAt := map[string]time.Time{}
+	ackAt := map[string]fakeslack.Ack{}
 	for _, a := range w.slack.Acks() {
 		if _, ok := ackAt[a.EnvelopeID]; !ok && a.EnvelopeID != "" {
-			ackAt[a.EnvelopeID] = a.Received
+			ackAt[a.EnvelopeID] = a
 		}
 	}
-	var acks, firsts, answers []time.Duration
+	var acks, reads, firsts, answers []time.Duration
 	var bySecond [][]time.Duration
 	t.AnswerTexts = map[string]int{}
 	for _, s := range sends {
@@ -242,12 +250,18 @@ func measure(t *trial, w *world, sends []sent, burstStart time.Time) {
 		if at, ok := w.slack.EnvelopeWritten(s.id); ok {
 			s.at = at
 		}
-		at, ok := ackAt[s.id]
+		a, ok := ackAt[s.id]
 		if !ok {
 			t.AcksOver3s++
 		} else {
+			at := a.Received
+			if !a.Arrived.IsZero() {
+				at = a.Arrived
+				t.AckStamped++
+			}
 			d := at.Sub(s.at)
 			acks = append(acks, d)
+			reads = append(reads, a.Received.Sub(s.at))
 			sec := int(s.at.Sub(burstStart) / time.Second)
 			for len(bySecond) <= sec {
 				bySecond = append(bySecond, nil)
@@ -275,6 +289,7 @@ func measure(t *trial, w *world, sends []sent, burstStart time.Time) {
 	}
 	t.Acked = len(acks)
 	t.AckP50MS, t.AckP99MS, t.AckMaxMS = quantiles(acks)
+	t.AckReadP50MS, t.AckReadP99MS, t.AckReadMaxMS = quantiles(reads)
 	t.FirstP50MS, t.FirstP99MS, t.FirstMaxMS = quantiles(firsts)
 	for _, ds := range bySecond {
 		_, p99, _ := quantiles(ds)

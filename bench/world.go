@@ -39,7 +39,9 @@ type world struct {
 func newWorld(herokuDelay time.Duration) *world {
 	w := &world{slack: fakeslack.New(botToken, appToken), replies: &replyClock{posts: map[string][]post{}}}
 	w.replies.next = w.slack
-	w.slackSrv = httptest.NewServer(w.replies)
+	w.slackSrv = httptest.NewUnstartedServer(w.replies)
+	w.slackSrv.Listener = stampArrivals(w.slackSrv.Listener)
+	w.slackSrv.Start()
 	w.slack.SetBaseURL(w.slackSrv.URL)
 	w.slack.AddChannel(benchChannel, benchChannelName)
 	w.sb = sandbox.Start()

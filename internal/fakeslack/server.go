@@ -84,7 +84,18 @@ type Ack struct {
 	Payload    json.RawMessage // nil when the ack carried no payload
 	Raw        []byte          // the frame as received
 	Conn       int             // which connection (1-based, in accept order)
-	Received   time.Time
+	Received   time.Time       // when the fake read it
+	// Arrived is when the frame reached this machine by the kernel's clock,
+	// if the listener's connections can tell (see ArrivalStamper); zero
+	// otherwise.
+	Arrived time.Time
+}
+
+// ArrivalStamper is implemented by connections that know when the bytes
+// read from them arrived (the benchmark's listener asks the kernel). The
+// fake then records Ack.Arrived as well as its own read time.
+type ArrivalStamper interface {
+	LastArrival() time.Time
 }
 
 // User is a workspace member known to users.info.

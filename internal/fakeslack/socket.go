@@ -159,12 +159,16 @@ func (s *Server) read(c *wsConn) {
 		s.notify()
 		s.mu.Unlock()
 	}()
+	stamper, _ := c.ws.NetConn().(ArrivalStamper)
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
 			return
 		}
 		a := Ack{Raw: data, Conn: c.id, Received: time.Now()}
+		if stamper != nil {
+			a.Arrived = stamper.LastArrival()
+		}
 		var body struct {
 			EnvelopeID string          `json:"envelope_id"`
 			Payload    json.RawMessage `json:"payload"`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -470,5 +472,70 @@ func TestSocketModeSpreadsEnvelopesOverConnections(t *testing.T) {
 		if got := next(t, second, socketmode.EventTypeSlashCommand).Request.EnvelopeID; got != want {
 			t.Errorf("second connection got %s, want %s", got, want)
 		}
+	}
+}
+
+// stampedListener hands out connections that claim every byte arrived at
+// one fixed moment, as the benchmark's kernel-stamped connections would.
+type stampedListener struct {
+	net.Listener
+	at time.Time
+}
+
+type stampedConn struct {
+	net.Conn
+	at time.Time
+}
+
+func (c stampedConn) LastArrival() time.Time { return c.at }
+
+func (l stampedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return stampedConn{Conn: c, at: l.at}, nil
+}
+
+func TestAcksCarryTheConnectionsArrivalTime(t *testing.T) {
+	arrived := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	for _, stamped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stamped=%v", stamped), func(t *testing.T) {
+			fake := fakeslack.New(botToken, appToken)
+			srv := httptest.NewUnstartedServer(fake)
+			if stamped {
+				srv.Listener = stampedListener{Listener: srv.Listener, at: arrived}
+			}
+			srv.Start()
+			fake.SetBaseURL(srv.URL)
+			t.Cleanup(srv.Close)
+			t.Cleanup(fake.Close)
+			api := slack.New(botToken, slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(srv.URL+"/api/"))
+			client, _ := runClient(t, api)
+			if err := fake.WaitConnected(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			id := fake.SendSlashCommand(fakeslack.SlashCommand{Command: "/deploy", UserID: "U111", ChannelID: "C111"})
+			evt := next(t, client, socketmode.EventTypeSlashCommand)
+			if err := client.Ack(*evt.Request); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fake.WaitAck(ctxT(t), id); err != nil {
+				t.Fatal(err)
+			}
+			var ack fakeslack.Ack
+			for _, a := range fake.Acks() {
+				if a.EnvelopeID == id {
+					ack = a
+				}
+			}
+			want := time.Time{}
+			if stamped {
+				want = arrived
+			}
+			if !ack.Arrived.Equal(want) || ack.Received.IsZero() {
+				t.Errorf("ack arrived %v, received %v; want arrived %v and a read time", ack.Arrived, ack.Received, want)
+			}
+		})
 	}
 }
