@@ -194,8 +194,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					t.Error = err.Error()
 				}
 				res.Trials = append(res.Trials, t)
-				fmt.Fprintf(stdout, "  run %d  %-5s %4d/s  sent %4d (lag ≤ %s)  ack p99 %-9s answer p50 %-9s heroku %5d  peak %6.1f MiB  load %.1f  %s\n",
-					run, s.name, rate, t.Sent, fmtMS(t.SendLagMaxMS), fmtMS(t.AckP99MS), fmtMS(t.ReplyP50MS), t.HerokuCalls, t.PeakRSSMiB, t.LoadAvg, t.Error)
+				fmt.Fprintf(stdout, "  run %d  %-5s %4d/s  sent %4d (lag ≤ %s)  ack p99 %-9s answer p50 %-9s heroku %5d  peak %6.1f MiB  load %.1f  steal %s  %s\n",
+					run, s.name, rate, t.Sent, fmtMS(t.SendLagMaxMS), fmtMS(t.AckP99MS), fmtMS(t.ReplyP50MS), t.HerokuCalls, t.PeakRSSMiB, t.LoadAvg, fmtMS(t.StealMS), t.Error)
 			}
 		}
 	}

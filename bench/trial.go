@@ -73,6 +73,11 @@ type trial struct {
 	// LoadAvg is the machine's 1-minute load average when the burst
 	// settled: above the CPU count, something else competed for the cores.
 	LoadAvg float64 `json:"load_avg_1m"`
+	// StealMS is the time the hypervisor ran something else while this
+	// machine's CPUs had work, summed over the CPUs, from burst start to
+	// settled (/proc/stat): on a shared virtual machine, a burst with steal
+	// was slowed by a neighbour, not by the subject.
+	StealMS float64 `json:"steal_ms"`
 	Log     string  `json:"log"`
 	Error   string  `json:"error,omitempty"`
 }
@@ -137,6 +142,7 @@ func runTrial(ctx context.Context, o options, s subject, run, rate int) (trial, 
 	msgTS := w.slack.AddMessage(benchChannel, "", "U0BENCHREQ", "Promotion request #999999 waits for approval.")
 	herokuBefore := w.heroku.calls.Load()
 	ghBefore, semBefore := w.otherCalls()
+	stealBefore := stealTime()
 	cpuBefore, err := cpuTime(pid)
 	if err != nil {
 		return t, err
@@ -195,6 +201,7 @@ func runTrial(ctx context.Context, o options, s subject, run, rate int) (trial, 
 	}
 	t.SettledMS = ms(time.Since(burstStart))
 	t.LoadAvg = loadAverage()
+	t.StealMS = ms(stealTime() - stealBefore)
 	if driverAfter, err := cpuTime(os.Getpid()); err == nil {
 		t.DriverCPUSeconds = (driverAfter - driverBefore).Seconds()
 	}
@@ -333,6 +340,22 @@ func loadAverage() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
+}
+
+// stealTime is the steal time of all CPUs so far (/proc/stat, the "cpu"
+// line's eighth field); zero where there is no /proc/stat.
+func stealTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	ticks, _ := strconv.ParseInt(f[8], 10, 64)
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 func firstWords(s string, n int) string {
