@@ -75,18 +75,28 @@ func (c *arrivalConn) Read(p []byte) (int, error) {
 	if n == 0 && len(p) > 0 {
 		return 0, io.EOF
 	}
-	if oobn > 0 {
-		if ms, err := syscall.ParseSocketControlMessage(c.oob[:oobn]); err == nil {
-			for _, m := range ms {
-				if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
-					sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
-					nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
-					c.last.Store(sec*1e9 + nsec)
-				}
-			}
+	// Bytes without a stamp (the kernel turns stamping on for the whole
+	// machine a moment after the first socket asks) make the arrival
+	// unknown, never the older stamp of earlier bytes.
+	c.last.Store(arrival(c.oob[:oobn]))
+	return n, nil
+}
+
+// arrival is the SCM_TIMESTAMPNS stamp in a recvmsg's control data, in
+// unix nanoseconds; 0 if there is none.
+func arrival(oob []byte) int64 {
+	ms, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0
+	}
+	for _, m := range ms {
+		if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+			return sec*1e9 + nsec
 		}
 	}
-	return n, nil
+	return 0
 }
 
 // LastArrival is when the newest byte read so far reached this machine, by

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // The kernel's arrival stamp of what a connection read lies between the
@@ -37,6 +40,26 @@ func TestArrivalStampsComeFromTheKernel(t *testing.T) {
 		t.Errorf("LastArrival before any read = %v, want zero", stamper.LastArrival())
 	}
 
+	// Linux turns receive stamping on for the machine shortly after the
+	// first socket asks for it; until then bytes arrive unstamped, and
+	// the connection must say it does not know.
+	one := make([]byte, 1)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, err := client.Write([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(server, one); err != nil {
+			t.Fatal(err)
+		}
+		if !stamper.LastArrival().IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the kernel never stamped what arrived")
+		}
+		time.Sleep(time.Millisecond)
+	}
+
 	payload := bytes.Repeat([]byte("envelope-"), 100) // several of the conn's short reads
 	before := time.Now()
 	if _, err := client.Write(payload); err != nil {
@@ -54,5 +77,34 @@ func TestArrivalStampsComeFromTheKernel(t *testing.T) {
 	at := stamper.LastArrival()
 	if at.Before(before.Add(-time.Millisecond)) || at.After(read) {
 		t.Errorf("arrival %v is not between the write (%v) and the read (%v)", at, before, read)
+	}
+}
+
+func TestArrivalReadsTheTimestampMessage(t *testing.T) {
+	stamp := func(level, typ int32, sec, nsec uint64) []byte {
+		b := make([]byte, syscall.CmsgSpace(16))
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&b[0]))
+		h.Level, h.Type = level, typ
+		h.SetLen(syscall.CmsgLen(16))
+		binary.NativeEndian.PutUint64(b[syscall.CmsgLen(0):], sec)
+		binary.NativeEndian.PutUint64(b[syscall.CmsgLen(0)+8:], nsec)
+		return b
+	}
+	tests := []struct {
+		name string
+		oob  []byte
+		want int64
+	}{
+		{"no control data", nil, 0},
+		{"a stamp", stamp(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, 1_764_136_800, 123), 1_764_136_800_000_000_123},
+		{"another message", stamp(syscall.SOL_SOCKET, syscall.SCM_RIGHTS, 1, 2), 0},
+		{"truncated", stamp(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, 1, 2)[:8], 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := arrival(tt.oob); got != tt.want {
+				t.Errorf("arrival = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
