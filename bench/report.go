@@ -182,7 +182,7 @@ func printTable(w io.Writer, rows []row) {
 		unstamped += r.Unstamped
 	}
 	if unstamped > 0 {
-		fmt.Fprintf(w, "  %d acks were timed when the test Slack read them, not when they arrived: this system gives no kernel arrival stamps\n", unstamped)
+		fmt.Fprintf(w, "  %d acks carried no kernel arrival stamp and were timed when the test Slack read them (later, never earlier)\n", unstamped)
 	}
 }
 
