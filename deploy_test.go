@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -432,4 +433,30 @@ func TestSlowCommandSaysItIsWorking(t *testing.T) {
 	h.reply(alice, "⏳ Working on `/deploy promote`")
 	close(release)
 	h.wait("the request", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "Promotion request #1") })
+}
+
+// A /deploy status that waits on a cold read is answered later, from a list
+// of waiters rather than a goroutine of its own: its handler has returned
+// long before the read ends, and it still gets the progress note, then the
+// status.
+func TestSlowStatusSaysItIsWorkingThenAnswers(t *testing.T) {
+	h := start(t, nil)
+	h.stop() // a new process has no status read yet
+	release := make(chan struct{})
+	// Only the status reads releases: Devy starts, reads the pipeline, and
+	// its first status read hangs.
+	h.sb.Heroku.SetRequestHook(func(r *http.Request) {
+		if strings.Contains(r.URL.Path, "/releases") {
+			<-release
+		}
+	})
+	h.run()
+	h.slash(alice, devyChan, "/deploy", "status")
+	h.slash(bob, devyChan, "/deploy", "status")
+	h.reply(alice, "⏳ Working on `/deploy status`")
+	h.reply(bob, "⏳ Working on `/deploy status`")
+	close(release)
+	for _, who := range []string{alice, bob} {
+		h.reply(who, "Pipeline shop")
+	}
 }

@@ -108,9 +108,13 @@ type Deploy struct {
 	pipeAt   time.Time
 	view     *statusView // the last status read, reused for statusTTL
 
-	// statuses makes concurrent /deploy status share one set of API calls:
-	// a burst of a thousand costs Heroku a handful of requests, not thousands.
+	// statuses makes concurrent reads of the pipeline and the status share
+	// one set of API calls: a burst of a thousand /deploy status costs
+	// Heroku a handful of requests, not thousands.
 	statuses singleflight.Group
+
+	waitMu  sync.Mutex           // guards waiting
+	waiting []func(Reply, error) // /deploy status asked while the status is read; answered when the read ends
 
 	followMu  sync.Mutex      // guards following
 	following map[uint64]bool // promotions this process is running or following now
@@ -480,20 +484,40 @@ func (d *Deploy) status(ctx context.Context, req Request, args []string) (Reply,
 		return d.drawStatus(v)
 	}
 	// Everyone who asks while the services are read waits for the same read
-	// and gets the same reply, drawn once when it ends: a thousand waiters
-	// drawing their own at that moment would crowd out the goroutines that
-	// acknowledge new envelopes (the benchmark saw tens of milliseconds).
-	r, err, _ := d.statuses.Do("status reply", func() (any, error) {
-		v, err := d.readStatus(ctx)
-		if err != nil {
-			return Reply{}, err
-		}
-		return d.drawStatus(v)
-	})
-	if err != nil {
-		return Reply{}, err
+	// and gets the same reply, drawn once when it ends.
+	return Reply{Later: d.awaitStatus}, nil
+}
+
+// awaitStatus answers with the status once it has been read: it joins the
+// read under way, or starts one. The waiters are a list, not goroutines
+// blocked on the read, and they share one reply drawn when the read ends: a
+// thousand waiters each drawing their own at that moment, or a thousand
+// goroutines woken at once, would crowd out the goroutine that acknowledges
+// new envelopes (the benchmark saw acknowledgements held up to 9 ms).
+func (d *Deploy) awaitStatus(answer func(Reply, error)) {
+	d.waitMu.Lock()
+	d.waiting = append(d.waiting, answer)
+	first := len(d.waiting) == 1
+	d.waitMu.Unlock()
+	if !first {
+		return
 	}
-	return r.(Reply), nil
+	d.bg.Go(func(ctx context.Context) {
+		v, err := d.readStatus(ctx)
+		var r Reply
+		if err == nil {
+			r, err = d.drawStatus(v)
+		}
+		// Whoever joined until now gets this reply; whoever comes after
+		// finds the status read (or, after an error, starts a new read).
+		d.waitMu.Lock()
+		waiting := d.waiting
+		d.waiting = nil
+		d.waitMu.Unlock()
+		for _, answer := range waiting {
+			answer(r, err)
+		}
+	})
 }
 
 // drawStatus is the status reply for the services' side v, with the lock

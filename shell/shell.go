@@ -139,6 +139,7 @@ func (s *Shell) Do(ctx context.Context, line string) bool {
 
 func (s *Shell) request(ctx context.Context, req commands.Request) {
 	reply, err := s.router.Handle(ctx, req)
+	reply, err = commands.Await(ctx, reply, err)
 	if err != nil {
 		reply, _ = commands.ErrorReply(err, "shell")
 		if _, internal := commands.ErrorReply(err, ""); internal {

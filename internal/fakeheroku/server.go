@@ -53,12 +53,21 @@ type Server struct {
 	reviewOrder    []string          // review app ids in creation order
 	reviewFails    map[string]string // branch -> message
 	reviewDelay    time.Duration
-	hook           func() // runs before every request, outside mu (tests: slow Heroku)
+	hook           func(*http.Request) // runs before every request, outside mu (tests: slow Heroku)
 }
 
 // SetHook runs f at the start of every request, before anything else; tests
 // use it to make Heroku slow or hang.
 func (s *Server) SetHook(f func()) {
+	if f == nil {
+		s.SetRequestHook(nil)
+		return
+	}
+	s.SetRequestHook(func(*http.Request) { f() })
+}
+
+// SetRequestHook is SetHook for tests that slow down some requests only.
+func (s *Server) SetRequestHook(f func(r *http.Request)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hook = f
@@ -116,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hook := s.hook
 	s.mu.Unlock()
 	if hook != nil {
-		hook()
+		hook(r)
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

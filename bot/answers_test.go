@@ -1,0 +1,72 @@
+package bot
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devy-chatops/devy/commands"
+)
+
+// A burst of answers is delivered by at most runners goroutines, every one
+// of them delivered, in the order they came when one runner takes them,
+// and the goroutines end once the queue is empty.
+func TestAnswerQueueDeliversEveryAnswerWithFewGoroutines(t *testing.T) {
+	for _, runners := range []int{1, 3} {
+		bg := commands.NewBackground(t.Context())
+		q := &answerQueue{bg: bg, runners: runners}
+		release := make(chan struct{})
+		var (
+			mu            sync.Mutex
+			running, peak int
+			order         []int
+		)
+		const n = 50
+		for i := range n {
+			q.add(func(context.Context) {
+				mu.Lock()
+				running++
+				peak = max(peak, running)
+				order = append(order, i)
+				mu.Unlock()
+				<-release
+				mu.Lock()
+				running--
+				mu.Unlock()
+			})
+		}
+		// Every runner takes an answer and holds it until released.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			mu.Lock()
+			r := running
+			mu.Unlock()
+			if r == runners {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("runners %d: %d answers being delivered, want %d", runners, r, runners)
+			}
+		}
+		close(release)
+		if !bg.Wait(5 * time.Second) {
+			t.Fatalf("runners %d: the queue's goroutines did not end once it was empty", runners)
+		}
+		if peak != runners {
+			t.Errorf("runners %d: %d answers delivered at once", runners, peak)
+		}
+		if len(order) != n {
+			t.Fatalf("runners %d: %d of %d answers delivered", runners, len(order), n)
+		}
+		if runners == 1 {
+			for i, got := range order {
+				if got != i {
+					t.Fatalf("answer %d delivered as number %d; one runner delivers in the order answers came", got, i)
+				}
+			}
+		}
+		if q.running != 0 || q.pending != nil {
+			t.Errorf("runners %d: queue left with %d running, %d pending", runners, q.running, len(q.pending))
+		}
+	}
+}
