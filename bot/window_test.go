@@ -15,7 +15,8 @@ func TestWindowSizeFollowsTheRoundTrip(t *testing.T) {
 	}{
 		{0, minSends},                      // nothing measured yet
 		{500 * time.Microsecond, minSends}, // a local, CPU-bound send
-		{5 * time.Millisecond, minSends},
+		{2 * time.Millisecond, minSends},
+		{5 * time.Millisecond, 2},
 		{10 * time.Millisecond, 4},
 		{20 * time.Millisecond, 8},
 		{100 * time.Millisecond, maxSends}, // Slack over the internet
@@ -68,6 +69,22 @@ func allGivenBack(t *testing.T, w *window) {
 	}
 }
 
+// fill takes all the room a window starts with.
+func fill(t *testing.T, w *window) []func() {
+	t.Helper()
+	var held []func()
+	for range minSends {
+		held = append(held, acquireNow(t, w))
+	}
+	return held
+}
+
+func giveBack(held []func()) {
+	for _, done := range held {
+		done()
+	}
+}
+
 // mustWait checks that acquire waits, then gives up on it.
 func mustWait(t *testing.T, w *window) {
 	t.Helper()
@@ -96,21 +113,18 @@ func learn(w *window, rtt time.Duration) {
 
 func TestWindowOpensForSlowSendsAndStaysSmallForFastOnes(t *testing.T) {
 	w, _ := newWindow()
-	a, b := acquireNow(t, w), acquireNow(t, w)
-	mustWait(t, w) // two at first
-	a()
-	b()
+	held := fill(t, w)
+	mustWait(t, w) // minSends at first
+	giveBack(held)
 
 	// Sends that take as long as ones to Slack do open the window.
 	learn(w, 150*time.Millisecond)
-	var held []func()
+	held = nil
 	for range maxSends {
 		held = append(held, acquireNow(t, w))
 	}
 	mustWait(t, w)
-	for _, done := range held {
-		done()
-	}
+	giveBack(held)
 
 	// Sends that come back at once shrink it again.
 	for range 20 {
@@ -119,16 +133,15 @@ func TestWindowOpensForSlowSendsAndStaysSmallForFastOnes(t *testing.T) {
 	if got := limit(w.rtt); got != minSends {
 		t.Fatalf("window %d after fast sends (rtt %s), want %d", got, w.rtt, minSends)
 	}
-	c, d := acquireNow(t, w), acquireNow(t, w)
+	held = fill(t, w)
 	mustWait(t, w)
-	c()
-	d()
+	giveBack(held)
 	allGivenBack(t, w)
 }
 
 func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
 	w, _ := newWindow()
-	a, b := acquireNow(t, w), acquireNow(t, w)
+	held := fill(t, w)
 	got := make(chan int, 3)
 	for i := range 3 {
 		go func() {
@@ -155,7 +168,7 @@ func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
 		}
 	}
 	// One room given back: each waiter in turn gets it, and passes it on.
-	a()
+	held[0]()
 	for want := range 3 {
 		select {
 		case i := <-got:
@@ -166,27 +179,26 @@ func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
 			t.Fatal("a waiter never got room")
 		}
 	}
-	b()
+	giveBack(held[1:])
 	allGivenBack(t, w)
 }
 
 func TestWindowWaiterThatGivesUpLeavesNoTrace(t *testing.T) {
 	w, _ := newWindow()
-	a, b := acquireNow(t, w), acquireNow(t, w)
+	held := fill(t, w)
 	mustWait(t, w)
 	if len(w.waiting) != 0 {
 		t.Fatalf("%d waiters left behind", len(w.waiting))
 	}
-	a()
-	b()
+	giveBack(held)
 	allGivenBack(t, w)
-	a() // calling done twice gives back room only once
+	held[0]() // calling done twice gives back room only once
 	allGivenBack(t, w)
 }
 
 func TestWindowOpensForSendsThatHang(t *testing.T) {
 	w, clock := newWindow()
-	a, b := acquireNow(t, w), acquireNow(t, w)
+	held := fill(t, w)
 	got := make(chan func(), 1)
 	go func() {
 		done, err := w.acquire(context.Background())
@@ -197,11 +209,11 @@ func TestWindowOpensForSendsThatHang(t *testing.T) {
 	}()
 	select {
 	case <-got:
-		t.Fatal("a third send got room while two quick ones were running")
+		t.Fatal("a send got room while the window was full of quick ones")
 	case <-time.After(2 * recheckEvery):
 	}
-	// The two sends have now taken as long as ones to Slack do, and have
-	// not come back: they wait on the network, so the third may go.
+	// The sends running have now taken as long as ones to Slack do, and
+	// have not come back: they wait on the network, so another may go.
 	clock.add(100 * time.Millisecond)
 	select {
 	case c := <-got:
@@ -209,7 +221,6 @@ func TestWindowOpensForSendsThatHang(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("sends that hang kept the window shut")
 	}
-	a()
-	b()
+	giveBack(held)
 	allGivenBack(t, w)
 }
