@@ -19,8 +19,9 @@ import (
 // minSends, one: while that one send waits for its answer, nothing of
 // Devy's is runnable, and Go looks at the network, where new envelopes
 // wait. With two, the second send's work usually filled that gap, and
-// acknowledgements waited behind a whole burst of replies. A send that hangs counts with the time it has taken so far, so
-// a slow Slack opens the window before any send has come back.
+// acknowledgements waited behind a whole burst of replies. A send that
+// hangs counts with the time it has taken so far, so a slow Slack opens
+// the window before any send has come back.
 type window struct {
 	mu      sync.Mutex
 	now     func() time.Time     // time.Now; tests set their own
