@@ -77,7 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	// Five, not three: this kind of VM's neighbours move a p99 of about a
 	// millisecond by as much again from run to run, and a median of three
 	// follows a single bad run too easily.
-	fs.IntVar(&o.runs, "runs", 5, "runs per subject and rate; figures are their medians")
+	fs.IntVar(&o.runs, "runs", 7, "runs per subject and rate; figures are their medians")
 	fs.DurationVar(&o.herokuDelay, "heroku-delay", 2*time.Second, "how long the test Heroku takes to answer each request")
 	fs.IntVar(&o.clickEvery, "click-every", 10, "every Nth envelope is a Reject button click instead of /deploy status (0: none)")
 	fs.DurationVar(&o.settle, "settle", 90*time.Second, "how long to wait after a burst for every ack and reply")
