@@ -293,6 +293,11 @@ func TestIncidentLifecycle(t *testing.T) {
 	}
 
 	h.openIncident(carol, "Login slow --sev3", 2)
+	// A number names the incident shown, even in another incident's channel.
+	h.slash(carol, ch.ID, "/incident", "show 2")
+	h.wait("incident #2 shown in #1's channel", func(m fakeslack.Message) bool {
+		return m.Ephemeral && m.User == carol && strings.HasPrefix(m.Text, "Incident #2:")
+	})
 	h.slash(carol, devyChan, "/incident", "list")
 	list := blocksText(h.wait("the list", func(m fakeslack.Message) bool {
 		return m.Ephemeral && m.User == carol && strings.Contains(m.Text, "open incident")
@@ -492,6 +497,8 @@ func TestIncidentBadInput(t *testing.T) {
 	}{
 		{name: "unknown number", user: bob, channel: devyChan, text: "show 42", want: "There is no incident #42"},
 		{name: "not a number", user: bob, channel: devyChan, text: "show abc", want: "“abc” is not an incident number"},
+		{name: "unknown number in an incident channel", user: bob, channel: open.ID, text: "show 42", want: "There is no incident #42"},
+		{name: "severity of an unknown incident in an incident channel", user: bob, channel: open.ID, text: "severity 42 SEV1", want: "There is no incident #42"},
 		{name: "update outside an incident channel", user: bob, channel: devyChan, text: "update it is down", want: "This is not an incident channel"},
 		{name: "update of an unknown incident", user: bob, channel: devyChan, text: "update 7 it is down", want: "There is no incident #7"},
 		{name: "empty update", user: bob, channel: open.ID, text: "update", want: "Say what happened"},
@@ -503,7 +510,7 @@ func TestIncidentBadInput(t *testing.T) {
 		{name: "resolve twice", user: bob, channel: closed.ID, text: "resolve", want: "Incident #2 was already resolved by <@" + alice + ">"},
 		{name: "resolve twice by number", user: bob, channel: devyChan, text: "resolve 2", want: "Incident #2 was already resolved"},
 		{name: "update a resolved incident", user: bob, channel: closed.ID, text: "update more", want: "was resolved by <@" + alice + ">"},
-		{name: "unknown severity flag", user: bob, channel: critChan, text: "open db down --sev9", want: "I don't know the flag `--sev9`"},
+		{name: "unknown severity flag", user: bob, channel: critChan, text: "open db down --sev9", want: "I don't know the severity `--sev9`"},
 		{name: "list with arguments", user: bob, channel: devyChan, text: "list all", want: "takes no arguments"},
 		{name: "unknown subcommand", user: bob, channel: devyChan, text: "reopen 2", want: "I don't know `/incident reopen`"},
 		{name: "postmortem of an open incident", user: bob, channel: open.ID, text: "postmortem", want: "Incident #1 is still open", modal: true},

@@ -190,16 +190,18 @@ func channelRef(inc store.Incident) string {
 // --- open ---------------------------------------------------------------
 
 // parseOpen splits `/incident open` words into the severity flag and the
-// title.
+// title. Only words that look like a severity flag are flags: titles hold
+// dashes of their own ("Checkout — 500s", "git push --force broke prod").
 func parseOpen(args []string) (severity, title string, err error) {
 	severity = defaultSeverity
 	var words []string
 	for _, a := range args {
-		if strings.HasPrefix(a, "--") || strings.HasPrefix(a, "—") { // Slack turns -- into an em dash on some clients
-			flag := strings.ToUpper(strings.TrimLeft(a, "-—"))
+		// Slack turns -- into an em or en dash on some clients.
+		flag := strings.TrimLeft(a, "-—–")
+		if flag != a && len(flag) >= 3 && strings.EqualFold(flag[:3], "sev") {
 			sev, ok := parseSeverity(flag)
 			if !ok {
-				return "", "", Userf("I don't know the flag `%s`; use `--sev1`, `--sev2` or `--sev3`, as in `/incident open checkout is down --sev1`.", a)
+				return "", "", Userf("I don't know the severity `%s`; use `--sev1`, `--sev2` or `--sev3`, as in `/incident open checkout is down --sev1`.", a)
 			}
 			severity = sev
 			continue
@@ -235,10 +237,13 @@ func (i *Incidents) open(ctx context.Context, req Request, args []string) (Reply
 		}
 		return Reply{}, nil
 	}
-	if len([]rune(plainText(title))) > maxTitle {
-		return Reply{}, Userf("That title is longer than %d characters; give a short one and put the details in `/incident update`.", maxTitle)
+	summary := ""
+	if plain := plainText(title); len([]rune(plain)) > maxTitle {
+		// A long title is still the opener's words: the incident is named
+		// by its start and the whole of it becomes the summary.
+		summary, title = title, clipText(plain, maxTitle)
 	}
-	return i.openIncident(ctx, req.UserID, req.ChannelID, title, sev, "")
+	return i.openIncident(ctx, req.UserID, req.ChannelID, title, sev, summary)
 }
 
 func openForm(channel, sev string) Modal {
@@ -464,17 +469,21 @@ func parseIncidentNumber(s string) (uint64, bool) {
 }
 
 // target finds the incident a command is about and how many of args named
-// it. Inside an incident's channel it is that incident (a leading "#N" or
-// its own number may still be given); elsewhere the first word must be its
-// number. example is the command's usage with a number, for the error.
+// it. Inside an incident's channel it is that incident, unless a leading
+// number names another; elsewhere the first word must be its number. Only
+// update and resolve take free text, where "2 pods restarted" is text: in
+// the channel they read a leading number as an incident's only when it is
+// "#N" or the channel's own. example is the command's usage with a number,
+// for the error.
 func (i *Incidents) target(req Request, args []string, sub, example string) (store.Incident, int, error) {
 	here, err := i.store.IncidentByChannel(req.ChannelID)
 	inChannel := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return here, 0, err
 	}
+	freeText := sub == "update" || sub == "resolve"
 	if len(args) > 0 {
-		if n, ok := parseIncidentNumber(args[0]); ok && (!inChannel || strings.HasPrefix(args[0], "#") || n == here.Number) {
+		if n, ok := parseIncidentNumber(args[0]); ok && (!inChannel || !freeText || strings.HasPrefix(args[0], "#") || n == here.Number) {
 			inc, err := i.store.Incident(n)
 			if errors.Is(err, store.ErrNotFound) {
 				return inc, 0, Userf("There is no incident #%d; `/incident list` shows them.", n)

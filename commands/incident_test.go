@@ -103,12 +103,23 @@ func TestFormatDuration(t *testing.T) {
 }
 
 func TestParseOpenAndMentions(t *testing.T) {
-	sev, title, err := parseOpen(strings.Fields("db --SEV1 down"))
-	if err != nil || sev != "SEV1" || title != "db down" {
-		t.Errorf("parseOpen = %q, %q, %v", sev, title, err)
+	for _, tc := range []struct{ in, sev, title string }{
+		{"db --SEV1 down", "SEV1", "db down"},
+		{"db down —sev3", "SEV3", "db down"}, // an em dash, as some Slack clients write --
+		{"db down –sev1", "SEV1", "db down"}, // an en dash
+		{"Checkout — 500s", defaultSeverity, "Checkout — 500s"},
+		{"git push --force broke prod", defaultSeverity, "git push --force broke prod"},
+		{"-- a dash", defaultSeverity, "-- a dash"},
+	} {
+		sev, title, err := parseOpen(strings.Fields(tc.in))
+		if err != nil || sev != tc.sev || title != tc.title {
+			t.Errorf("parseOpen(%q) = %q, %q, %v; want %q, %q", tc.in, sev, title, err, tc.sev, tc.title)
+		}
 	}
-	if _, _, err := parseOpen([]string{"--sev4"}); err == nil {
-		t.Errorf("--sev4 accepted")
+	for _, in := range []string{"--sev4", "—SEV", "--severe"} {
+		if _, _, err := parseOpen([]string{"db", in}); err == nil {
+			t.Errorf("%s accepted as a severity", in)
+		}
 	}
 	for in, want := range map[string]string{"<@U1>": "U1", "<@U1|dana>": "U1", "@dana": "", "<#C1>": "", "<@>": ""} {
 		if got, _ := parseMention(in); got != want {
