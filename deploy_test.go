@@ -266,19 +266,39 @@ func TestTamperedButtons(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The request's own id, on another message here or in another channel.
+	here := h.slack.AddMessage(devyChan, "", alice, "lunch?")
+	there := h.slack.AddMessage(otherChan, "", alice, "lunch?")
+	for _, elsewhere := range []fakeslack.BlockAction{
+		{ActionID: "deploy.approve", BlockID: "x", Value: "1", UserID: bob, ChannelID: devyChan, MessageTS: here},
+		{ActionID: "deploy.approve", BlockID: "x", Value: "1", UserID: bob, ChannelID: otherChan, MessageTS: there},
+	} {
+		if _, err := h.slack.WaitAck(h.ctx(), h.slack.SendBlockAction(elsewhere)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	id := h.slack.SendBlockAction(fakeslack.BlockAction{ActionID: "deploy.nonsense", BlockID: "x", Value: "1", UserID: bob, ChannelID: devyChan, MessageTS: req.TS})
 	if _, err := h.slack.WaitAck(h.ctx(), id); err != nil {
 		t.Fatal(err)
 	}
-	h.wait("six refusals", func(fakeslack.Message) bool {
+	h.wait("nine refusals", func(fakeslack.Message) bool {
 		n := 0
 		for _, m := range h.slack.Messages() {
 			if m.User == bob && m.Ephemeral {
 				n++
 			}
 		}
-		return n >= 7
+		return n >= 9
 	})
+	n := 0
+	for _, m := range h.slack.Messages() {
+		if m.User == bob && m.Ephemeral && strings.Contains(m.Text, "does not belong to promotion request #1") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d clicks from other messages were told they decide nothing; want 2", n)
+	}
 	if h.promotions() != 0 {
 		t.Fatal("a tampered click promoted")
 	}

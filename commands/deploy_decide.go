@@ -28,7 +28,15 @@ func (d *Deploy) requestOf(a Action) (store.PromotionRequest, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return r, Userf("Promotion request #%d does not exist; run `/deploy status` to see what is pending.", id)
 	}
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	// A button decides only the request of the message it sits on: what was
+	// reviewed is that message's diff.
+	if r.MessageTS != "" && (a.MessageTS != "" && a.MessageTS != r.MessageTS || a.ChannelID != "" && a.ChannelID != r.Channel) {
+		return r, Userf("That button does not belong to promotion request #%d's message, so it decides nothing; use the buttons on the request itself.", id)
+	}
+	return r, nil
 }
 
 // alreadyDecided tells a late clicker what happened to the request.
@@ -110,8 +118,16 @@ func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
 		return Reply{}, err
 	}
 	d.log.Info().Uint64("request", r.ID).Str("approver", a.UserID).Str("follower", d.cfg.Follower).Msg("promotion approved")
-	d.redraw(ctx, r)
-	d.adopt(r, true, d.run)
+	// The lease is taken before anything else that can be slow: an
+	// approved promotion without a follower looks abandoned to the other
+	// processes' (and this one's) takeover after LeaseTTL, and a slow
+	// chat.update must not let it be settled before it was ever called.
+	// The redraw runs first inside the work, so the message cannot go back
+	// to "promoting…" after the progress the work shows.
+	d.adopt(r, true, func(ctx context.Context, r store.PromotionRequest) {
+		d.redraw(ctx, r)
+		d.run(ctx, r)
+	})
 	return Reply{}, nil
 }
 

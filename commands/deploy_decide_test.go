@@ -1,0 +1,75 @@
+package commands
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/devy-chatops/devy/integrations/heroku"
+	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/store"
+)
+
+// slowFirstUpdate is a Poster whose first chat.update after armed is set
+// takes hold: Slack having a slow moment.
+type slowFirstUpdate struct {
+	*recorder
+	armed atomic.Bool
+	hold  time.Duration
+}
+
+func (p *slowFirstUpdate) Update(ctx context.Context, channel, ts string, m Message) error {
+	if p.armed.CompareAndSwap(true, false) {
+		time.Sleep(p.hold)
+	}
+	return p.recorder.Update(ctx, channel, ts, m)
+}
+
+// An approval whose message update is slower than the follower's lease
+// still promotes: the takeover loop must not find it unattended and settle
+// it as unknown before Heroku was ever called.
+func TestApprovalOutlastsASlowMessageUpdate(t *testing.T) {
+	sb := sandbox.Start()
+	t.Cleanup(sb.Close)
+	sb.Heroku.SetPromotionDelay(0)
+	st := testStore(t)
+	poster := &slowFirstUpdate{recorder: &recorder{msgs: map[string]Message{}}, hold: 800 * time.Millisecond}
+	d := NewDeploy(DeployDeps{
+		Config: DeployConfig{Pipeline: sandbox.Pipeline, Channel: "devy", LeaseTTL: 150 * time.Millisecond,
+			TakeoverEvery: 20 * time.Millisecond, PollInterval: 10 * time.Millisecond, MaxPoll: 50 * time.Millisecond},
+		Heroku: heroku.New(sb.HerokuURL, sandbox.HerokuToken, nil), Store: st,
+		Poster: poster, Bg: NewBackground(t.Context()), Log: zerolog.Nop(),
+	})
+	r := NewRouter()
+	d.Register(r)
+	if err := d.Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Handle(t.Context(), Request{Command: "deploy", Text: "promote", UserID: "U1", ChannelID: "C1", ChannelName: "devy", Source: Slash}); err != nil {
+		t.Fatalf("promote: %v", err)
+	}
+	req, err := st.Request(1)
+	if err != nil || req.MessageTS == "" {
+		t.Fatalf("no request was posted: %+v, %v", req, err)
+	}
+	poster.armed.Store(true)
+	if _, err := r.Click(t.Context(), Action{ActionID: ActionApprove, Value: "1", UserID: "U2", ChannelID: req.Channel, MessageTS: req.MessageTS}); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for req.Status == store.StatusPending || req.Status == store.StatusPromoting {
+		if time.Now().After(deadline) {
+			t.Fatalf("request #1 is still %s after 10 s", req.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if req, err = st.Request(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if req.Status != store.StatusSucceeded || len(sb.Heroku.Promotions()) != 1 {
+		t.Fatalf("request #1 ended %s (%s) after %d promotion calls; want succeeded after 1", req.Status, req.Note, len(sb.Heroku.Promotions()))
+	}
+}
