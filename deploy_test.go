@@ -480,3 +480,15 @@ func TestSlowStatusSaysItIsWorkingThenAnswers(t *testing.T) {
 		h.reply(who, "Pipeline shop")
 	}
 }
+
+// Slack names every private channel "privategroup" in a slash command's
+// payload; the deploy channel is then recognised by its id's real name.
+func TestPromoteFromAPrivateDeployChannel(t *testing.T) {
+	const private = "G0DEVYPRIV"
+	h := start(t, map[string]string{"DEVY_DEPLOY_CHANNEL": "deploys"})
+	h.slack.AddChannel(private, "deploys", fakeslack.BotUserID, alice)
+	h.slash(alice, private, "/deploy", "promote")
+	h.wait("the promotion request", func(m fakeslack.Message) bool {
+		return m.Channel == private && !m.Ephemeral && strings.Contains(m.Text, "Promotion request #1")
+	})
+}

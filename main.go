@@ -114,6 +114,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	sm := socketmode.New(api)
 	sl := bot.NewSlack(api)
 	bg := commands.NewBackground(ctx)
+	bg.OnPanic(func(v any, stack []byte) {
+		log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(stack)).Msg("background work panicked and was stopped; Devy goes on")
+	})
 
 	svc, err := newServices(cfg, httpClient)
 	if err != nil {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -12,7 +13,15 @@ import (
 type Background struct {
 	ctx context.Context
 	wg  sync.WaitGroup
+	// panicked, if set, hears of a panic in background work, which then
+	// ends without ending the process (see OnPanic).
+	panicked func(v any, stack []byte)
 }
+
+// OnPanic makes a panic in background work end only that work: f is told
+// (to log it) and the process goes on serving and following promotions.
+// Call it before the first Go.
+func (b *Background) OnPanic(f func(v any, stack []byte)) { b.panicked = f }
 
 // NewBackground ties background work to ctx.
 func NewBackground(ctx context.Context) *Background { return &Background{ctx: ctx} }
@@ -22,6 +31,13 @@ func (b *Background) Go(f func(ctx context.Context)) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
+		if b.panicked != nil {
+			defer func() {
+				if v := recover(); v != nil {
+					b.panicked(v, debug.Stack())
+				}
+			}()
+		}
 		f(b.ctx)
 	}()
 }

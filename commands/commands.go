@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/devy-chatops/devy/integrations/apierr"
@@ -205,7 +206,8 @@ func (r *Router) ValidateView(v View) map[string]string {
 }
 
 // SubmitView runs a validated submission.
-func (r *Router) SubmitView(ctx context.Context, v View) (Reply, error) {
+func (r *Router) SubmitView(ctx context.Context, v View) (reply Reply, err error) {
+	defer recovered(&err, "form "+v.CallbackID)
 	h, ok := r.views[v.CallbackID]
 	if !ok {
 		return Say("That form is not one I know how to handle."), nil
@@ -231,7 +233,8 @@ func (r *Router) React(ctx context.Context, re Reaction) error {
 func (r *Router) OnShortcut(callbackID string, h ShortcutHandler) { r.shortcuts[callbackID] = h }
 
 // RunShortcut runs a message shortcut.
-func (r *Router) RunShortcut(ctx context.Context, s Shortcut) (Reply, error) {
+func (r *Router) RunShortcut(ctx context.Context, s Shortcut) (reply Reply, err error) {
+	defer recovered(&err, "shortcut "+s.CallbackID)
 	h, ok := r.shortcuts[s.CallbackID]
 	if !ok {
 		return Say("That shortcut is not one I know how to handle."), nil
@@ -250,7 +253,8 @@ func (r *Router) Commands() []Command { return r.commands }
 
 // Handle runs a request. Help, no arguments and unknown subcommands answer
 // with usage; unknown commands list what Devy knows.
-func (r *Router) Handle(ctx context.Context, req Request) (Reply, error) {
+func (r *Router) Handle(ctx context.Context, req Request) (reply Reply, err error) {
+	defer recovered(&err, "/"+req.Command)
 	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(req.Command)), "/")
 	cmd, ok := r.command(name)
 	if !ok {
@@ -294,17 +298,31 @@ func (r *Router) unknownCommand(name string) Reply {
 		names = append(names, "`"+c.Name+"`")
 	}
 	if name == "" || isHelp(name) {
-		return Say("I can help with %s: try `@Devy %s help`.", strings.Join(names, ", "), r.commands[0].Name)
+		usages := []string{"I can help with " + strings.Join(names, ", ") + ". Each works as a slash command or as a mention (`@Devy deploy status`), which is how to ask in a thread."}
+		for _, c := range r.commands {
+			usages = append(usages, c.Usage())
+		}
+		return Say("%s", strings.Join(usages, "\n\n"))
 	}
 	return Say("I don't know `%s`; I can help with %s — try `@Devy %s help`.", name, strings.Join(names, ", "), r.commands[0].Name)
 }
 
 // Click runs a button click. Unknown action ids are answered, not crashed on:
 // they come from old messages or tampered payloads.
-func (r *Router) Click(ctx context.Context, a Action) (Reply, error) {
+func (r *Router) Click(ctx context.Context, a Action) (reply Reply, err error) {
+	defer recovered(&err, "button "+a.ActionID)
 	h, ok := r.actions[a.ActionID]
 	if !ok {
 		return Say("That button is no longer something I know how to handle."), nil
 	}
 	return h(ctx, a)
+}
+
+// recovered turns a handler's panic into its error, so that a bug in one
+// command is answered as "something went wrong" and logged with its stack,
+// rather than ending the process and every promotion it follows.
+func recovered(err *error, what string) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("%s panicked: %v\n%s", what, v, debug.Stack())
+	}
 }

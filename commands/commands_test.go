@@ -40,6 +40,8 @@ func TestRouterHelpComesFromTheTable(t *testing.T) {
 		{"reviewapp", "123 destroy", "default:123,destroy"},
 		{"nope", "x", "I don't know `nope`; I can help with `deploy`, `reviewapp`"},
 		{"", "", "I can help with `deploy`, `reviewapp`"},
+		{"help", "", "• `/deploy status` — show state"}, // @Devy help: every command's usage
+		{"", "", "*/reviewapp* — apps"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.cmd+" "+tc.text, func(t *testing.T) {
@@ -59,6 +61,38 @@ func TestRouterHelpComesFromTheTable(t *testing.T) {
 	reply, _ := r.Click(context.Background(), Action{ActionID: "unknown"})
 	if !strings.Contains(reply.Text, "no longer something I know") {
 		t.Errorf("unknown action: %q", reply.Text)
+	}
+}
+
+// A handler's panic is its error: the asker is told something went wrong,
+// and the process, with every promotion it follows, goes on.
+func TestRouterTurnsAPanicIntoAnError(t *testing.T) {
+	r := NewRouter()
+	boom := func(ctx context.Context, req Request, args []string) (Reply, error) { panic("index out of range") }
+	r.Add(Command{Name: "deploy", Subs: []Sub{{"status", "", "", boom}}})
+	r.OnAction("deploy.approve", func(ctx context.Context, a Action) (Reply, error) { panic("nil map") })
+	_, err := r.Handle(context.Background(), Request{Command: "deploy", Text: "status"})
+	if err == nil || !strings.Contains(err.Error(), "/deploy panicked: index out of range") {
+		t.Errorf("Handle's error = %v", err)
+	}
+	if reply, internal := ErrorReply(err, "r1"); !internal || strings.Contains(reply.Text, "index") {
+		t.Errorf("the asker was told %q", reply.Text)
+	}
+	if _, err := r.Click(context.Background(), Action{ActionID: "deploy.approve"}); err == nil || !strings.Contains(err.Error(), "nil map") {
+		t.Errorf("Click's error = %v", err)
+	}
+}
+
+func TestBackgroundWorkThatPanicsEndsAlone(t *testing.T) {
+	bg := NewBackground(context.Background())
+	told := make(chan string, 1)
+	bg.OnPanic(func(v any, stack []byte) { told <- fmt.Sprint(v) })
+	bg.Go(func(context.Context) { panic("boom") })
+	if !bg.Wait(5 * time.Second) {
+		t.Fatal("the work that panicked was still running")
+	}
+	if got := <-told; got != "boom" {
+		t.Errorf("OnPanic heard %q", got)
 	}
 }
 
@@ -103,6 +137,34 @@ func TestParseLockDuration(t *testing.T) {
 			got, err := parseLockDuration(tc.in)
 			if (err == nil) != tc.ok || got != tc.want {
 				t.Fatalf("parseLockDuration(%q) = %v, %v", tc.in, got, err)
+			}
+		})
+	}
+}
+
+func TestLockDuration(t *testing.T) {
+	const def = 2 * time.Hour
+	tests := []struct {
+		in     string
+		want   time.Duration
+		reason string
+		ok     bool
+	}{
+		{"db upgrade for 1h", time.Hour, "db upgrade", true},
+		{"db upgrade for 90 minutes", 90 * time.Minute, "db upgrade", true},
+		{"for 2 days", 48 * time.Hour, "", true},
+		{"waiting for QA", def, "waiting for QA", true},
+		{"waiting for 2 reviewers", def, "waiting for 2 reviewers", true},
+		{"release freeze", def, "release freeze", true},
+		{"", def, "", true},
+		{"for 2x", 0, "", false},
+		{"freeze for 9 days", 0, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, rest, err := lockDuration(strings.Fields(tc.in), def)
+			if (err == nil) != tc.ok || (tc.ok && (got != tc.want || strings.Join(rest, " ") != tc.reason)) {
+				t.Fatalf("lockDuration(%q) = %v, %q, %v; want %v, %q", tc.in, got, rest, err, tc.want, tc.reason)
 			}
 		})
 	}

@@ -639,10 +639,16 @@ func (d *Deploy) isAdmin(user string) bool {
 // so it is looked up when the configuration names the channel.
 func (d *Deploy) inDeployChannel(ctx context.Context, req Request) (bool, error) {
 	want := d.cfg.Channel
-	if req.ChannelID == want || (req.ChannelName != "" && req.ChannelName == want) {
+	name := req.ChannelName
+	if name == "privategroup" || name == "directmessage" {
+		// What Slack sends as the name of private channels and DMs: it
+		// says nothing about which one this is.
+		name = ""
+	}
+	if req.ChannelID == want || (name != "" && name == want) {
 		return true, nil
 	}
-	if req.ChannelName != "" || d.dir == nil || req.ChannelID == "" {
+	if name != "" || d.dir == nil || req.ChannelID == "" {
 		return false, nil
 	}
 	name, err := d.dir.ChannelName(ctx, req.ChannelID)

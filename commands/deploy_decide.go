@@ -254,13 +254,9 @@ func (d *Deploy) cancel(ctx context.Context, req Request, args []string) (Reply,
 }
 
 func (d *Deploy) lock(ctx context.Context, req Request, args []string) (Reply, error) {
-	dur := d.cfg.LockDuration
-	if n := len(args); n >= 2 && strings.EqualFold(args[n-2], "for") {
-		parsed, err := parseLockDuration(args[n-1])
-		if err != nil {
-			return Reply{}, err
-		}
-		dur, args = parsed, args[:n-2]
+	dur, args, err := lockDuration(args, d.cfg.LockDuration)
+	if err != nil {
+		return Reply{}, err
 	}
 	reason := strings.Join(args, " ")
 	pipelineID, err := d.pipelineKey(ctx)
@@ -278,6 +274,32 @@ func (d *Deploy) lock(ctx context.Context, req Request, args []string) (Reply, e
 	}
 	return Reply{Message: Message{Text: "🔒 " + lockText(l) + " `/deploy unlock` lifts it."}}, nil
 }
+
+// lockDuration takes a trailing "for 2h" (or "for 2 hours") off a lock's
+// words. "for" followed by words that are no duration is part of the reason,
+// as in "waiting for QA"; a number that is no duration is refused.
+func lockDuration(args []string, def time.Duration) (time.Duration, []string, error) {
+	n := len(args)
+	switch {
+	case n >= 3 && strings.EqualFold(args[n-3], "for") && startsWithDigit(args[n-2]):
+		if unit, ok := lockUnits[strings.ToLower(args[n-1])]; ok {
+			d, err := parseLockDuration(args[n-2] + unit)
+			return d, args[:n-3], err
+		}
+	case n >= 2 && strings.EqualFold(args[n-2], "for") && startsWithDigit(args[n-1]):
+		d, err := parseLockDuration(args[n-1])
+		return d, args[:n-2], err
+	}
+	return def, args, nil
+}
+
+var lockUnits = map[string]string{
+	"m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+	"h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+	"d": "d", "day": "d", "days": "d",
+}
+
+func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
 func parseLockDuration(s string) (time.Duration, error) {
 	bad := Userf("I couldn't read “for %s”; give a duration such as `for 30m`, `for 2h` or `for 1d` (at most 7 days).", s)

@@ -277,9 +277,14 @@ func (s *Server) SendSlashCommand(cmd SlashCommand) string {
 	s.mu.Lock()
 	ch := s.implicitChannel(cmd.ChannelID, cmd.ChannelName)
 	u := s.ensureUser(cmd.UserID, cmd.UserName)
+	name := ch.Name
+	if ch.Private {
+		// Slack does not name private channels in slash commands.
+		name = "privategroup"
+	}
 	payload := map[string]any{
 		"token": VerificationToken, "team_id": TeamID, "team_domain": TeamDomain,
-		"channel_id": cmd.ChannelID, "channel_name": ch.Name, "user_id": cmd.UserID, "user_name": u.Name,
+		"channel_id": cmd.ChannelID, "channel_name": name, "user_id": cmd.UserID, "user_name": u.Name,
 		"command": cmd.Command, "text": cmd.Text, "api_app_id": AppID,
 		// Slash payloads mirror form fields, so this flag arrives as a string;
 		// slack-go accepts both forms.
