@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -77,11 +78,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
 	if mode == config.Shell {
-		return runShell(ctx, cfg, log, stdin, stdout)
+		return runShell(ctx, cfg, newShellLogger(cfg, stderr), stdin, stdout)
 	}
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, newLogger(cfg, stderr))
 }
 
 func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
@@ -89,6 +89,18 @@ func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.Kitchen}
 	}
 	return zerolog.New(w).Level(cfg.LogLevel).With().Timestamp().Logger()
+}
+
+// newShellLogger keeps the shell's terminal a chat: its log shares the
+// screen with the messages, so unless LOG_FORMAT=console asks for the whole
+// log it shows only errors, each as one readable line. The warnings (a poll
+// retried, a call settled another way) are about work whose outcome the
+// chat itself shows.
+func newShellLogger(cfg config.Config, w io.Writer) zerolog.Logger {
+	if cfg.LogFormat != "console" {
+		cfg.LogFormat, cfg.LogLevel = "console", max(cfg.LogLevel, zerolog.ErrorLevel)
+	}
+	return newLogger(cfg, w)
 }
 
 // serve runs the Slack bot until ctx ends.
@@ -235,17 +247,13 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 		cfg.DatabaseURL = "" // the sandbox's state is thrown away, never a real database's
 		fmt.Fprintf(stdout, "Sandbox: pipeline %q with a staging app a few commits ahead of two production apps (no accounts needed).\n", cfg.HerokuPipeline)
 	}
-	if cfg.LogFormat == "json" {
-		// People read the shell; keep its log quiet and readable.
-		log = log.Level(zerolog.WarnLevel)
-	}
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	// Quitting the shell ends its background work (reminder loops, promotions
-	// being followed) at once rather than waiting for them.
+	// being followed); see below for what it waits for first.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	bg := commands.NewBackground(ctx)
@@ -266,7 +274,20 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 		}
 	}
 	err = sh.Run(ctx, stdin)
+	// A piped script, or a quick `quit`, ends before the promotion or review
+	// app it started does: see that through, so its messages are shown and
+	// nothing is cut off mid-call. Ctrl-C (ctx) still stops at once.
+	if kinds := bg.Working(); len(kinds) > 0 && ctx.Err() == nil {
+		sh.Say("\nWaiting for running work to finish (%s) — press Ctrl-C to stop now…\n", strings.Join(kinds, ", "))
+		if !bg.WaitWork(ctx, shellDrain) && ctx.Err() == nil {
+			sh.Say("Stopped waiting after %s; %s did not finish.\n", shellDrain, strings.Join(bg.Working(), ", "))
+		}
+	}
 	cancel()
 	bg.Wait(2 * time.Second)
 	return err
 }
+
+// shellDrain bounds how long the shell, once left, waits for the work it
+// started; a sandbox promotion takes a few seconds.
+const shellDrain = 60 * time.Second

@@ -625,7 +625,7 @@ func (d *Deploy) adopt(r store.PromotionRequest, approved bool, work func(contex
 		done()
 		return
 	}
-	d.bg.Go(func(ctx context.Context) {
+	d.bg.Work("a promotion", func(ctx context.Context) {
 		defer done()
 		ctx, cancel := context.WithCancel(ctx)
 		renewing := make(chan struct{})

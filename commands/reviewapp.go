@@ -388,7 +388,7 @@ func (ra *ReviewApps) create(ctx context.Context, c creation) (Reply, error) {
 		rec = saved
 	}
 	ra.log.Info().Int("pr", c.PR).Str("review_app", h.ID).Str("user", c.User).Msg("review app requested")
-	ra.bg.Go(func(ctx context.Context) { ra.follow(ctx, rec) })
+	ra.bg.Work("a review app", func(ctx context.Context) { ra.follow(ctx, rec) })
 	if !c.Slash {
 		return Reply{}, nil // the progress message in the thread is the answer
 	}
@@ -466,7 +466,7 @@ func (ra *ReviewApps) Resume(ctx context.Context) error {
 	}
 	for _, rec := range recs {
 		ra.log.Info().Int("pr", rec.PR).Str("review_app", rec.ID).Msg("resuming review app")
-		ra.bg.Go(func(ctx context.Context) { ra.follow(ctx, rec) })
+		ra.bg.Work("a review app", func(ctx context.Context) { ra.follow(ctx, rec) })
 	}
 	return nil
 }

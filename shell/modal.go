@@ -50,6 +50,16 @@ func (s *Shell) askLocked() {
 	}
 }
 
+// dropForm closes the open form, if any, without sending it.
+func (s *Shell) dropForm() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.form != nil {
+		fmt.Fprintf(s.out, "\n(form %q not sent)\n", s.form.modal.Title)
+		s.form = nil
+	}
+}
+
 // answer takes one typed line for the open form and reports whether a form
 // was open.
 func (s *Shell) answer(ctx context.Context, line string) bool {

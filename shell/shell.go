@@ -57,6 +57,7 @@ const intro = `Devy shell — type Slack commands here, for example:
 // Run reads lines from in until it ends, "quit", or ctx is done.
 func (s *Shell) Run(ctx context.Context, in io.Reader) error {
 	s.printf(intro, s.channel)
+	defer s.dropForm()
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(in)
@@ -89,10 +90,15 @@ func (s *Shell) prompt() {
 
 // Do runs one typed line and reports whether the shell should go on.
 func (s *Shell) Do(ctx context.Context, line string) bool {
+	line = strings.TrimSpace(line)
+	// Checked before a form's answer: leaving must work everywhere, and
+	// Run drops an open form unsent.
+	if line == "quit" || line == "exit" {
+		return false
+	}
 	if s.answer(ctx, line) {
 		return true
 	}
-	line = strings.TrimSpace(line)
 	s.mu.Lock()
 	user, channel := s.user, s.channel
 	s.mu.Unlock()
@@ -100,8 +106,6 @@ func (s *Shell) Do(ctx context.Context, line string) bool {
 	rest = strings.TrimSpace(rest)
 	switch {
 	case line == "":
-	case line == "quit" || line == "exit":
-		return false
 	case word == "as":
 		if rest == "" || strings.ContainsAny(rest, " <>") {
 			s.printf("Type `as NAME`, for example `as bob`.\n")
@@ -123,10 +127,10 @@ func (s *Shell) Do(ctx context.Context, line string) bool {
 	case word == "click":
 		s.click(ctx, user, rest)
 	case strings.HasPrefix(word, "/"):
-		s.request(ctx, commands.Request{Command: strings.TrimPrefix(word, "/"), Text: rest, UserID: user, ChannelID: channel, ChannelName: channel, Source: commands.Slash})
+		s.request(ctx, commands.Request{Command: strings.TrimPrefix(word, "/"), Text: escapeMentions(rest), UserID: user, ChannelID: channel, ChannelName: channel, Source: commands.Slash})
 	case strings.EqualFold(word, "@devy"):
 		name, args, _ := strings.Cut(rest, " ")
-		s.request(ctx, commands.Request{Command: strings.ToLower(name), Text: args, UserID: user, ChannelID: channel, ChannelName: channel, Source: commands.Mention})
+		s.request(ctx, commands.Request{Command: strings.ToLower(name), Text: escapeMentions(args), UserID: user, ChannelID: channel, ChannelName: channel, Source: commands.Mention})
 	case word == "simulate":
 		s.runSimulation(ctx, rest)
 	case word == "help":
@@ -135,6 +139,25 @@ func (s *Shell) Do(ctx context.Context, line string) bool {
 		s.printf("I don't understand %q here; type a slash command such as `/deploy help`, or `help`.\n", line)
 	}
 	return true
+}
+
+// typedMentionRE is an @name typed as a word of its own: not the middle of
+// an e-mail address, and ending before trailing punctuation.
+var typedMentionRE = regexp.MustCompile(`(^|[\s(])@([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)`)
+
+// escapeMentions writes @name as <@name>, the way Slack hands a command the
+// people it mentions (it sends their ids; in the shell a user's id is the
+// name `as NAME` took), so that commands parsing mentions work here too.
+// @here, @channel and @everyone are not people and stay as typed.
+func escapeMentions(text string) string {
+	return typedMentionRE.ReplaceAllStringFunc(text, func(m string) string {
+		sub := typedMentionRE.FindStringSubmatch(m)
+		switch sub[2] {
+		case "here", "channel", "everyone":
+			return m
+		}
+		return sub[1] + "<@" + sub[2] + ">"
+	})
 }
 
 func (s *Shell) request(ctx context.Context, req commands.Request) {
@@ -262,6 +285,9 @@ func (s *Shell) MessageText(ctx context.Context, channel, ts string) (string, st
 
 // GroupMembers: the shell has no user groups (commands.Directory).
 func (s *Shell) GroupMembers(ctx context.Context, id string) ([]string, error) { return nil, nil }
+
+// Say prints a line of the shell's own, between messages.
+func (s *Shell) Say(format string, args ...any) { s.printf(format, args...) }
 
 func (s *Shell) printf(format string, args ...any) {
 	s.mu.Lock()
