@@ -175,8 +175,10 @@ func (h *harness) releaseHook(appName, eventID string) hook {
 	return hook{service: "heroku", body: body, secret: herokuSecret}
 }
 
-// pipelineHook is Semaphore's notification of a finished pipeline.
-func (h *harness) pipelineHook(webhookID, result string, revision map[string]any) hook {
+// pipelineHook is Semaphore's notification of a finished pipeline. Its
+// webhook id is made up from the pipeline's; Semaphore makes a new one for
+// every attempt.
+func (h *harness) pipelineHook(pipelineID, result string, revision map[string]any) hook {
 	body := mustJSON(map[string]any{
 		"version": "1.0.0", "organization": map[string]any{"name": "acme", "id": "36360e31-6a6b-4b6f-9e3f-3c1b2c1d0e0f"},
 		"project": map[string]any{"name": "shop", "id": sandbox.ProjectID}, "repository": map[string]any{"url": "https://github.com/acme/shop", "slug": "acme/shop"},
@@ -184,13 +186,13 @@ func (h *harness) pipelineHook(webhookID, result string, revision map[string]any
 		"workflow": map[string]any{"initial_pipeline_id": "fa02c7bd-a6b5-4c3d-9e2f-1a0b9c8d7e6f", "id": "acabe58e-1b2c-4d3e-8f4a-5b6c7d8e9f0a", "created_at": "2026-11-24T22:40:54Z"},
 		"pipeline": map[string]any{
 			"yaml_file_name": "semaphore.yml", "working_directory": ".semaphore", "state": "done", "result": result, "result_reason": "test",
-			"name": "Shop CI", "id": "fa02c7bd-a6b5-4c3d-9e2f-1a0b9c8d7e6f", "error_description": "",
+			"name": "Shop CI", "id": pipelineID, "error_description": "",
 			"created_at": "2026-11-24T22:40:54Z", "pending_at": "2026-11-24T22:40:55Z", "queuing_at": "2026-11-24T22:40:55Z",
 			"running_at": "2026-11-24T22:40:56Z", "stopping_at": nil, "done_at": "2026-11-24T22:44:08Z",
 		},
 		"blocks": []any{},
 	})
-	return hook{service: "semaphore", body: body, secret: semaphoreSecret, header: map[string]string{"X-Semaphore-Webhook-Id": webhookID}}
+	return hook{service: "semaphore", body: body, secret: semaphoreSecret, header: map[string]string{"X-Semaphore-Webhook-Id": "w-" + pipelineID}}
 }
 
 func (h *harness) masterRevision() map[string]any {
@@ -297,7 +299,7 @@ func TestWebhookPullRequestFlow(t *testing.T) {
 	rev := map[string]any{"reference_type": "pull_request", "reference": "refs/pull/7/merge", "commit_sha": pr.HeadSHA, "commit_message": "Dark mode toggle",
 		"sender": map[string]any{"login": "erin"}, "branch": nil,
 		"pull_request": map[string]any{"head_repo_slug": "acme/shop", "number": 7, "name": pr.Title, "head_sha": pr.HeadSHA, "branch_name": "erin/dark-mode", "commit_range": ""}}
-	if code := h.deliver(base, h.pipelineHook("w-pr", "failed", rev)); code != 200 {
+	if code := h.deliver(base, h.pipelineHook("ppl-pr", "failed", rev)); code != 200 {
 		t.Fatalf("pipeline answered %d", code)
 	}
 	ci := h.wait("CI in the thread", func(m fakeslack.Message) bool {
@@ -377,9 +379,11 @@ func TestWebhookStagingReleaseRequestsPromotion(t *testing.T) {
 func TestWebhookMasterPipeline(t *testing.T) {
 	t.Parallel()
 	h, base := startWebhooks(t, nil)
-	failed := h.pipelineHook("w-1", "failed", h.masterRevision())
-	for i := 0; i < 2; i++ { // Semaphore retries with the same webhook id
-		if code := h.deliver(base, failed); code != 200 {
+	failed := h.pipelineHook("ppl-1", "failed", h.masterRevision())
+	resent := failed // Semaphore resends the same body with a new webhook id
+	resent.header = map[string]string{"X-Semaphore-Webhook-Id": "0c9e6a47-5d1b-4f7e-9a3c-2b8d4e6f1a0c"}
+	for i, d := range []hook{failed, resent} {
+		if code := h.deliver(base, d); code != 200 {
 			t.Fatalf("delivery %d answered %d; want 200", i+1, code)
 		}
 	}
@@ -387,13 +391,18 @@ func TestWebhookMasterPipeline(t *testing.T) {
 		return m.Channel == devyChan && strings.Contains(m.Text, "CI failed on `master`")
 	})
 	text := blocksText(m)
-	// The push's commits, newest first: dave is mapped, the others are logins.
-	for _, want := range []string{"<@" + dave + ">, carol, bob", "“Report errors to Sentry”", h.sb.SemaphoreURL + "/workflows/acabe58e-1b2c-4d3e-8f4a-5b6c7d8e9f0a|Shop CI", "3m 12s"} {
+	// The failing commit's author (dave, mapped), not the push's others.
+	for _, want := range []string{"*Author*\n<@" + dave + ">\n", "“Report errors to Sentry”", h.sb.SemaphoreURL + "/workflows/acabe58e-1b2c-4d3e-8f4a-5b6c7d8e9f0a|Shop CI", "3m 12s"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("CI message lacks %q:\n%s", want, text)
 		}
 	}
-	passed := h.pipelineHook("w-2", "passed", h.masterRevision())
+	for _, other := range []string{"carol", "bob", "alice"} {
+		if strings.Contains(text, other) {
+			t.Errorf("CI message names %s, who did not write the failing commit:\n%s", other, text)
+		}
+	}
+	passed := h.pipelineHook("ppl-2", "passed", h.masterRevision())
 	if code := h.deliver(base, passed); code != 200 {
 		t.Fatalf("passed answered %d", code)
 	}
@@ -406,12 +415,71 @@ func TestWebhookMasterPipeline(t *testing.T) {
 	// A branch with no known pull request is not reported.
 	rev := h.masterRevision()
 	rev["reference"], rev["branch"] = "refs/heads/spike", map[string]any{"name": "spike", "commit_range": ""}
-	if code := h.deliver(base, h.pipelineHook("w-3", "failed", rev)); code != 200 {
+	if code := h.deliver(base, h.pipelineHook("ppl-3", "failed", rev)); code != 200 {
 		t.Fatalf("branch pipeline answered %d", code)
 	}
 	h.waitLog("pipeline of a branch with no known pull request")
 	if n := len(h.posts(devyChan)); n != 2 {
 		t.Errorf("%d messages in #devy after a branch pipeline; want still 2", n)
+	}
+}
+
+// A pull request's events sent back to back, as GitHub does when a branch
+// is pushed just after the pull request was opened, all land in the thread
+// of its announcement, and so does its pipeline.
+func TestWebhookPullRequestFollowUpsRightAfterOpened(t *testing.T) {
+	t.Parallel()
+	h, base := startWebhooks(t, nil)
+	pr := h.headOf(7)
+	rev := map[string]any{"reference_type": "pull_request", "reference": "refs/pull/7/merge", "commit_sha": pr.HeadSHA, "commit_message": "Dark mode toggle",
+		"sender": map[string]any{"login": "erin"}, "branch": nil,
+		"pull_request": map[string]any{"number": 7, "head_sha": pr.HeadSHA, "branch_name": "erin/dark-mode", "commit_range": ""}}
+	for _, d := range []hook{
+		h.prHook("opened", "d-opened", nil),
+		h.prHook("synchronize", "d-sync", map[string]any{"before": pr.HeadSHA, "after": pr.HeadSHA}),
+		h.pipelineHook("ppl-pr", "passed", rev),
+		h.prHook("closed", "d-closed", map[string]any{"pull_request": map[string]any{"state": "closed"}}),
+	} {
+		if code := h.deliver(base, d); code != 200 {
+			t.Fatalf("%s answered %d; want 200", d.service, code)
+		}
+	}
+	note := h.wait("the PR notification", func(m fakeslack.Message) bool {
+		return m.Channel == generalChan && m.ThreadTS == "" && strings.Contains(m.Text, "Pull request")
+	})
+	for _, want := range []string{"New commits on `erin/dark-mode`", "CI passed", "Closed without merging"} {
+		h.wait(want+" in the thread", func(m fakeslack.Message) bool {
+			return m.Channel == generalChan && m.ThreadTS == note.TS && strings.Contains(m.Text, want)
+		})
+	}
+	if n := len(h.posts(generalChan)); n != 4 {
+		t.Errorf("%d messages in #general; want the notification and 3 replies:%s", n, h.dump())
+	}
+}
+
+// A delivery whose message Slack refused is handled again when redelivered.
+func TestWebhookFailedNotificationIsRedelivered(t *testing.T) {
+	t.Parallel()
+	h, base := startWebhooks(t, nil)
+	h.slack.FailNext("chat.postMessage", http.StatusOK, nil, `{"ok":false,"error":"fatal_error"}`)
+	opened := h.prHook("opened", "d-opened", nil)
+	if code := h.deliver(base, opened); code != 200 {
+		t.Fatalf("opened answered %d; want 200", code)
+	}
+	h.waitLog("notifying Slack of a webhook failed")
+	if code := h.deliver(base, opened); code != 200 { // "Redeliver" on GitHub's page
+		t.Fatalf("redelivery answered %d; want 200", code)
+	}
+	h.wait("the PR notification", func(m fakeslack.Message) bool {
+		return m.Channel == generalChan && m.ThreadTS == "" && strings.Contains(m.Text, "Pull request")
+	})
+	h.waitLog("pull request announced")
+	if code := h.deliver(base, opened); code != 200 {
+		t.Fatalf("second redelivery answered %d; want 200", code)
+	}
+	h.waitLog("already handled")
+	if n := len(h.posts(generalChan)); n != 1 {
+		t.Errorf("%d messages in #general; want 1:%s", n, h.dump())
 	}
 }
 
@@ -460,7 +528,7 @@ func TestWebhookRefusals(t *testing.T) {
 	big := bytes.Repeat([]byte(" "), 5<<20+1)
 	pr := h.prHook("opened", "d-1", nil)
 	rel := h.releaseHook(sandbox.StagingApp, "ev-1")
-	ci := h.pipelineHook("w-1", "failed", h.masterRevision())
+	ci := h.pipelineHook("ppl-1", "failed", h.masterRevision())
 	tests := []struct {
 		name  string
 		valid hook

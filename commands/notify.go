@@ -188,6 +188,45 @@ type Notifications struct {
 	mu       sync.Mutex     // guards branches and order
 	branches map[string]int // head branch → open pull request, learnt from pull_request events
 	order    []string       // branches, oldest first, to bound the map
+
+	threads prLocks // one pull request's thread: read it, post, remember it
+}
+
+// prLocks lets one event of a pull request at a time read its thread and
+// post: events arrive concurrently, and one that read no thread while the
+// announcement was still being posted would post nothing at all.
+type prLocks struct {
+	mu    sync.Mutex // guards locks
+	locks map[int]*prLock
+}
+
+type prLock struct {
+	mu    sync.Mutex // held while an event of the pull request reads its thread and posts
+	users int        // holding or waiting, guarded by prLocks.mu; the entry goes when none is left
+}
+
+// lock waits for pull request pr's earlier events and returns the unlock.
+func (l *prLocks) lock(pr int) (unlock func()) {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = map[int]*prLock{}
+	}
+	k := l.locks[pr]
+	if k == nil {
+		k = &prLock{}
+		l.locks[pr] = k
+	}
+	k.users++
+	l.mu.Unlock()
+	k.mu.Lock()
+	return func() {
+		k.mu.Unlock()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if k.users--; k.users == 0 {
+			delete(l.locks, pr)
+		}
+	}
 }
 
 // maxBranches bounds the branch → pull request map; a branch pipeline whose
@@ -228,6 +267,8 @@ func (n *Notifications) PullRequest(ctx context.Context, e PREvent) error {
 		return nil
 	}
 	n.learnBranch(e)
+	unlock := n.threads.lock(e.Number)
+	defer unlock()
 	th, err := n.store.PRThread(e.Number)
 	if err != nil {
 		return fmt.Errorf("read the thread of PR #%d: %w", e.Number, err)
@@ -648,6 +689,9 @@ func (n *Notifications) Pipeline(ctx context.Context, e PipelineEvent) error {
 		log.Debug().Msg("pipeline of a branch with no known pull request; nothing posted")
 		return nil
 	}
+	// An announcement of the pull request still being posted is waited for.
+	unlock := n.threads.lock(pr)
+	defer unlock()
 	th, err := n.store.PRThread(pr)
 	if err != nil {
 		return fmt.Errorf("read the thread of PR #%d: %w", pr, err)
@@ -693,7 +737,7 @@ func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, ma
 			fields = append(fields, "*Reason*\n"+escape(e.ResultReason))
 		}
 		if result == "failed" {
-			who := n.culprits(ctx, e)
+			who := n.culprit(ctx, e)
 			fields = append(fields, "*Author*\n"+who)
 			text += " — " + who
 		}
@@ -705,34 +749,39 @@ func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, ma
 	return Message{Text: text, Blocks: blocks}
 }
 
-// culprits names the authors of the commits the pipeline tested, as Slack
-// mentions when DEVY_USER_MAP knows them: GitHub's list of the push's
-// commits when it can be read, otherwise who pushed.
-func (n *Notifications) culprits(ctx context.Context, e PipelineEvent) string {
-	var logins []string
+// culprit names the author of the commit that failed (the pipeline's, the
+// head of the push), as a Slack mention when DEVY_USER_MAP knows them:
+// from GitHub's list of the push's commits when it can be read, otherwise
+// who pushed.
+func (n *Notifications) culprit(ctx context.Context, e PipelineEvent) string {
 	if base, head, ok := splitRange(e.CommitRange); ok && n.github != nil {
 		c, err := n.github.Compare(ctx, base, head)
 		if err != nil {
 			n.log.Warn().Err(err).Str("range", e.CommitRange).Msg("reading the pipeline's commits failed; naming who pushed")
 		}
-		for i := len(c.Commits) - 1; i >= 0 && len(logins) < 5; i-- {
-			who := cmp.Or(c.Commits[i].AuthorLogin, c.Commits[i].AuthorName)
-			if who != "" && !slices.Contains(logins, who) {
-				logins = append(logins, who)
+		if commit, ok := failingCommit(c, e.SHA); ok {
+			if who := cmp.Or(commit.AuthorLogin, commit.AuthorName); who != "" {
+				return n.person(who)
 			}
 		}
 	}
-	if len(logins) == 0 && e.Sender != "" {
-		logins = []string{e.Sender}
+	if e.Sender != "" {
+		return n.person(e.Sender)
 	}
-	if len(logins) == 0 {
-		return "unknown"
+	return "unknown"
+}
+
+// failingCommit finds the pipeline's commit sha among the push's: the last
+// one when sha is not there, unless GitHub cut the list short (then the
+// last one listed is not the push's head).
+func failingCommit(c github.Comparison, sha string) (github.Commit, bool) {
+	if i := slices.IndexFunc(c.Commits, func(g github.Commit) bool { return sha != "" && strings.EqualFold(g.SHA, sha) }); i >= 0 {
+		return c.Commits[i], true
 	}
-	var out []string
-	for _, l := range logins {
-		out = append(out, n.person(l))
+	if len(c.Commits) == 0 || c.TotalCommits > len(c.Commits) {
+		return github.Commit{}, false
 	}
-	return strings.Join(out, ", ")
+	return c.Commits[len(c.Commits)-1], true
 }
 
 // splitRange reads "base...head" (or "base..head"); a push that created the

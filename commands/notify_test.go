@@ -98,9 +98,15 @@ func (s *noteStore) Requests(statuses ...string) ([]store.PromotionRequest, erro
 	return out, nil
 }
 
-type noteGitHub struct{ cmp github.Comparison }
+type noteGitHub struct {
+	cmp github.Comparison
+	err error
+}
 
 func (g noteGitHub) Compare(context.Context, string, string) (github.Comparison, error) {
+	if g.err != nil {
+		return github.Comparison{}, g.err
+	}
 	return g.cmp, nil
 }
 func (g noteGitHub) CommitURL(sha string) string { return "https://github.com/acme/shop/commit/" + sha }
@@ -149,7 +155,7 @@ func newNotifyWorld(t *testing.T) notifyWorld {
 			stagingID: {ID: "rel-4", Version: 4, SlugID: "slug-4", Commit: stageSHA},
 			prodID:    {ID: "rel-2", Version: 2, SlugID: "slug-2", Commit: prodSHA},
 		},
-		GitHub: noteGitHub{github.Comparison{AheadBy: 3, URL: "https://github.com/acme/shop/compare/x...y", Commits: []github.Commit{
+		GitHub: noteGitHub{cmp: github.Comparison{AheadBy: 3, URL: "https://github.com/acme/shop/compare/x...y", Commits: []github.Commit{
 			{SHA: "a", AuthorLogin: "carol"}, {SHA: "b", AuthorLogin: "dave"}, {SHA: "c", AuthorName: "Someone Without Login"},
 		}}},
 	})
@@ -358,8 +364,18 @@ func TestPipelineNotifications(t *testing.T) {
 		{name: "master failed", event: master, wantPosts: 1, channel: "#devy",
 			want: []string{"❌ *CI failed on `master`* at <https://github.com/acme/shop/commit/" + stageSHA, "“Report errors to Sentry”",
 				"<https://acme.semaphoreci.com/workflows/wf-1|Shop CI>", "3m 12s", "*Reason*\ntest",
-				// the push's commits' authors, newest first, mapped when known
-				"Someone Without Login, <@U0DAVE>, carol"}, dontWant: []string{"frank", "body"}},
+				// the failing commit is not among the push's listed: the newest one's author
+				"*Author*\nSomeone Without Login"}, dontWant: []string{"frank", "body", "U0DAVE", "carol"}},
+		{name: "master failed: the failing commit's author, mapped", event: with(master, func(e *PipelineEvent) { e.SHA = "b" }),
+			wantPosts: 1, want: []string{"*Author*\n<@U0DAVE>", "— <@U0DAVE>"}, dontWant: []string{"carol", "Someone", "frank"}},
+		{name: "master failed: the failing commit's author, unmapped", event: with(master, func(e *PipelineEvent) { e.SHA = "a" }),
+			wantPosts: 1, want: []string{"*Author*\ncarol"}, dontWant: []string{"U0DAVE", "Someone", "frank"}},
+		{name: "master failed, GitHub down: who pushed", setup: func(w notifyWorld) {
+			w.n.github = noteGitHub{err: fmt.Errorf("github: comparing aaaa...bbbb: 502")}
+		}, event: master, wantPosts: 1, want: []string{"*Author*\nfrank"}, dontWant: []string{"U0DAVE", "carol", "Someone"}},
+		{name: "master failed, commit past GitHub's list: who pushed", setup: func(w notifyWorld) {
+			w.n.github = noteGitHub{cmp: github.Comparison{TotalCommits: 300, Commits: []github.Commit{{SHA: "a", AuthorLogin: "carol"}}}}
+		}, event: master, wantPosts: 1, want: []string{"*Author*\nfrank"}, dontWant: []string{"carol"}},
 		{name: "master failed, no range: who pushed", event: with(master, func(e *PipelineEvent) { e.CommitRange, e.Sender = "", "erin" }),
 			wantPosts: 1, want: []string{"*Author*\n<@U0ERIN>"}},
 		{name: "master failed, new branch range", event: with(master, func(e *PipelineEvent) { e.CommitRange = "0000000000...bbbb" }),
@@ -389,6 +405,63 @@ func TestPipelineNotifications(t *testing.T) {
 				t.Fatal(err)
 			}
 			w.checkPosts(t, tc.wantPosts, tc.channel, tc.thread, tc.want, tc.dontWant)
+		})
+	}
+}
+
+// heldPoster holds its first post (the announcement) until release is
+// closed, as a slow Slack does.
+type heldPoster struct {
+	notePoster
+	once             sync.Once
+	entered, release chan struct{}
+}
+
+func (p *heldPoster) Post(ctx context.Context, channel, thread string, m Message) (Posted, error) {
+	p.once.Do(func() { close(p.entered); <-p.release })
+	return p.notePoster.Post(ctx, channel, thread, m)
+}
+
+// An event of a pull request arriving while its announcement is still
+// being posted waits for it and lands in its thread.
+func TestPullRequestFollowUpWaitsForItsAnnouncement(t *testing.T) {
+	ctx := context.Background()
+	passed := PipelineEvent{State: "done", Result: "passed", Branch: "erin/dark-mode", SHA: stageSHA}
+	tests := []struct {
+		name     string
+		followUp func(n *Notifications) error
+		want     string
+	}{
+		{"new commits", func(n *Notifications) error {
+			return n.PullRequest(ctx, PREvent{Action: "synchronize", Repo: "acme/shop", Number: 7, Branch: "erin/dark-mode", After: "9cb13b8e2d4f"})
+		}, "New commits on `erin/dark-mode`"},
+		{"the pull request's pipeline", func(n *Notifications) error {
+			e := passed
+			e.PR = 7
+			return n.Pipeline(ctx, e)
+		}, "CI passed"},
+		{"its branch's pipeline", func(n *Notifications) error { return n.Pipeline(ctx, passed) }, "CI passed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newNotifyWorld(t)
+			p := &heldPoster{entered: make(chan struct{}), release: make(chan struct{})}
+			w.n.poster, w.poster = p, &p.notePoster
+			announced := make(chan error)
+			go func() { announced <- w.n.PullRequest(ctx, opened) }()
+			<-p.entered
+			// Let the follow-up reach the thread before the announcement ends.
+			time.AfterFunc(20*time.Millisecond, func() { close(p.release) })
+			if err := tc.followUp(w.n); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-announced; err != nil {
+				t.Fatal(err)
+			}
+			w.checkPosts(t, 2, "C0GENERAL", "1700000000.000001", []string{tc.want}, nil)
+			if len(w.n.threads.locks) != 0 {
+				t.Errorf("%d pull request locks kept; want none", len(w.n.threads.locks))
+			}
 		})
 	}
 }

@@ -2,7 +2,10 @@
 // HTTP only. Each endpoint checks the size and the signature of a delivery,
 // recognises redeliveries, decodes the payload into one of commands' small
 // typed events and answers at once; telling Slack happens in the
-// background, through the Notifier.
+// background, through the Notifier: the deliveries about one pull request
+// (or one branch's pipelines) one after another, in the order they came.
+// A delivery whose work failed is forgotten, so that a redelivery of it is
+// handled again.
 //
 //	POST /webhooks/github     X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>
 //	POST /webhooks/heroku     Heroku-Webhook-Hmac-SHA256: <base64 HMAC-SHA256 of the body>
@@ -23,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -58,13 +62,14 @@ type Server struct {
 	bg      *commands.Background
 	log     zerolog.Logger
 	seen    *seenSet
+	lanes   *lanes
 	timeout time.Duration // for the background work of one delivery
 }
 
 // New builds the endpoints; work outlives the request through bg.
 func New(secrets Secrets, n Notifier, bg *commands.Background, log zerolog.Logger) *Server {
 	return &Server{secrets: secrets, notify: n, bg: bg, log: log.With().Str("component", "webhooks").Logger(),
-		seen: newSeenSet(4096), timeout: 2 * time.Minute}
+		seen: newSeenSet(4096), lanes: newLanes(), timeout: 2 * time.Minute}
 }
 
 // Register mounts the endpoints whose secret is set on mux, and reports
@@ -91,6 +96,10 @@ func (s *Server) Register(mux *http.ServeMux) []string {
 type delivery struct {
 	id    string
 	event string // what it is, for the log
+	// order names the deliveries this one must follow: those with the same
+	// order run one after another, as accepted. A pull request's follow-ups
+	// need the thread its "opened" creates. "" runs at once.
+	order string
 	run   func(ctx context.Context) error
 }
 
@@ -152,17 +161,21 @@ func (s *Server) handler(ep endpoint) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		if !s.seen.add(ep.service + "/" + d.id) {
+		key := ep.service + "/" + d.id
+		if !s.seen.add(key) {
 			dlog.Info().Msg("webhook redelivered; already handled")
 			answer(w, http.StatusOK, "already handled")
 			return
 		}
 		dlog.Info().Msg("webhook accepted")
-		s.bg.Go(func(ctx context.Context) {
+		s.lanes.run(s.bg, d.order, func(ctx context.Context) {
 			ctx, cancel := context.WithTimeout(ctx, s.timeout)
 			defer cancel()
 			if err := d.run(ctx); err != nil {
-				dlog.Warn().Err(err).Msg("notifying Slack of a webhook failed")
+				// Nothing was told: let a redelivery (by hand, or the
+				// service's retry) try again.
+				s.seen.forget(key)
+				dlog.Warn().Err(err).Msg("notifying Slack of a webhook failed; a redelivery will be handled")
 			}
 		})
 		answer(w, http.StatusOK, "accepted")
@@ -177,7 +190,7 @@ func answer(w http.ResponseWriter, code int, msg string) {
 
 func (s *Server) github(h http.Header, body []byte) (delivery, error) {
 	e, err := DecodeGitHub(h.Get("X-GitHub-Event"), h.Get("Content-Type"), body)
-	d := delivery{id: h.Get("X-GitHub-Delivery"), event: cmp.Or(h.Get("X-GitHub-Event"), "unnamed") + " " + e.Action}
+	d := delivery{id: h.Get("X-GitHub-Delivery"), event: cmp.Or(h.Get("X-GitHub-Event"), "unnamed") + " " + e.Action, order: prOrder(e.Number)}
 	d.run = func(ctx context.Context) error { return s.notify.PullRequest(ctx, e) }
 	return d, err
 }
@@ -196,9 +209,75 @@ func (s *Server) heroku(_ http.Header, body []byte) (delivery, error) {
 
 func (s *Server) semaphore(h http.Header, body []byte) (delivery, error) {
 	e, err := DecodeSemaphore(body)
+	// Semaphore sends every attempt with a new X-Semaphore-Webhook-Id, so
+	// the header cannot tell a resend: the pipeline and its outcome can.
 	d := delivery{id: h.Get("X-Semaphore-Webhook-Id"), event: "pipeline " + e.Result}
+	if e.PipelineID != "" {
+		d.id = "pipeline:" + e.PipelineID + "/" + e.State + "/" + e.Result
+	}
+	// A pull request's pipeline shares its lane with the pull request's
+	// events, so it follows an announcement accepted before it.
+	d.order = prOrder(e.PR)
+	if d.order == "" && e.Branch != "" {
+		d.order = "branch:" + e.Branch
+	}
 	d.run = func(ctx context.Context) error { return s.notify.Pipeline(ctx, e) }
 	return d, err
+}
+
+// prOrder is the order of the deliveries about pull request n.
+func prOrder(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return "pr:" + strconv.Itoa(n)
+}
+
+// lanes runs the deliveries of one order one after another, in the order
+// they were accepted: each delivery's work runs in the background, and
+// without this a pull request's "synchronize" could read its thread while
+// "opened" is still posting it. One goroutine per busy order runs its
+// queue; an order's entry goes when its queue drains.
+type lanes struct {
+	mu      sync.Mutex                         // guards waiting
+	waiting map[string][]func(context.Context) // busy order → work accepted behind the running one
+}
+
+func newLanes() *lanes { return &lanes{waiting: map[string][]func(context.Context){}} }
+
+// run runs work in bg after the work of order accepted before it; order ""
+// runs at once.
+func (l *lanes) run(bg *commands.Background, order string, work func(context.Context)) {
+	if order == "" {
+		bg.Go(work)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if q, busy := l.waiting[order]; busy {
+		l.waiting[order] = append(q, work)
+		return
+	}
+	l.waiting[order] = nil
+	bg.Go(func(ctx context.Context) {
+		for work != nil {
+			work(ctx)
+			work = l.next(order)
+		}
+	})
+}
+
+// next takes the next work of order, or frees the order when none waits.
+func (l *lanes) next(order string) func(context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q := l.waiting[order]
+	if len(q) == 0 {
+		delete(l.waiting, order)
+		return nil
+	}
+	l.waiting[order] = q[1:]
+	return q[0]
 }
 
 // seenSet remembers the newest deliveries, so that a redelivery posts
@@ -208,29 +287,40 @@ func (s *Server) semaphore(h http.Header, body []byte) (delivery, error) {
 // timeouts) or by hand, and the messages themselves are idempotent where it
 // matters (a pull request is announced once per thread).
 type seenSet struct {
-	mu    sync.Mutex // guards keys, ring and next
-	keys  map[string]bool
+	mu    sync.Mutex     // guards keys, ring and next
+	keys  map[string]int // key → its place in ring
 	ring  []string
 	next  int
 	limit int
 }
 
 func newSeenSet(limit int) *seenSet {
-	return &seenSet{keys: map[string]bool{}, ring: make([]string, limit), limit: limit}
+	return &seenSet{keys: map[string]int{}, ring: make([]string, limit), limit: limit}
 }
 
 // add records key and reports whether it was new.
 func (s *seenSet) add(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.keys[key] {
+	if _, ok := s.keys[key]; ok {
 		return false
 	}
 	if old := s.ring[s.next]; old != "" {
 		delete(s.keys, old)
 	}
 	s.ring[s.next] = key
+	s.keys[key] = s.next
 	s.next = (s.next + 1) % s.limit
-	s.keys[key] = true
 	return true
+}
+
+// forget drops key, so that its next delivery is handled: a delivery whose
+// work failed was not really handled.
+func (s *seenSet) forget(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.keys[key]; ok {
+		s.ring[i] = ""
+		delete(s.keys, key)
+	}
 }

@@ -72,6 +72,12 @@ func TestEndpoints(t *testing.T) {
 		sign    bool
 	}
 	pr := payload(t, "github-pull_request-opened.json")
+	failed := payload(t, "semaphore-branch-failed.json")
+	// The same pipeline passed, and another pipeline failed.
+	passed := bytes.Replace(failed, []byte(`"result": "failed"`), []byte(`"result": "passed"`), 1)
+	another := bytes.ReplaceAll(failed, []byte("fa02c7bd-a6b5-4c3d-9e2f-1a0b9c8d7e6f"), []byte("0b1c2d3e-a6b5-4c3d-9e2f-1a0b9c8d7e6f"))
+	noPipelineID := []byte(`{"revision":{"reference_type":"branch","reference":"refs/heads/master"},"pipeline":{"state":"done","result":"passed"}}`)
+	semID := func(id string) map[string]string { return map[string]string{"X-Semaphore-Webhook-Id": id} }
 	ghHeaders := func(id string) map[string]string {
 		return map[string]string{"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": id, "Content-Type": "application/json"}
 	}
@@ -102,6 +108,22 @@ func TestEndpoints(t *testing.T) {
 		{"semaphore without id, same bytes", []delivery{
 			{"semaphore", payload(t, "semaphore-branch-failed.json"), nil, true},
 			{"semaphore", payload(t, "semaphore-branch-failed.json"), nil, true},
+		}, []int{200, 200}, 1},
+		// Semaphore sends each attempt with a fresh webhook id.
+		{"semaphore resent with a new webhook id", []delivery{
+			{"semaphore", failed, semID("w-1"), true}, {"semaphore", failed, semID("w-2"), true},
+		}, []int{200, 200}, 1},
+		{"semaphore: the same pipeline's other result", []delivery{
+			{"semaphore", failed, semID("w-1"), true}, {"semaphore", passed, semID("w-2"), true},
+		}, []int{200, 200}, 2},
+		{"semaphore: another pipeline", []delivery{
+			{"semaphore", failed, semID("w-1"), true}, {"semaphore", another, semID("w-2"), true},
+		}, []int{200, 200}, 2},
+		{"semaphore without a pipeline id: the webhook id", []delivery{
+			{"semaphore", noPipelineID, semID("w-1"), true}, {"semaphore", noPipelineID, semID("w-1"), true}, {"semaphore", noPipelineID, semID("w-2"), true},
+		}, []int{200, 200, 200}, 2},
+		{"semaphore without any id: the bytes", []delivery{
+			{"semaphore", noPipelineID, nil, true}, {"semaphore", noPipelineID, nil, true},
 		}, []int{200, 200}, 1},
 		{"semaphore unsigned", []delivery{{"semaphore", payload(t, "semaphore-branch-failed.json"), nil, false}}, []int{401}, 0},
 		{"semaphore tag", []delivery{{"semaphore", []byte(`{"revision":{"reference_type":"tag"},"pipeline":{"state":"done","result":"passed"}}`), nil, true}}, []int{204}, 0},
@@ -208,7 +230,8 @@ func TestSeenSetIsBounded(t *testing.T) {
 	}
 }
 
-// Concurrent deliveries: each id is handled once, however many copies race.
+// Concurrent deliveries: each pipeline's result is handled once, however
+// many copies race, each with its own webhook id as Semaphore sends them.
 func TestConcurrentDeliveries(t *testing.T) {
 	n := newNotes()
 	bg := commands.NewBackground(context.Background())
@@ -216,16 +239,17 @@ func TestConcurrentDeliveries(t *testing.T) {
 	New(Secrets{Semaphore: "s"}, n, bg, zerolog.Nop()).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	body := payload(t, "semaphore-branch-failed.json")
-	k, v := sign("semaphore", "s", body)
+	failed := payload(t, "semaphore-branch-failed.json")
 	var wg sync.WaitGroup
 	for i := 0; i < 40; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			body := bytes.ReplaceAll(failed, []byte("fa02c7bd-"), []byte(fmt.Sprintf("%08d-", i%4)))
+			k, v := sign("semaphore", "s", body)
 			req, _ := http.NewRequest("POST", srv.URL+"/webhooks/semaphore", bytes.NewReader(body))
 			req.Header.Set(k, v)
-			req.Header.Set("X-Semaphore-Webhook-Id", fmt.Sprint("w-", i%4))
+			req.Header.Set("X-Semaphore-Webhook-Id", fmt.Sprint("w-", i))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Error(err)
@@ -240,6 +264,198 @@ func TestConcurrentDeliveries(t *testing.T) {
 	wg.Wait()
 	bg.Wait(5 * time.Second)
 	if got := len(n.all()); got != 4 {
-		t.Errorf("notified %d times; want 4 (one per delivery id)", got)
+		t.Errorf("notified %d times; want 4 (one per pipeline)", got)
+	}
+}
+
+func TestSeenSetForget(t *testing.T) {
+	s := newSeenSet(3)
+	s.add("a")
+	s.forget("a")
+	if !s.add("a") {
+		t.Fatal("a forgotten key was still seen")
+	}
+	// "a" now sits in the second place; refilling the first must not drop it.
+	s.add("b")
+	s.add("c") // the first place again
+	if s.add("a") {
+		t.Fatal("a key forgotten and added again was dropped with its old place")
+	}
+	s.forget("never added")
+	if len(s.keys) != 3 {
+		t.Fatalf("%d keys kept; want 3", len(s.keys))
+	}
+}
+
+// flaky is a Notifier whose first fails calls fail, as a Slack outage does.
+type flaky struct {
+	mu    sync.Mutex // guards fails and calls
+	fails int
+	calls int
+}
+
+func (f *flaky) call() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.fails > 0 {
+		f.fails--
+		return fmt.Errorf("slack: post to #general: fatal_error")
+	}
+	return nil
+}
+
+func (f *flaky) PullRequest(context.Context, commands.PREvent) error    { return f.call() }
+func (f *flaky) Release(context.Context, commands.ReleaseEvent) error   { return f.call() }
+func (f *flaky) Build(context.Context, commands.BuildEvent) error       { return f.call() }
+func (f *flaky) Pipeline(context.Context, commands.PipelineEvent) error { return f.call() }
+
+// A delivery whose notification failed is handled again when redelivered;
+// once it succeeded, it is not.
+func TestFailedNotificationIsHandledAgain(t *testing.T) {
+	f := &flaky{fails: 1}
+	bg := commands.NewBackground(context.Background())
+	mux := http.NewServeMux()
+	New(Secrets{GitHub: "s"}, f, bg, zerolog.Nop()).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	body := payload(t, "github-pull_request-opened.json")
+	k, v := sign("github", "s", body)
+	for i, want := range []int{1, 2, 2} {
+		req, _ := http.NewRequest("POST", srv.URL+"/webhooks/github", bytes.NewReader(body))
+		req.Header.Set(k, v)
+		req.Header.Set("X-GitHub-Event", "pull_request")
+		req.Header.Set("X-GitHub-Delivery", "d-1")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		bg.Wait(5 * time.Second)
+		f.mu.Lock()
+		got := f.calls
+		f.mu.Unlock()
+		if got != want {
+			t.Fatalf("after delivery %d: notified %d times; want %d", i+1, got, want)
+		}
+	}
+}
+
+// threadNotes is a Notifier that posts a pull request's thread slowly, as
+// Slack does, and records whether each later event found it.
+type threadNotes struct {
+	mu       sync.Mutex // guards thread and seen
+	thread   bool
+	seen     []string // "action: thread" per event, in the order handled
+	announce time.Duration
+}
+
+func (n *threadNotes) record(what string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.seen = append(n.seen, fmt.Sprintf("%s: %v", what, n.thread))
+}
+
+func (n *threadNotes) PullRequest(_ context.Context, e commands.PREvent) error {
+	if e.Action == "opened" {
+		time.Sleep(n.announce)
+		n.mu.Lock()
+		n.thread = true
+		n.mu.Unlock()
+	}
+	n.record(e.Action)
+	return nil
+}
+func (n *threadNotes) Pipeline(_ context.Context, e commands.PipelineEvent) error {
+	n.record("pipeline")
+	return nil
+}
+func (n *threadNotes) Release(context.Context, commands.ReleaseEvent) error { return nil }
+func (n *threadNotes) Build(context.Context, commands.BuildEvent) error     { return nil }
+
+// A pull request's deliveries sent back to back are handled in the order
+// they came: the follow-ups and the PR's pipeline find the thread "opened"
+// made.
+func TestDeliveriesOfAPullRequestRunInOrder(t *testing.T) {
+	n := &threadNotes{announce: 50 * time.Millisecond}
+	bg := commands.NewBackground(context.Background())
+	mux := http.NewServeMux()
+	srv0 := New(Secrets{GitHub: "gh", Semaphore: "sem"}, n, bg, zerolog.Nop())
+	srv0.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	secret := map[string]string{"github": "gh", "semaphore": "sem"}
+	for _, d := range []struct{ service, file string }{
+		{"github", "github-pull_request-opened.json"},
+		{"github", "github-pull_request-synchronize.json"},
+		{"semaphore", "semaphore-pull_request-passed.json"},
+		{"github", "github-pull_request-closed-merged.json"},
+	} {
+		body := payload(t, d.file)
+		req, _ := http.NewRequest("POST", srv.URL+"/webhooks/"+d.service, bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "pull_request")
+		req.Header.Set("X-GitHub-Delivery", d.file)
+		req.Header.Set("Content-Type", "application/json")
+		k, v := sign(d.service, secret[d.service], body)
+		req.Header.Set(k, v)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s answered %d", d.file, resp.StatusCode)
+		}
+	}
+	bg.Wait(5 * time.Second)
+	n.mu.Lock()
+	got := strings.Join(n.seen, ", ")
+	n.mu.Unlock()
+	if want := "opened: true, synchronize: true, pipeline: true, closed: true"; got != want {
+		t.Errorf("handled %s; want %s", got, want)
+	}
+	srv0.lanes.mu.Lock()
+	defer srv0.lanes.mu.Unlock()
+	if len(srv0.lanes.waiting) != 0 {
+		t.Errorf("lanes kept after draining: %v", srv0.lanes.waiting)
+	}
+}
+
+// Lanes: one order's work runs in turn; other orders, and work with no
+// order (Heroku's), do not wait for it.
+func TestLanes(t *testing.T) {
+	l := newLanes()
+	bg := commands.NewBackground(context.Background())
+	var mu sync.Mutex // guards ran
+	var ran []string
+	record := func(s string) func(context.Context) {
+		return func(context.Context) { mu.Lock(); ran = append(ran, s); mu.Unlock() }
+	}
+	hold := make(chan struct{})
+	l.run(bg, "pr:7", func(ctx context.Context) { <-hold; record("7 first")(ctx) })
+	l.run(bg, "pr:7", record("7 second"))
+	l.run(bg, "pr:8", record("8"))
+	l.run(bg, "", record("free"))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(ran)
+		mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("other orders waited for pr:7's work; ran %v", ran)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	bg.Wait(5 * time.Second)
+	if got := strings.Join(ran[2:], ", "); got != "7 first, 7 second" {
+		t.Errorf("pr:7 ran %s; want 7 first, 7 second", got)
+	}
+	if len(l.waiting) != 0 {
+		t.Errorf("lanes kept after draining: %v", l.waiting)
 	}
 }
