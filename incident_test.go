@@ -444,6 +444,30 @@ func TestPostmortemFilesIssues(t *testing.T) {
 	h.reply(alice, "Incident #1 already has its postmortem")
 }
 
+// Two people send the postmortem form at the same moment: one postmortem
+// is filed, with its action items once, and the other is told who files it.
+func TestPostmortemSentTwiceAtOnceIsFiledOnce(t *testing.T) {
+	h := startIncidents(t, nil)
+	ch := h.openIncident(alice, "Payments failing", 1)
+	h.slash(alice, ch.ID, "/incident", "resolve")
+	h.posted(ch.ID, "Incident #1 resolved")
+	h.slash(alice, ch.ID, "/incident", "postmortem")
+	h.slash(bob, ch.ID, "/incident", "postmortem")
+	first, second := h.openedView(1), h.openedView(2)
+	h.submit(alice, first, postmortemAnswers())
+	h.submit(bob, second, postmortemAnswers())
+	h.posted(ch.ID, "The postmortem of incident #1 is filed")
+	told := h.wait("the other sender told", func(m fakeslack.Message) bool {
+		return m.Ephemeral && strings.Contains(m.Text, "postmortem right now, so yours was not filed")
+	})
+	if want := map[string]string{alice: bob, bob: alice}[told.User]; !strings.Contains(told.Text, "<@"+want+">") {
+		t.Errorf("%s was told %q; want it to name %s", told.User, told.Text, want)
+	}
+	if n := len(h.sb.GitHub.Issues()); n != 3 {
+		t.Fatalf("%d issues filed; want the postmortem and its 2 action items once", n)
+	}
+}
+
 func TestPostmortemWithoutGitHubIsPostedAsMarkdown(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -30,6 +30,7 @@ type IncidentStore interface {
 	SetIncidentCommander(n uint64, commander, by string) (store.Incident, error)
 	ResolveIncident(n uint64, by, resolution string) (store.Incident, error)
 	SavePostmortem(n uint64, pm store.Postmortem) (store.Incident, error)
+	ClaimPostmortem(n uint64, by string, stale time.Duration) (store.Incident, error)
 	MarkNudged(n uint64, kind string, at time.Time, due func(store.Incident) bool) (store.Incident, error)
 	AuditLog(limit int, actions ...string) ([]store.AuditEntry, error)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/devy-chatops/devy/store"
 )
@@ -144,6 +145,11 @@ func validatePostmortemForm(v View) map[string]string {
 	return errs
 }
 
+// filingStale is how long one person's filing of a postmortem keeps others
+// from filing it: long enough for GitHub to take a dozen issues, short
+// enough that a filing cut off by a restart does not block it for long.
+const filingStale = 2 * time.Minute
+
 // submitPostmortem files the postmortem: each action item as its own issue
 // first, so the postmortem can link them, then the postmortem itself. When
 // GitHub is not configured or fails, the Markdown is posted in the incident's
@@ -153,15 +159,19 @@ func (i *Incidents) submitPostmortem(ctx context.Context, v View) (Reply, error)
 	if !ok {
 		return Reply{}, Userf("That form does not point at an incident; run `/incident postmortem 42` again.")
 	}
-	inc, err := i.store.Incident(n)
-	if errors.Is(err, store.ErrNotFound) {
+	// Two people may submit the form at once: one files, the other is told.
+	inc, err := i.store.ClaimPostmortem(n, v.UserID, filingStale)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return Reply{}, Userf("There is no incident #%d; `/incident list` shows them.", n)
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrPostmortemFiled):
+		return Reply{}, Userf("Incident #%d already has its postmortem: %s", n, inc.Postmortem.IssueURL)
+	case errors.Is(err, store.ErrPostmortemFiling) && inc.FilingBy == v.UserID:
+		return Reply{}, Userf("Your postmortem of incident #%d is being filed already; it will be linked in the incident's channel in a moment.", n)
+	case errors.Is(err, store.ErrPostmortemFiling):
+		return Reply{}, Userf("<@%s> is filing incident #%d's postmortem right now, so yours was not filed; it will be linked in the incident's channel in a moment.", inc.FilingBy, n)
+	case err != nil:
 		return Reply{}, err
-	}
-	if p := inc.Postmortem; p != nil && p.IssueURL != "" {
-		return Reply{}, Userf("Incident #%d already has its postmortem: %s", n, p.IssueURL)
 	}
 	pm := store.Postmortem{
 		WrittenBy: v.UserID, WrittenAt: i.store.Now(),

@@ -50,6 +50,14 @@ var ErrIncidentResolved = errors.New("store: incident is resolved")
 // Devy process sent it first, or the incident moved on.
 var ErrNotDue = errors.New("store: reminder no longer due")
 
+// ErrPostmortemFiled and ErrPostmortemFiling refuse a claim to file an
+// incident's postmortem (ClaimPostmortem): it is filed, or someone else is
+// filing it right now.
+var (
+	ErrPostmortemFiled  = errors.New("store: the postmortem is filed")
+	ErrPostmortemFiling = errors.New("store: the postmortem is being filed")
+)
+
 // Incident is one incident, from its opening to its postmortem. Text fields
 // hold Slack mrkdwn (what people typed, escaped as Slack escapes it).
 type Incident struct {
@@ -75,6 +83,25 @@ type Incident struct {
 	PostmortemNudgedAt time.Time `json:"postmortem_nudged_at,omitempty"`
 
 	Postmortem *Postmortem `json:"postmortem,omitempty"`
+	// FilingBy is filing the postmortem since FilingAt (ClaimPostmortem);
+	// cleared when it is saved.
+	FilingBy string    `json:"filing_by,omitempty"`
+	FilingAt time.Time `json:"filing_at,omitempty"`
+}
+
+// ClaimFiling makes by the one filing the postmortem at now, unless it is
+// filed already or another claim is younger than stale. Both stores apply
+// it inside the transaction that holds the incident, so that two people
+// submitting the form at once file one postmortem, not two.
+func (inc *Incident) ClaimFiling(by string, now time.Time, stale time.Duration) error {
+	if inc.Postmortem != nil && inc.Postmortem.IssueURL != "" {
+		return ErrPostmortemFiled
+	}
+	if inc.FilingBy != "" && now.Sub(inc.FilingAt) < stale {
+		return ErrPostmortemFiling
+	}
+	inc.FilingBy, inc.FilingAt = by, now
+	return nil
 }
 
 // Subject names the incident in the audit log.
@@ -369,8 +396,21 @@ func (db *DB) SavePostmortem(n uint64, pm Postmortem) (Incident, error) {
 			pm.WrittenAt = now
 		}
 		inc.Postmortem = &pm
+		inc.FilingBy, inc.FilingAt = "", time.Time{}
 		detail := map[string]string{"issue": pm.IssueURL, "action_items": strconv.Itoa(len(pm.ActionItems)), "action_issues": strconv.Itoa(len(pm.ActionIssues))}
 		return nil, AuditEntry{Actor: pm.WrittenBy, Action: "incident.postmortem", Detail: detail}, nil
+	})
+}
+
+// ClaimPostmortem records that by is filing incident n's postmortem (see
+// Incident.ClaimFiling); on ErrPostmortemFiled or ErrPostmortemFiling it
+// returns the incident as stored.
+func (db *DB) ClaimPostmortem(n uint64, by string, stale time.Duration) (Incident, error) {
+	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		if err := inc.ClaimFiling(by, now, stale); err != nil {
+			return nil, AuditEntry{}, err
+		}
+		return nil, AuditEntry{Actor: by, Action: "incident.postmortem_filing"}, nil
 	})
 }
 

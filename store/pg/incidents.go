@@ -246,8 +246,20 @@ func (db *DB) SavePostmortem(n uint64, pm store.Postmortem) (store.Incident, err
 			pm.WrittenAt = now
 		}
 		inc.Postmortem = &pm
+		inc.FilingBy, inc.FilingAt = "", time.Time{}
 		detail := map[string]string{"issue": pm.IssueURL, "action_items": strconv.Itoa(len(pm.ActionItems)), "action_issues": strconv.Itoa(len(pm.ActionIssues))}
 		return nil, store.AuditEntry{Actor: pm.WrittenBy, Action: "incident.postmortem", Detail: detail}, nil
+	})
+}
+
+// ClaimPostmortem records that by is filing incident n's postmortem (see
+// store.Incident.ClaimFiling), with the incident's row locked.
+func (db *DB) ClaimPostmortem(n uint64, by string, stale time.Duration) (store.Incident, error) {
+	return db.updateIncident("claim the postmortem", n, func(_ context.Context, _ pgx.Tx, inc *store.Incident, now time.Time) (*store.TimelineEntry, store.AuditEntry, error) {
+		if err := inc.ClaimFiling(by, now, stale); err != nil {
+			return nil, store.AuditEntry{}, err
+		}
+		return nil, store.AuditEntry{Actor: by, Action: "incident.postmortem_filing"}, nil
 	})
 }
 

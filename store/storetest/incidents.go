@@ -18,6 +18,32 @@ func openIncident(t *testing.T, e *env, title string) store.Incident {
 }
 
 var incidentCases = []testCase{
+	{"one person at a time files a postmortem", func(t *testing.T, e *env) {
+		db, c := e.db, e.clk
+		inc := openIncident(t, e, "DB down")
+		const stale = 2 * time.Minute
+		if got, err := db.ClaimPostmortem(inc.Number, "U1", stale); err != nil || got.FilingBy != "U1" || !got.FilingAt.Equal(c.Now()) {
+			t.Fatalf("first claim: %+v, %v", got, err)
+		}
+		if _, err := db.ClaimPostmortem(inc.Number, "U1", stale); !errors.Is(err, store.ErrPostmortemFiling) {
+			t.Errorf("the same person's second claim (the form sent twice): %v, want ErrPostmortemFiling", err)
+		}
+		c.Add(time.Minute)
+		if got, err := db.ClaimPostmortem(inc.Number, "U2", stale); !errors.Is(err, store.ErrPostmortemFiling) || got.FilingBy != "U1" {
+			t.Errorf("a second person's claim while the first files: %+v, %v; want ErrPostmortemFiling naming U1", got, err)
+		}
+		c.Add(2 * time.Minute) // the first filer's process died mid-way
+		if got, err := db.ClaimPostmortem(inc.Number, "U2", stale); err != nil || got.FilingBy != "U2" {
+			t.Fatalf("a claim after a stale one: %+v, %v", got, err)
+		}
+		saved, err := db.SavePostmortem(inc.Number, store.Postmortem{WrittenBy: "U2", IssueURL: "https://github.test/9", IssueNumber: 9})
+		if err != nil || saved.FilingBy != "" {
+			t.Fatalf("saving the postmortem kept the claim: %+v, %v", saved, err)
+		}
+		if got, err := db.ClaimPostmortem(inc.Number, "U3", stale); !errors.Is(err, store.ErrPostmortemFiled) || got.Postmortem == nil || got.Postmortem.IssueURL == "" {
+			t.Errorf("a claim on a filed postmortem: %+v, %v; want ErrPostmortemFiled with the filed one", got, err)
+		}
+	}},
 	{"numbers are never reused, even after a restart", func(t *testing.T, e *env) {
 		if a, b := openIncident(t, e, "a"), openIncident(t, e, "b"); a.Number != 1 || b.Number != 2 {
 			t.Fatalf("numbers %d, %d; want 1, 2", a.Number, b.Number)

@@ -62,6 +62,7 @@ type Store interface {
 	ResolveIncident(n uint64, by, resolution string) (store.Incident, error)
 	SavePostmortem(n uint64, pm store.Postmortem) (store.Incident, error)
 	MarkNudged(n uint64, kind string, at time.Time, due func(store.Incident) bool) (store.Incident, error)
+	ClaimPostmortem(n uint64, by string, stale time.Duration) (store.Incident, error)
 }
 
 // Backend makes the stores the suite runs against.
