@@ -234,6 +234,21 @@ func TestIncidentOpenViaModal(t *testing.T) {
 	h.reply(alice, "Opened incident #1")
 }
 
+// Devy may post anywhere (chat:write.public) without being a member, but
+// chat.postEphemeral needs membership: the answer to a form opened from
+// such a channel goes through the command's response_url.
+func TestIncidentFormAnsweredWhereDevyIsNoMember(t *testing.T) {
+	h := startIncidents(t, nil)
+	const warRoom = "C0WARROOM1"
+	h.slack.AddChannel(warRoom, "war-room", alice)
+	h.slash(alice, warRoom, "/incident", "open")
+	h.submit(alice, h.openedView(1), map[string]field{"title": {text: "Search is slow"}, "severity": {option: "SEV3"}})
+	h.incidentChannel(1)
+	if m := h.reply(alice, "Opened incident #1"); m.Via != "response_url" || m.Channel != warRoom {
+		t.Errorf("the answer came through %s in %s; want the response_url of the command in %s", m.Via, m.Channel, warRoom)
+	}
+}
+
 func TestIncidentChannelNameTaken(t *testing.T) {
 	h := startIncidents(t, nil)
 	h.slack.AddChannel("C0TAKEN001", "inc-1-db-down")

@@ -16,13 +16,14 @@ import (
 // metadata is what Devy keeps in a modal's private_metadata: where replies
 // to the submission go, and the command's own data.
 type metadata struct {
-	Channel string `json:"c,omitempty"`
-	Data    string `json:"m,omitempty"`
+	Channel     string `json:"c,omitempty"`
+	ResponseURL string `json:"r,omitempty"`
+	Data        string `json:"m,omitempty"`
 }
 
 // OpenModal shows a modal (views.open).
 func (s *Slack) OpenModal(ctx context.Context, triggerID string, m commands.Modal) error {
-	meta, err := json.Marshal(metadata{Channel: m.Channel, Data: m.Metadata})
+	meta, err := json.Marshal(metadata{Channel: m.Channel, ResponseURL: m.ResponseURL, Data: m.Metadata})
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func (b *Bot) viewSubmission(evt socketmode.Event, cb slack.InteractionCallback)
 		return
 	}
 	v := commands.View{CallbackID: cb.View.CallbackID, UserID: cb.User.ID, Values: map[string][]string{}}
-	var meta metadata
+	var meta metadata // also read below, where the reply goes
 	if cb.View.PrivateMetadata != "" && json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta) == nil {
 		v.Channel, v.Metadata = meta.Channel, meta.Data
 	}
@@ -149,8 +150,8 @@ func (b *Bot) viewSubmission(evt socketmode.Event, cb slack.InteractionCallback)
 		start := time.Now()
 		reply, err := b.router.SubmitView(ctx, v)
 		outcome := b.explain(&reply, err, v.CallbackID)
-		if v.Channel != "" {
-			b.deliver(ctx, v.Channel, "", v.UserID, "", reply)
+		if v.Channel != "" || meta.ResponseURL != "" {
+			b.deliver(ctx, v.Channel, "", v.UserID, meta.ResponseURL, reply)
 		}
 		b.log.Info().Str("view", v.CallbackID).Str("user", v.UserID).Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("view handled")
 	})

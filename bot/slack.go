@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -75,8 +76,21 @@ func (s *Slack) Update(ctx context.Context, channel, ts string, m commands.Messa
 // with chat.postEphemeral.
 func (s *Slack) Ephemeral(ctx context.Context, channel, threadTS, user, responseURL string, m commands.Message) error {
 	if responseURL != "" {
-		return s.Respond(ctx, channel, responseURL, m, slack.ResponseTypeEphemeral)
+		err := s.Respond(ctx, channel, responseURL, m, slack.ResponseTypeEphemeral)
+		if err == nil || channel == "" || ctx.Err() != nil {
+			return err
+		}
+		// A response_url lasts 30 minutes and takes five answers; a form
+		// can take longer than that to fill in. Try the channel instead.
+		if err2 := s.postEphemeral(ctx, channel, threadTS, user, m); err2 != nil {
+			return errors.Join(err, err2)
+		}
+		return nil
 	}
+	return s.postEphemeral(ctx, channel, threadTS, user, m)
+}
+
+func (s *Slack) postEphemeral(ctx context.Context, channel, threadTS, user string, m commands.Message) error {
 	opts := msgOptions(m)
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))

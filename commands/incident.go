@@ -233,7 +233,9 @@ func (i *Incidents) open(ctx context.Context, req Request, args []string) (Reply
 		if req.TriggerID == "" && req.Source == Mention {
 			return Reply{}, Userf("Give the incident a title: `@Devy incident open checkout is down`, or type `/incident open` for the form.")
 		}
-		if err := i.modals.OpenModal(ctx, req.TriggerID, openForm(req.ChannelID, sev)); err != nil {
+		form := openForm(req.ChannelID, sev)
+		form.ResponseURL = req.ResponseURL
+		if err := i.modals.OpenModal(ctx, req.TriggerID, form); err != nil {
 			return Reply{}, fmt.Errorf("open the incident form: %w", err)
 		}
 		return Reply{}, nil

@@ -29,7 +29,7 @@ func (i *Incidents) postmortem(ctx context.Context, req Request, args []string) 
 	if req.TriggerID == "" && req.Source == Mention {
 		return Reply{}, Userf("Slack opens forms only from slash commands and buttons; type `/incident postmortem %d`.", inc.Number)
 	}
-	return i.openPostmortem(ctx, req.TriggerID, req.ChannelID, inc)
+	return i.openPostmortem(ctx, req.TriggerID, req.ChannelID, req.ResponseURL, inc)
 }
 
 // postmortemButton is the "Write the postmortem" button posted at
@@ -46,14 +46,16 @@ func (i *Incidents) postmortemButton(ctx context.Context, a Action) (Reply, erro
 	if err != nil {
 		return Reply{}, err
 	}
-	return i.openPostmortem(ctx, a.TriggerID, a.ChannelID, inc)
+	return i.openPostmortem(ctx, a.TriggerID, a.ChannelID, a.ResponseURL, inc)
 }
 
-func (i *Incidents) openPostmortem(ctx context.Context, triggerID, channel string, inc store.Incident) (Reply, error) {
+func (i *Incidents) openPostmortem(ctx context.Context, triggerID, channel, responseURL string, inc store.Incident) (Reply, error) {
 	if p := inc.Postmortem; p != nil && p.IssueURL != "" {
 		return Reply{}, Userf("Incident #%d already has its postmortem: %s", inc.Number, p.IssueURL)
 	}
-	if err := i.modals.OpenModal(ctx, triggerID, postmortemForm(inc, channel)); err != nil {
+	form := postmortemForm(inc, channel)
+	form.ResponseURL = responseURL
+	if err := i.modals.OpenModal(ctx, triggerID, form); err != nil {
 		return Reply{}, fmt.Errorf("open the postmortem form: %w", err)
 	}
 	if inc.Open() {

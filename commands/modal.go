@@ -12,8 +12,11 @@ type Modal struct {
 	Title      string // at most 24 characters
 	Submit     string // the submit button's label
 	Channel    string // where replies to the submission go
-	Metadata   string // anything the submit handler needs back
-	Inputs     []Input
+	// ResponseURL, from the command or click that opened the form, answers
+	// the submission where Devy is no member (chat.postEphemeral needs one).
+	ResponseURL string
+	Metadata    string // anything the submit handler needs back
+	Inputs      []Input
 }
 
 // Input kinds.

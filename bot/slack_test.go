@@ -1,0 +1,40 @@
+package bot
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/internal/fakeslack"
+)
+
+// An ephemeral answer whose response_url no longer works (they last 30
+// minutes; a form can take longer to fill in) is shown with
+// chat.postEphemeral instead, where Devy is a member.
+func TestEphemeralFallsBackWhenTheResponseURLIsSpent(t *testing.T) {
+	fake := fakeslack.New("xoxb-test", "xapp-test")
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	fake.SetBaseURL(srv.URL)
+	fake.AddChannel("C0DEVY0001", "devy", fakeslack.BotUserID, "U0ALICE001")
+	s := NewSlack(slack.New("xoxb-test", slack.OptionAPIURL(srv.URL+"/api/")))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	spent := srv.URL + "/response/999" // never handed out: Slack answers 404 expired_url
+	if err := s.Ephemeral(ctx, "C0DEVY0001", "", "U0ALICE001", spent, commands.Message{Text: "Filed."}); err != nil {
+		t.Fatalf("Ephemeral: %v", err)
+	}
+	m, err := fake.WaitMessage(ctx, func(m fakeslack.Message) bool { return m.Text == "Filed." })
+	if err != nil || m.Via != "chat.postEphemeral" || m.User != "U0ALICE001" {
+		t.Fatalf("the answer was %+v (%v); want it through chat.postEphemeral to U0ALICE001", m, err)
+	}
+	// With no channel to fall back on, the response_url's failure is the answer.
+	if err := s.Ephemeral(ctx, "", "", "U0ALICE001", spent, commands.Message{Text: "Filed."}); err == nil {
+		t.Errorf("a spent response_url without a channel reported success")
+	}
+}
