@@ -110,6 +110,11 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 	defer db.Close()
+	// Everything below ends with this context: a refused token stops Devy
+	// with its cause, and background work is cancelled before it is
+	// waited for.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 
 	// One pool for Slack, Heroku, GitHub and Semaphore. Go keeps only two
 	// idle connections per host by default; under a burst of commands every
@@ -123,6 +128,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		slack.OptionAPIURL(cfg.SlackAPIURL),
 		slack.OptionHTTPClient(httpClient),
 	)
+	go checkBotToken(ctx, api, stop, log)
 	sm := socketmode.New(api)
 	sl := bot.NewSlack(api)
 	bg := commands.NewBackground(ctx)
@@ -171,6 +177,10 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	}
 	log.Info().Str("store", storeName(cfg)).Msg("Devy starting")
 	runErr := b.Run(ctx)
+	if cause := context.Cause(ctx); runErr == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		runErr = cause // the bot token was refused
+	}
+	stop(nil)
 
 	log.Info().Msg("Devy stopping")
 	if srv != nil {
@@ -182,6 +192,22 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		log.Warn().Msg("some work did not finish before shutdown; promotions resume at the next start")
 	}
 	return runErr
+}
+
+// checkBotToken asks Slack who the bot token is (auth.test): Slack checks
+// the app token when the socket opens, but the bot token only when Devy
+// first answers someone. A token Slack refuses stops Devy now, naming it;
+// any other failure to ask is only logged.
+func checkBotToken(ctx context.Context, api *slack.Client, stop context.CancelCauseFunc, log zerolog.Logger) {
+	_, err := api.AuthTestContext(ctx)
+	var se slack.SlackErrorResponse
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && bot.RefusedToken(se.Err):
+		stop(fmt.Errorf("SLACK_BOT_TOKEN: Slack refused the bot token (%s)", se.Err))
+	case ctx.Err() == nil:
+		log.Warn().Err(err).Msg("could not check the bot token with auth.test; going on")
+	}
 }
 
 // chat is the side of Slack that commands talk to: the bot's Web API client,

@@ -309,11 +309,20 @@ func TestUnreachableDatabaseStopsDevyAtStart(t *testing.T) {
 		"DATABASE_URL": "postgres://devy:s3cret@127.0.0.1:" + freePort(t) + "/devy?sslmode=require"}
 	start := time.Now()
 	err := run(context.Background(), nil, func(k string) string { return env[k] }, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.HasPrefix(err.Error(), "DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1:") || strings.Contains(err.Error(), "s3cret") {
+	if err == nil || !strings.HasPrefix(err.Error(), "DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1:") || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("run = %v; want one line naming DATABASE_URL, without the password", err)
 	}
 	if took := time.Since(start); took > 11*time.Second {
 		t.Errorf("gave up after %s", took)
+	}
+}
+
+func TestUnusableDBPathStopsDevyAtStart(t *testing.T) {
+	env := map[string]string{"SLACK_APP_TOKEN": appToken, "SLACK_BOT_TOKEN": botToken,
+		"DEVY_DB_PATH": filepath.Join(t.TempDir(), "no-such-dir", "devy.db")}
+	err := run(context.Background(), nil, func(k string) string { return env[k] }, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.HasPrefix(err.Error(), "DEVY_DB_PATH: ") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("run = %v; want one line naming DEVY_DB_PATH", err)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +165,41 @@ func TestBadConfigurationStopsWithOneLine(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "secret") {
 				t.Fatalf("error leaks a token: %v", err)
+			}
+		})
+	}
+}
+
+// Tokens of the right shape that Slack refuses stop Devy at start, with a
+// line naming the variable, not a retry loop or a first answer that fails.
+func TestRefusedTokensStopDevyAtStart(t *testing.T) {
+	fake := fakeslack.New(botToken, appToken)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	fake.SetBaseURL(srv.URL)
+	tests := []struct {
+		app, bot, want string
+	}{
+		{"xapp-1-refused", botToken, "SLACK_APP_TOKEN: Slack refused the app-level token (invalid_auth)"},
+		{appToken, "xoxb-refused", "SLACK_BOT_TOKEN: Slack refused the bot token (invalid_auth)"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.SplitN(tc.want, ":", 2)[0], func(t *testing.T) {
+			env := map[string]string{"SLACK_APP_TOKEN": tc.app, "SLACK_BOT_TOKEN": tc.bot, "SLACK_API_URL": srv.URL + "/api/",
+				"DEVY_DB_PATH": filepath.Join(t.TempDir(), "devy.db")}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var logs bytes.Buffer
+			start := time.Now()
+			err := run(ctx, nil, func(k string) string { return env[k] }, strings.NewReader(""), &logs, &logs)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("run = %v; want %q", err, tc.want)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("stopped after %s", took) // not after waiting on work that never ends
+			}
+			if strings.Contains(logs.String(), "did not finish before shutdown") {
+				t.Errorf("the log blames unfinished work:\n%s", logs.String())
 			}
 		})
 	}

@@ -29,18 +29,22 @@ type state interface {
 }
 
 // openStore opens PostgreSQL when DATABASE_URL is set, else the bbolt file
-// at DEVY_DB_PATH.
+// at DEVY_DB_PATH. Its errors are one line naming the variable, as every
+// start-up failure is.
 func openStore(ctx context.Context, cfg config.Config) (state, error) {
 	if cfg.DatabaseURL != "" {
 		db, err := pg.Open(ctx, cfg.DatabaseURL.Value())
 		if err != nil {
-			return nil, err // never a typed nil in the interface
+			// pgx adds a line per host it tried; the first says what failed
+			// (pg.Open starts it with DATABASE_URL).
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			return nil, errors.New(first) // never a typed nil in the interface
 		}
 		return db, nil
 	}
 	db, err := store.Open(cfg.DBPath, time.Second)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("DEVY_DB_PATH: %w", err)
 	}
 	return db, nil
 }

@@ -87,11 +87,24 @@ func (b *Bot) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			if RefusedToken(err.Error()) {
+				return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the app-level token (%s)", err)
+			}
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-b.client.Events:
 			b.dispatch(evt)
 		}
 	}
+}
+
+// RefusedToken reports whether a Slack error code says the token itself is
+// no good, which no retry will mend.
+func RefusedToken(code string) bool {
+	switch code {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
+		return true
+	}
+	return false
 }
 
 func (b *Bot) dispatch(evt socketmode.Event) {
@@ -104,7 +117,11 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 		b.log.Info().Msg("connected to Slack")
 	case socketmode.EventTypeConnectionError:
 		b.connected.Store(false)
-		b.log.Warn().Interface("error", evt.Data).Msg("Slack connection failed; retrying")
+		ev := b.log.Warn()
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			ev = ev.Err(ce.ErrorObj).Int("attempt", ce.Attempt).Dur("backoff", ce.Backoff)
+		}
+		ev.Msg("Slack connection failed; retrying")
 	case socketmode.EventTypeInvalidAuth:
 		b.connected.Store(false)
 		b.log.Error().Msg("Slack refused the app token")

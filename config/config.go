@@ -175,6 +175,18 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	if c.HerokuToken != "" && c.HerokuPipeline == "" {
 		return c, &Error{"HEROKU_PIPELINE", "required when HEROKU_API_TOKEN is set: the pipeline's name or id"}
 	}
+	// Half an integration is a mistake, not a choice: without its token
+	// Devy would quietly leave it out (and, for Semaphore, promote without
+	// checking CI).
+	if c.HerokuPipeline != "" && c.HerokuToken == "" {
+		return c, &Error{"HEROKU_API_TOKEN", "required when HEROKU_PIPELINE is set: a Heroku Platform API token"}
+	}
+	if c.GitHubToken != "" && c.GitHubRepository == "" {
+		return c, &Error{"GITHUB_REPOSITORY", "required when GITHUB_TOKEN is set: owner/repo, for example acme/shop"}
+	}
+	if c.SemaphoreToken == "" && (c.SemaphoreURL != "" || c.SemaphoreProjectID != "") {
+		return c, &Error{"SEMAPHORE_API_TOKEN", "required when SEMAPHORE_URL or SEMAPHORE_PROJECT_ID is set: without it promotions would not check CI"}
+	}
 	if c.GitHubRepository != "" {
 		parts := strings.Split(c.GitHubRepository, "/")
 		if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
@@ -198,6 +210,14 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 		u, err := url.Parse(c.DatabaseURL.Value())
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			return c, &Error{"DATABASE_URL", "expected a postgres:// URL"}
+		}
+	}
+
+	for _, ch := range []struct{ name, val string }{
+		{"DEVY_DEPLOY_CHANNEL", c.DeployChannel}, {"DEVY_CRITICAL_CHANNEL", c.CriticalChannel}, {"DEVY_PR_CHANNEL", c.PRChannel},
+	} {
+		if ch.val == "" || strings.ContainsAny(ch.val, " \t#,") {
+			return c, &Error{ch.name, "expected a channel name such as devy (with or without #) or a channel id"}
 		}
 	}
 
@@ -235,7 +255,8 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	c.LogLevel = zerolog.InfoLevel
 	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
 		lvl, err := zerolog.ParseLevel(strings.ToLower(v))
-		if err != nil || v == "" {
+		// zerolog also takes numbers and "disabled", which silence the log.
+		if err != nil || lvl < zerolog.TraceLevel || lvl > zerolog.ErrorLevel || v[0] == '-' || (v[0] >= '0' && v[0] <= '9') {
 			return c, &Error{"LOG_LEVEL", "expected one of trace, debug, info, warn, error"}
 		}
 		c.LogLevel = lvl

@@ -64,6 +64,14 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"user map", map[string]string{"DEVY_USER_MAP": "octocat"}, Slack, "DEVY_USER_MAP"},
 		{"database url", map[string]string{"DATABASE_URL": "mysql://x"}, Slack, "DATABASE_URL"},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, Slack, "LOG_LEVEL"},
+		{"log level as a number", map[string]string{"LOG_LEVEL": "5"}, Slack, "LOG_LEVEL"},
+		{"log level disabled", map[string]string{"LOG_LEVEL": "disabled"}, Slack, "LOG_LEVEL"},
+		{"heroku token missing", map[string]string{"HEROKU_PIPELINE": "shop"}, Slack, "HEROKU_API_TOKEN"},
+		{"github repo missing", map[string]string{"GITHUB_TOKEN": "g"}, Slack, "GITHUB_REPOSITORY"},
+		{"semaphore token missing", map[string]string{"SEMAPHORE_URL": "https://acme.semaphoreci.com", "SEMAPHORE_PROJECT_ID": "p"}, Slack, "SEMAPHORE_API_TOKEN"},
+		{"semaphore project without token", map[string]string{"SEMAPHORE_PROJECT_ID": "p"}, Shell, "SEMAPHORE_API_TOKEN"},
+		{"deploy channel empty", map[string]string{"DEVY_DEPLOY_CHANNEL": "#"}, Slack, "DEVY_DEPLOY_CHANNEL"},
+		{"critical channel with a space", map[string]string{"DEVY_CRITICAL_CHANNEL": "on call"}, Slack, "DEVY_CRITICAL_CHANNEL"},
 		{"log format", map[string]string{"LOG_FORMAT": "xml"}, Slack, "LOG_FORMAT"},
 	}
 	for _, tc := range tests {
