@@ -350,6 +350,11 @@ func TestReviewAppFromAPullRequestsThread(t *testing.T) {
 	h.mentionDevy(bob, otherChan, parent, "reviewapp 8")
 	h.updatedTo(h.progress(otherChan, parent, "8"), "Ready: <https://shop-pr-8.herokuapp.com/>")
 
+	// Slack will not show Devy the thread: the asker is told what to type.
+	h.slack.FailNext("conversations.replies", 200, nil, `{"ok":false,"error":"missing_scope","needed":"channels:history"}`)
+	h.mentionDevy(bob, otherChan, parent, "reviewapp")
+	h.reply(bob, "I couldn't read this thread's first message to find its pull request; type `@Devy reviewapp 123`")
+
 	// A thread about something else, and a mention at the top level.
 	lunch := h.slack.AddMessage(otherChan, "", carol, "Lunch? https://github.com/acme/other/pull/7")
 	h.mentionDevy(bob, otherChan, lunch, "reviewapp")

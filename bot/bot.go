@@ -348,7 +348,7 @@ func (b *Bot) interactive(evt socketmode.Event) {
 		}
 		b.shortcut(commands.Shortcut{
 			CallbackID: cb.CallbackID, UserID: cb.User.ID, ChannelID: cb.Channel.ID, MessageTS: cb.Message.Timestamp,
-			ThreadTS: thread, MessageText: cb.Message.Text, TriggerID: cb.TriggerID, ResponseURL: cb.ResponseURL,
+			ThreadTS: thread, MessageText: messageText(cb.Message.Msg), TriggerID: cb.TriggerID, ResponseURL: cb.ResponseURL,
 		})
 	default:
 		b.log.Info().Str("interaction", string(cb.Type)).Msg("interaction not handled yet; dropped")

@@ -2,8 +2,13 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/slack-go/slack"
@@ -158,14 +163,55 @@ func (s *Slack) MessageText(ctx context.Context, channel, ts string) (string, st
 	}
 	for _, m := range msgs {
 		if m.Timestamp == ts {
-			return m.Text, m.ThreadTimestamp, nil
+			return messageText(m.Msg), m.ThreadTimestamp, nil
 		}
 	}
 	if len(msgs) == 0 {
 		return "", "", fmt.Errorf("slack: no message %s/%s", channel, ts)
 	}
-	return msgs[0].Text, msgs[0].Timestamp, nil
+	return messageText(msgs[0].Msg), msgs[0].Timestamp, nil
 }
+
+// messageText is a message's text followed by the links its attachments and
+// blocks hold that the text does not: apps such as GitHub's put a pull
+// request's link in an attachment's title_link or a block, not in the text,
+// and `@Devy reviewapp` in such a thread must still find it.
+func messageText(m slack.Msg) string {
+	text := m.Text
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			for _, u := range linkRE.FindAllString(v, -1) {
+				switch {
+				case text == "":
+					text = u
+				case !strings.Contains(text, u):
+					text += "\n" + u
+				}
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(v)) { // the same links in the same order every time
+				walk(v[k])
+			}
+		}
+	}
+	for _, part := range []any{m.Attachments, m.Blocks} {
+		raw, err := json.Marshal(part)
+		var v any
+		if err == nil && json.Unmarshal(raw, &v) == nil {
+			walk(v)
+		}
+	}
+	return text
+}
+
+// linkRE finds a URL, up to where Slack's <url|label> markup ends it.
+var linkRE = regexp.MustCompile(`https?://[^\s|<>"]+`)
 
 // PublishHome shows a user Devy's App Home tab (views.publish).
 func (s *Slack) PublishHome(ctx context.Context, user string, m commands.Message) error {

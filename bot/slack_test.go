@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -36,5 +37,34 @@ func TestEphemeralFallsBackWhenTheResponseURLIsSpent(t *testing.T) {
 	// With no channel to fall back on, the response_url's failure is the answer.
 	if err := s.Ephemeral(ctx, "", "", "U0ALICE001", spent, commands.Message{Text: "Filed."}); err == nil {
 		t.Errorf("a spent response_url without a channel reported success")
+	}
+}
+
+// A pull request's link in a message that apps post (GitHub's puts it in an
+// attachment's title_link; others in a block) is found as well as one in
+// the text, and links the text already has are not repeated.
+func TestMessageTextKeepsLinksOfAttachmentsAndBlocks(t *testing.T) {
+	tests := []struct {
+		name, raw, want string
+	}{
+		{"text only", `{"type":"message","text":"see <https://github.com/acme/shop/pull/7|#7>"}`,
+			"see <https://github.com/acme/shop/pull/7|#7>"},
+		{"attachment", `{"type":"message","text":"","attachments":[{"fallback":"[acme/shop] Pull request opened","title":"#8 Dark mode","title_link":"https://github.com/acme/shop/pull/8","text":"Adds a theme"}]}`,
+			"https://github.com/acme/shop/pull/8"},
+		{"rich text block", `{"type":"message","text":"PR","blocks":[{"type":"rich_text","block_id":"b","elements":[{"type":"rich_text_section","elements":[{"type":"link","url":"https://github.com/acme/shop/pull/9","text":"#9"}]}]}]}`,
+			"PR\nhttps://github.com/acme/shop/pull/9"},
+		{"section block repeating the text", `{"type":"message","text":"<https://github.com/acme/shop/pull/7|#7>","blocks":[{"type":"section","block_id":"s","text":{"type":"mrkdwn","text":"<https://github.com/acme/shop/pull/7|#7>"}}]}`,
+			"<https://github.com/acme/shop/pull/7|#7>"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var m slack.Msg
+			if err := json.Unmarshal([]byte(tc.raw), &m); err != nil {
+				t.Fatal(err)
+			}
+			if got := messageText(m); got != tc.want {
+				t.Errorf("messageText = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -186,7 +186,8 @@ func (ra *ReviewApps) bare(ctx context.Context, req Request, _ []string) (Reply,
 	}
 	parent, _, err := ra.dir.MessageText(ctx, req.ChannelID, req.ThreadTS)
 	if err != nil {
-		return Reply{}, fmt.Errorf("read the first message of thread %s: %w", req.ThreadTS, err)
+		ra.log.Warn().Err(err).Str("channel", req.ChannelID).Str("thread", req.ThreadTS).Msg("reading a thread's first message failed")
+		return Reply{}, Userf("I couldn't read this thread's first message to find its pull request; type `@Devy reviewapp 123` with its number.")
 	}
 	pr, ok := findPRLink(parent, ra.link)
 	if !ok {
@@ -741,7 +742,14 @@ func (ra *ReviewApps) mayDestroy(ctx context.Context, user string, rec *store.Re
 	if author != "" {
 		who = append(who, ra.person(author)+" (the PR's author)")
 	}
-	who = append(who, "a Devy admin")
+	if len(ra.cfg.Admins) > 0 {
+		who = append(who, "a Devy admin")
+	}
+	if len(who) == 0 {
+		// Nobody is known to have asked for it: a review app made outside
+		// Devy, of a pull request GitHub no longer knows.
+		return Userf("I don't know who asked for the review app of #%d, so only a Devy admin (DEVY_ADMINS) can destroy it.", rec.PR)
+	}
 	return Userf("Only %s can destroy the review app of #%d; ask one of them.", joinOr(who), rec.PR)
 }
 
