@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -188,6 +189,11 @@ func (d *Deploy) checkApprover(ctx context.Context, user string, r store.Promoti
 		}
 	}
 	if d.cfg.ApproverNotAuthor {
+		if r.CompareURL == "" && !slices.Contains(d.cfg.Admins, user) {
+			// No commit list was read (Heroku did not know a release's
+			// commit): the check cannot be made, so it refuses.
+			return Userf("I couldn't tell who wrote the commits in this promotion, and DEVY_APPROVER_NOT_AUTHOR asks me to check, so nothing was promoted; a Devy admin can approve it.")
+		}
 		for _, login := range r.Authors {
 			if d.cfg.UserMap[strings.ToLower(login)] == user {
 				return Userf("You wrote commits in this promotion (as %s), so someone who didn't has to approve it.", login)

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,5 +72,38 @@ func TestApprovalOutlastsASlowMessageUpdate(t *testing.T) {
 	}
 	if req.Status != store.StatusSucceeded || len(sb.Heroku.Promotions()) != 1 {
 		t.Fatalf("request #1 ended %s (%s) after %d promotion calls; want succeeded after 1", req.Status, req.Note, len(sb.Heroku.Promotions()))
+	}
+}
+
+// DEVY_APPROVER_NOT_AUTHOR refuses authors; when the commits could not be
+// read at all it cannot tell, and refuses everyone but admins.
+func TestApproverNotAuthor(t *testing.T) {
+	d := NewDeploy(DeployDeps{
+		Config: DeployConfig{ApproverNotAuthor: true, Admins: []string{"UADMIN"}, UserMap: map[string]string{"carol": "UCAROL"}},
+		Store:  testStore(t), Bg: NewBackground(t.Context()), Log: zerolog.Nop(),
+	})
+	read := store.PromotionRequest{CompareURL: "https://github.com/acme/shop/compare/a...b", Authors: []string{"Carol"}}
+	unread := store.PromotionRequest{}
+	tests := []struct {
+		name string
+		user string
+		r    store.PromotionRequest
+		want string // in the refusal; "" to allow
+	}{
+		{"an author", "UCAROL", read, "You wrote commits in this promotion (as Carol)"},
+		{"not an author", "UBOB", read, ""},
+		{"commits unknown", "UBOB", unread, "I couldn't tell who wrote the commits"},
+		{"commits unknown, an admin", "UADMIN", unread, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := d.checkApprover(t.Context(), tc.user, tc.r)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want a refusal with %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -234,6 +234,9 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	if c.ApproverNotAuthor, err = boolVar("DEVY_APPROVER_NOT_AUTHOR", getenv("DEVY_APPROVER_NOT_AUTHOR")); err != nil {
 		return c, err
 	}
+	if c.ApproverNotAuthor && c.GitHubRepository == "" {
+		return c, &Error{"DEVY_APPROVER_NOT_AUTHOR", "needs GITHUB_REPOSITORY (and GITHUB_TOKEN): without GitHub I can't tell who wrote the commits"}
+	}
 	if c.ApprovalTTL, err = durationVar("DEVY_APPROVAL_TTL", getenv("DEVY_APPROVAL_TTL"), 30*time.Minute); err != nil {
 		return c, err
 	}

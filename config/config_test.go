@@ -56,6 +56,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"admins", map[string]string{"DEVY_ADMINS": "S123"}, Slack, "DEVY_ADMINS"},
 		{"self approval", map[string]string{"DEVY_ALLOW_SELF_APPROVAL": "maybe"}, Slack, "DEVY_ALLOW_SELF_APPROVAL"},
 		{"not author", map[string]string{"DEVY_APPROVER_NOT_AUTHOR": "yes please"}, Slack, "DEVY_APPROVER_NOT_AUTHOR"},
+		{"not author without GitHub", map[string]string{"DEVY_APPROVER_NOT_AUTHOR": "true"}, Slack, "DEVY_APPROVER_NOT_AUTHOR"},
 		{"ttl", map[string]string{"DEVY_APPROVAL_TTL": "soon"}, Slack, "DEVY_APPROVAL_TTL"},
 		{"ttl negative", map[string]string{"DEVY_APPROVAL_TTL": "-5m"}, Slack, "DEVY_APPROVAL_TTL"},
 		{"port", map[string]string{"PORT": "eighty"}, Slack, "PORT"},

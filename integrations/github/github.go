@@ -156,12 +156,27 @@ type Comparison struct {
 	URL          string
 }
 
+// maxComparePages bounds the commits read of one comparison (100 a page): a
+// promotion of thousands of commits is shown folded anyway.
+const maxComparePages = 10
+
 // Compare lists the commits and files between base and head.
 func (c *Client) Compare(ctx context.Context, base, head string) (Comparison, error) {
 	op := fmt.Sprintf("comparing %s...%s", shortRef(base), shortRef(head))
-	cmp, resp, err := c.gh.Repositories.CompareCommits(ctx, c.owner, c.name, base, head, nil)
+	// Unpaged, GitHub lists at most 250 commits; paged, all of them (the
+	// files come whole with the first page).
+	opts := &gh.ListOptions{PerPage: 100}
+	cmp, resp, err := c.gh.Repositories.CompareCommits(ctx, c.owner, c.name, base, head, opts)
 	if err != nil {
 		return Comparison{}, fail(op, resp, err)
+	}
+	for page := 2; resp.NextPage != 0 && page <= maxComparePages; page++ {
+		opts.Page = resp.NextPage
+		var more *gh.CommitsComparison
+		if more, resp, err = c.gh.Repositories.CompareCommits(ctx, c.owner, c.name, base, head, opts); err != nil {
+			return Comparison{}, fail(op, resp, err)
+		}
+		cmp.Commits = append(cmp.Commits, more.Commits...)
 	}
 	out := Comparison{
 		Status:       cmp.GetStatus(),

@@ -3,6 +3,7 @@ package github_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -135,6 +136,30 @@ func TestCompare(t *testing.T) {
 		if got.Files[i] != want {
 			t.Errorf("file %d = %+v, want %+v", i, got.Files[i], want)
 		}
+	}
+}
+
+// Unpaged, GitHub lists at most 250 commits of a comparison; a promotion of
+// more must still know every author (DEVY_APPROVER_NOT_AUTHOR).
+func TestCompareReadsEveryPage(t *testing.T) {
+	fake, c := newFake(t)
+	base := fake.Commit("base", "alice", "a.go")
+	for i := range 260 {
+		fake.Commit(fmt.Sprintf("change %d", i), "bob", fmt.Sprintf("f%d.go", i%3))
+	}
+	last := fake.Commit("the last one", "mallory", "z.go")
+	got, err := c.Compare(context.Background(), base, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Commits) != 261 || got.TotalCommits != 261 || got.Commits[260].AuthorLogin != "mallory" || got.Commits[0].Message != "change 0" {
+		t.Fatalf("read %d of %d commits, last by %q", len(got.Commits), got.TotalCommits, got.Commits[len(got.Commits)-1].AuthorLogin)
+	}
+	if len(got.Files) != 4 {
+		t.Errorf("files = %d, want the 4 changed, once", len(got.Files))
+	}
+	if n := fake.Count("GET", "/repos/acme/shop/compare/*"); n != 3 {
+		t.Errorf("%d requests; want 3 pages of 100", n)
 	}
 }
 

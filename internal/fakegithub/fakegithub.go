@@ -345,7 +345,42 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request, basehead string
 		out.MergeBaseCommit = s.wireCommit(api, h, false)
 	}
 	out.TotalCommits = len(out.Commits)
+	out.Commits, out.Files = page(w, r, out.Commits, out.Files)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// page cuts a comparison's commits as GitHub does: unpaged, at most 250;
+// with page or per_page, that page (per_page at most 100, default 30) with
+// a Link header to the next and last, and the files on the first page only.
+func page(w http.ResponseWriter, r *http.Request, commits []wireCommit, files []wireFile) ([]wireCommit, []wireFile) {
+	q := r.URL.Query()
+	if !q.Has("page") && !q.Has("per_page") {
+		return commits[:min(len(commits), 250)], files
+	}
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	n, _ := strconv.Atoi(q.Get("page"))
+	n = max(n, 1)
+	last := max(1, (len(commits)+per-1)/per)
+	link := func(p int) string {
+		u := *r.URL
+		q := u.Query()
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(per))
+		u.RawQuery = q.Encode()
+		return fmt.Sprintf("<%s%s>", apiBase(r), u.RequestURI())
+	}
+	if n < last {
+		w.Header().Set("Link", link(n+1)+`; rel="next", `+link(last)+`; rel="last"`)
+	}
+	if n > 1 {
+		files = []wireFile{}
+	}
+	from := min((n-1)*per, len(commits))
+	return commits[from:min(from+per, len(commits))], files
 }
 
 func unescapeRef(s string) string {
