@@ -78,7 +78,11 @@ type DeployConfig struct {
 	PollInterval      time.Duration     // first wait between promotion polls; doubles up to MaxPoll
 	MaxPoll           time.Duration
 	PromotionTimeout  time.Duration // give up following after this long
-	CIBranch          string        // branch whose pipelines gate promotion; "" for any
+	// SettleWithin is how long production's releases are watched for the
+	// reviewed build when Heroku's answer to the promotion call was lost
+	// (no answer, or a restart before it was recorded).
+	SettleWithin time.Duration
+	CIBranch     string // branch whose pipelines gate promotion; "" for any
 	// LeaseTTL is how long a process may follow a promotion without
 	// renewing its lease (it renews every third of it); TakeoverEvery is how
 	// often it looks for promotions whose follower died. A dead process's
@@ -172,6 +176,9 @@ func NewDeploy(d DeployDeps) *Deploy {
 	}
 	if c.PromotionTimeout <= 0 {
 		c.PromotionTimeout = 30 * time.Minute
+	}
+	if c.SettleWithin <= 0 {
+		c.SettleWithin = 2 * time.Minute
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 15 * time.Second

@@ -387,6 +387,9 @@ func (d *Deploy) historyLine(e store.AuditEntry) string {
 		icon, stamp(e.At), x["staging_app"], x["release"], rng, x["requested_by"], x["approved_by"], x["outcome"])
 }
 
+// promoteCallTimeout bounds the promotion call itself.
+const promoteCallTimeout = 30 * time.Second
+
 // run promotes an approved request and follows it to the end. The request is
 // already "promoting" in the store (the intent is recorded before the call),
 // so a crash from here on never leads to a second promotion: on restart,
@@ -396,7 +399,12 @@ func (d *Deploy) run(ctx context.Context, r store.PromotionRequest) {
 	for _, t := range r.Targets {
 		targets = append(targets, t.AppID)
 	}
-	p, err := d.heroku.Promote(ctx, r.Pipeline, r.StagingAppID, r.ReleaseID, targets)
+	// The call is not cut off by a shutdown: Heroku's answer (the
+	// promotion's id) is what lets the next start follow it rather than
+	// guess from production's releases.
+	call, cancel := context.WithTimeout(context.WithoutCancel(ctx), promoteCallTimeout)
+	p, err := d.heroku.Promote(call, r.Pipeline, r.StagingAppID, r.ReleaseID, targets)
+	cancel()
 	if err != nil {
 		code := apierr.StatusCode(err)
 		if code >= 400 && code < 500 {
@@ -410,7 +418,13 @@ func (d *Deploy) run(ctx context.Context, r store.PromotionRequest) {
 			return
 		}
 		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("promotion call did not return; settling from production's releases")
-		d.settle(ctx, r, "Heroku did not confirm the promotion call")
+		// An error Heroku sent means it did not take the call; with no
+		// answer at all it may have, so production is watched a while.
+		wait := d.cfg.SettleWithin
+		if code >= 500 {
+			wait = 0
+		}
+		d.settle(ctx, r, "Heroku did not confirm the promotion call", wait)
 		return
 	}
 	if err := d.store.StartPromotion(r.ID, p.ID); err != nil {
@@ -489,32 +503,45 @@ func mergeTargets(known []store.Target, got []heroku.PromotionTarget) (out []sto
 // settle decides the outcome of a promotion whose Heroku id is unknown (the
 // call's answer was lost, or Devy stopped before recording it) by looking at
 // what production runs. It never promotes again.
-func (d *Deploy) settle(ctx context.Context, r store.PromotionRequest, why string) {
-	targets := append([]store.Target(nil), r.Targets...)
-	all := true
-	var behind []string
-	for i, t := range targets {
-		rel, err := d.heroku.CurrentRelease(ctx, t.AppID)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+func (d *Deploy) settle(ctx context.Context, r store.PromotionRequest, why string, within time.Duration) {
+	deadline := d.timeNow().Add(within)
+	wait := d.cfg.PollInterval
+	for {
+		targets := append([]store.Target(nil), r.Targets...)
+		all := true
+		var behind []string
+		for i, t := range targets {
+			rel, err := d.heroku.CurrentRelease(ctx, t.AppID)
+			if err != nil {
+				if ctx.Err() != nil {
+					return // still promoting: the next start settles it
+				}
+				all = false
+				behind = append(behind, t.AppName+" (could not be read)")
+				continue
 			}
-			all = false
-			behind = append(behind, t.AppName+" (could not be read)")
-			continue
+			if rel.SlugID != "" && rel.SlugID == r.SlugID {
+				targets[i].Status, targets[i].ReleaseID = "succeeded", rel.ID
+			} else {
+				all = false
+				behind = append(behind, fmt.Sprintf("%s (still v%d)", t.AppName, rel.Version))
+			}
 		}
-		if rel.SlugID != "" && rel.SlugID == r.SlugID {
-			targets[i].Status, targets[i].ReleaseID = "succeeded", rel.ID
-		} else {
-			all = false
-			behind = append(behind, fmt.Sprintf("%s (still v%d)", t.AppName, rel.Version))
+		if all {
+			d.finish(ctx, r, store.StatusSucceeded, targets, why+"; production's current releases show the reviewed build.")
+			return
 		}
+		if !d.timeNow().Add(wait).Before(deadline) {
+			d.finish(ctx, r, store.StatusUnknown, targets, fmt.Sprintf("%s, and production does not run the reviewed build: %s. I did not promote again; check Heroku, then `/deploy promote` if it is still needed.", why, strings.Join(behind, ", ")))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, d.cfg.MaxPoll)
 	}
-	if all {
-		d.finish(ctx, r, store.StatusSucceeded, targets, why+"; production's current releases show the reviewed build.")
-		return
-	}
-	d.finish(ctx, r, store.StatusUnknown, targets, fmt.Sprintf("%s, and production does not run the reviewed build: %s. I did not promote again; check Heroku, then `/deploy promote` if it is still needed.", why, strings.Join(behind, ", ")))
 }
 
 func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status string, targets []store.Target, note string) {
@@ -596,7 +623,7 @@ func (d *Deploy) resume(ctx context.Context, r store.PromotionRequest) {
 		d.follow(ctx, r)
 		return
 	}
-	d.settle(ctx, r, "Devy restarted before Heroku confirmed the promotion call")
+	d.settle(ctx, r, "Devy restarted before Heroku confirmed the promotion call", d.cfg.SettleWithin)
 }
 
 // adopt claims the lease on promotion r and, if this process got it, runs

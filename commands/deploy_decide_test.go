@@ -2,6 +2,10 @@ package commands
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -105,5 +109,56 @@ func TestApproverNotAuthor(t *testing.T) {
 				t.Errorf("got %v, want a refusal with %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A promotion call whose answer is lost (the connection drops after Heroku
+// took it) is neither retried nor written off: production's releases are
+// watched until they show the reviewed build.
+func TestLostAnswerToThePromotionCallIsSettledFromProduction(t *testing.T) {
+	sb := sandbox.Start()
+	t.Cleanup(sb.Close)
+	sb.Heroku.SetPromotionDelay(300 * time.Millisecond)
+	target, err := url.Parse(sb.HerokuURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/pipeline-promotions" {
+			proxy.ServeHTTP(httptest.NewRecorder(), r) // Heroku takes it…
+			conn, _, _ := http.NewResponseController(w).Hijack()
+			conn.Close() // …and its answer never arrives
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	st := testStore(t)
+	d := NewDeploy(DeployDeps{
+		Config: DeployConfig{Pipeline: sandbox.Pipeline, Channel: "devy", SettleWithin: 10 * time.Second,
+			PollInterval: 20 * time.Millisecond, MaxPoll: 100 * time.Millisecond},
+		Heroku: heroku.New(front.URL, sandbox.HerokuToken, nil), Store: st,
+		Poster: &recorder{msgs: map[string]Message{}}, Bg: NewBackground(t.Context()), Log: zerolog.Nop(),
+	})
+	r := NewRouter()
+	d.Register(r)
+	if _, err := r.Handle(t.Context(), Request{Command: "deploy", Text: "promote", UserID: "U1", ChannelID: "C1", ChannelName: "devy", Source: Slash}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := st.Request(1)
+	if _, err := r.Click(t.Context(), Action{ActionID: ActionApprove, Value: "1", UserID: "U2", ChannelID: req.Channel, MessageTS: req.MessageTS}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for req.Status == store.StatusPending || req.Status == store.StatusPromoting {
+		if time.Now().After(deadline) {
+			t.Fatalf("request #1 is still %s", req.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+		req, _ = st.Request(1)
+	}
+	if req.Status != store.StatusSucceeded || len(sb.Heroku.Promotions()) != 1 {
+		t.Fatalf("request #1 ended %s (%s) after %d promotion calls; want succeeded after 1", req.Status, req.Note, len(sb.Heroku.Promotions()))
 	}
 }
