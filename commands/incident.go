@@ -417,7 +417,8 @@ func (i *Incidents) briefing(inc store.Incident, repeat store.Incident, hasRepea
 	}
 	blocks = append(blocks, Context{Texts: []string{
 		"`/incident update <text>` adds to the timeline (echoed to " + i.criticalRef() + ") · `/incident severity SEV1` · " +
-			"`/incident commander @someone` · `/incident resolve [summary]` · react with :pushpin: to put a message on the timeline",
+			"`/incident commander @someone` · `/incident resolve [summary]` · react with :pushpin: to put a message on the timeline · " +
+			"`/incident show` the timeline · `/incident list` every incident · `/incident postmortem` once it is over",
 	}})
 	return Message{Text: fmt.Sprintf("Incident #%d (%s): %s", inc.Number, inc.Severity, inc.Title), Blocks: blocks}
 }
@@ -726,10 +727,11 @@ func (i *Incidents) list(ctx context.Context, req Request, args []string) (Reply
 		}
 		lines = append(lines, fmt.Sprintf("✅ *#%d* %s · %s · resolved %s after %s · %s", inc.Number, inc.Severity, inc.Title, ago(now, inc.ResolvedAt), formatDuration(inc.ResolvedAt.Sub(inc.OpenedAt)), pm))
 	}
-	return Reply{Message: Message{Text: fmt.Sprintf("%d open incident%s", len(open), plural(len(open))), Blocks: []Block{
-		Header{Text: "Incidents"},
-		Section{Text: strings.Join(lines, "\n")},
-	}}, Ephemeral: true}, nil
+	blocks := []Block{Header{Text: "Incidents"}}
+	for _, chunk := range chunkLines(lines, 2800) { // a section holds 3,000 characters
+		blocks = append(blocks, Section{Text: chunk})
+	}
+	return Reply{Message: Message{Text: fmt.Sprintf("%d open incident%s", len(open), plural(len(open))), Blocks: blocks}, Ephemeral: true}, nil
 }
 
 func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply, error) {
@@ -768,7 +770,14 @@ func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply
 	for _, e := range entries {
 		lines = append(lines, fmt.Sprintf("`%s` %s %s", stamp(e.At), entryIcon(e.Kind), e.Text))
 	}
-	for j, chunk := range chunkLines(lines, 2800) {
+	chunks := chunkLines(lines, 2800)
+	if len(chunks) > maxTimelineSections {
+		// Slack takes at most 50 blocks a message: the newest entries are
+		// what an incident's reader needs most.
+		chunks = chunks[len(chunks)-maxTimelineSections:]
+		chunks[0] = "_…earlier entries are not shown here; they are in the incident's channel._\n" + chunks[0]
+	}
+	for j, chunk := range chunks {
 		head := ""
 		if j == 0 {
 			head = "*Timeline*\n"
@@ -782,6 +791,9 @@ func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply
 	}
 	return Reply{Message: Message{Text: fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title), Blocks: blocks}, Ephemeral: true}, nil
 }
+
+// maxTimelineSections keeps `/incident show` within Slack's 50 blocks.
+const maxTimelineSections = 40
 
 func entryIcon(kind string) string {
 	switch kind {

@@ -365,3 +365,34 @@ func TestNudgesFromStoredState(t *testing.T) {
 		t.Errorf("%d reminders audited, want at least 3", len(entries))
 	}
 }
+
+// A long incident's timeline is shown within Slack's 50 blocks a message,
+// newest entries kept.
+func TestShowKeepsALongTimelineWithinSlacksBlockLimit(t *testing.T) {
+	db := testStore(t)
+	inc, err := db.OpenIncident(store.Incident{Title: "Long", Severity: "SEV2", Commander: "U1", OpenedBy: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range 1500 {
+		db.AddTimelineEntry(inc.Number, store.TimelineEntry{Kind: store.EntryUpdate, Actor: "U1", Text: fmt.Sprintf("update %d: %s", n, strings.Repeat("x", 80))})
+	}
+	r := NewRouter()
+	NewIncidents(IncidentDeps{Store: db, Poster: &posts{}, Log: zerolog.Nop()}).Register(r)
+	reply, err := r.Handle(t.Context(), Request{Command: "incident", Text: "show 1", UserID: "U1", ChannelID: "C9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, b := range reply.Blocks {
+		if s, ok := b.(Section); ok {
+			all.WriteString(s.Text)
+		}
+	}
+	if n := len(reply.Blocks); n > 50 {
+		t.Fatalf("%d blocks; Slack refuses more than 50", n)
+	}
+	if text := all.String(); !strings.Contains(text, "update 1499:") || !strings.Contains(text, "earlier entries are not shown") || strings.Contains(text, "update 0:") {
+		t.Errorf("the timeline does not keep the newest entries and say the rest are elsewhere")
+	}
+}
