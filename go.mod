@@ -1,6 +1,6 @@
 module github.com/devy-chatops/devy
 
-go 1.26.8
+go 1.26
 
 require (
 	github.com/google/go-github/v60 v60.0.0
