@@ -122,6 +122,9 @@ func TestPromotionGates(t *testing.T) {
 		want  string
 	}{
 		{name: "wrong channel", user: alice, chan_: otherChan, text: "promote", want: "works only in #devy"},
+		{name: "a direct message", user: alice, chan_: "D0ALICEBOB", text: "promote", want: "works only in #devy"},
+		{name: "a private channel Devy is not in", user: alice, chan_: "G0SECRET01", text: "promote", want: "works only in #devy",
+			setup: func(h *harness) { h.slack.AddChannel("G0SECRET01", "secret", alice) }},
 		{name: "locked by someone else", user: alice, chan_: devyChan, text: "promote", want: "Production is locked by <@" + bob + ">",
 			setup: func(h *harness) {
 				h.slash(bob, devyChan, "/deploy", "lock database upgrade for 1h")
@@ -491,4 +494,18 @@ func TestPromoteFromAPrivateDeployChannel(t *testing.T) {
 	h.wait("the promotion request", func(m fakeslack.Message) bool {
 		return m.Channel == private && !m.Ephemeral && strings.Contains(m.Text, "Promotion request #1")
 	})
+}
+
+// Semaphore lists every branch's pipelines together, newest first: on a busy
+// project the staging commit's green run is far down that list, and is
+// found by asking for its branch.
+func TestPromoteOnABusySemaphoreProject(t *testing.T) {
+	h := start(t, nil)
+	for i := range 200 {
+		h.sb.Semaphore.AddPipeline(fmt.Sprintf("feature/%d", i%7), fmt.Sprintf("%040x", i+1), "done", "passed")
+	}
+	req := h.request(alice)
+	if text := blocksText(req); !strings.Contains(text, "passed") {
+		t.Errorf("the request does not show staging's CI as passed:\n%s", text)
+	}
 }

@@ -386,6 +386,15 @@ func TestReviewAppMessageShortcut(t *testing.T) {
 	if r := h.reply(bob, "That message links no pull request of acme/shop"); r.ThreadTS != plain {
 		t.Errorf("refusal landed in thread %q, want %q", r.ThreadTS, plain)
 	}
+
+	// A private channel Devy was never invited to: only the shortcut's
+	// response_url reaches the person.
+	h.slack.AddChannel("G0PRIVATE1", "private", carol, bob)
+	secret := h.slack.AddMessage("G0PRIVATE1", "", carol, "no link here either")
+	h.shortcutOn(bob, h.wait("the private message", func(m fakeslack.Message) bool { return m.TS == secret }))
+	h.wait("the refusal in the private channel", func(m fakeslack.Message) bool {
+		return m.Channel == "G0PRIVATE1" && m.User == bob && m.Ephemeral && strings.Contains(m.Text, "links no pull request")
+	})
 }
 
 func TestReviewAppSlashCommandAlsoPostsInThePRsThread(t *testing.T) {

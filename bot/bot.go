@@ -258,6 +258,22 @@ func (b *Bot) seenBefore(key string) bool {
 
 var mentionRE = regexp.MustCompile(`^\s*(<@[A-Z0-9]+(\|[^>]*)?>\s*)+`)
 
+// anyMentionRE finds the first mention in a message.
+var anyMentionRE = regexp.MustCompile(`<@[A-Z0-9]+(\|[^>]*)?>`)
+
+// mentionText is what a mention asks Devy to do: the words after the
+// mention that starts it ("@Devy deploy status"), or, when people write
+// ahead of it ("hey @Devy deploy status"), the words after the mention.
+func mentionText(text string) string {
+	if rest := mentionRE.ReplaceAllString(text, ""); rest != text {
+		return rest
+	}
+	if loc := anyMentionRE.FindStringIndex(text); loc != nil && strings.TrimSpace(text[loc[1]:]) != "" {
+		return text[loc[1]:]
+	}
+	return text
+}
+
 func (b *Bot) event(evt socketmode.Event) {
 	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 	if !ok {
@@ -278,7 +294,7 @@ func (b *Bot) event(evt socketmode.Event) {
 		if e.BotID != "" {
 			return // another bot talking; don't start loops
 		}
-		text := mentionRE.ReplaceAllString(e.Text, "")
+		text := mentionText(e.Text)
 		name, rest, _ := strings.Cut(strings.TrimSpace(text), " ")
 		thread := e.ThreadTimeStamp
 		if thread == "" {
@@ -417,7 +433,9 @@ func (b *Bot) shortcut(sc commands.Shortcut) {
 		b.settle(ctx, reply, err, nil, func(ctx context.Context, reply commands.Reply, err error) {
 			outcome := b.explain(&reply, err, sc.CallbackID)
 			// Replies go into the thread of the message the shortcut ran on.
-			b.deliver(ctx, sc.ChannelID, sc.ThreadTS, sc.UserID, "", reply)
+			// The response_url answers where Devy may not post: a private
+			// channel it was never invited to.
+			b.deliver(ctx, sc.ChannelID, sc.ThreadTS, sc.UserID, sc.ResponseURL, reply)
 			b.log.Info().Str("shortcut", sc.CallbackID).Str("user", sc.UserID).Str("channel", sc.ChannelID).
 				Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("shortcut handled")
 		})
@@ -483,7 +501,7 @@ func (b *Bot) deliver(ctx context.Context, channel, thread, user, responseURL st
 		if err != nil && responseURL != "" && errors.As(err, &se) {
 			// Not a member of that channel, for example: answer through the
 			// slash command's response_url, which works anywhere.
-			err = b.slack.Respond(ctx, channel, responseURL, r.Message, slack.ResponseTypeInChannel)
+			err = b.slack.Respond(ctx, channel, thread, responseURL, r.Message, slack.ResponseTypeInChannel)
 		}
 	}
 	if err != nil {

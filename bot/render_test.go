@@ -58,8 +58,10 @@ func TestMentionPrefixIsStripped(t *testing.T) {
 		"<@U0DEVY|devy>   reviewapp 7":     "reviewapp 7",
 		"<@U0DEVY> <@U0OTHER> deploy help": "deploy help",
 		"deploy status":                    "deploy status",
+		"hey <@U0DEVY> deploy status":      "deploy status",
+		"deploy status <@U0DEVY>":          "deploy status <@U0DEVY>",
 	} {
-		if got := strings.TrimSpace(mentionRE.ReplaceAllString(in, "")); got != want {
+		if got := strings.TrimSpace(mentionText(in)); got != want {
 			t.Errorf("%q → %q, want %q", in, got, want)
 		}
 	}

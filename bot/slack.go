@@ -81,7 +81,7 @@ func (s *Slack) Update(ctx context.Context, channel, ts string, m commands.Messa
 // with chat.postEphemeral.
 func (s *Slack) Ephemeral(ctx context.Context, channel, threadTS, user, responseURL string, m commands.Message) error {
 	if responseURL != "" {
-		err := s.Respond(ctx, channel, responseURL, m, slack.ResponseTypeEphemeral)
+		err := s.Respond(ctx, channel, threadTS, responseURL, m, slack.ResponseTypeEphemeral)
 		if err == nil || channel == "" || ctx.Err() != nil {
 			return err
 		}
@@ -114,13 +114,16 @@ func (s *Slack) postEphemeral(ctx context.Context, channel, threadTS, user strin
 // Respond answers through a slash command's or click's response_url, as
 // responseType (ephemeral or in_channel). It never replaces the original
 // message: Devy updates its messages with chat.update.
-func (s *Slack) Respond(ctx context.Context, channel, responseURL string, m commands.Message, responseType string) error {
+func (s *Slack) Respond(ctx context.Context, channel, threadTS, responseURL string, m commands.Message, responseType string) error {
 	release, err := s.slot(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
 	opts := append(msgOptions(m), slack.MsgOptionResponseURL(responseURL, responseType))
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
 	if _, _, err := s.api.PostMessageContext(ctx, channel, opts...); err != nil {
 		return fmt.Errorf("slack: respond in %s: %w", channel, err)
 	}

@@ -347,10 +347,24 @@ func (d *Deploy) ciOf(ctx context.Context, sha string) ciState {
 	if sha == "" {
 		return ciState{State: semaphore.None}
 	}
-	st, p, err := d.ci.CommitState(ctx, sha, d.cfg.CIBranch)
-	c := ciState{State: st, Err: err}
-	if p.WorkflowID != "" {
-		c.URL = d.ci.WorkflowURL(p.WorkflowID)
+	// Semaphore lists every branch's pipelines together, newest first, and
+	// only so far back: on a busy project the staging commit's run is soon
+	// out of reach unless the list is narrowed to its branch. Staging is
+	// built from the main branch, whichever name it has; any branch last.
+	branches := []string{d.cfg.CIBranch}
+	if d.cfg.CIBranch == "" {
+		branches = []string{"master", "main", ""}
+	}
+	var c ciState
+	for _, b := range branches {
+		st, p, err := d.ci.CommitState(ctx, sha, b)
+		c = ciState{State: st, Err: err}
+		if p.WorkflowID != "" {
+			c.URL = d.ci.WorkflowURL(p.WorkflowID)
+		}
+		if err != nil || st != semaphore.None {
+			break
+		}
 	}
 	return c
 }
@@ -644,25 +658,32 @@ func (d *Deploy) isAdmin(user string) bool {
 
 // inDeployChannel checks the channel by id or name; mentions carry no name,
 // so it is looked up when the configuration names the channel.
-func (d *Deploy) inDeployChannel(ctx context.Context, req Request) (bool, error) {
+func (d *Deploy) inDeployChannel(ctx context.Context, req Request) bool {
 	want := d.cfg.Channel
-	name := req.ChannelName
-	if name == "privategroup" || name == "directmessage" {
-		// What Slack sends as the name of private channels and DMs: it
-		// says nothing about which one this is.
-		name = ""
+	if req.ChannelID == want {
+		return true
 	}
-	if req.ChannelID == want || (name != "" && name == want) {
-		return true, nil
+	switch req.ChannelName {
+	case "directmessage":
+		return false // a conversation between people is no deploy channel
+	case "privategroup":
+		// What Slack sends as the name of every private channel: it says
+		// nothing about which one this is, so look it up.
+	case "":
+	default:
+		return req.ChannelName == want
 	}
-	if name != "" || d.dir == nil || req.ChannelID == "" {
-		return false, nil
+	if d.dir == nil || req.ChannelID == "" {
+		return false
 	}
 	name, err := d.dir.ChannelName(ctx, req.ChannelID)
 	if err != nil {
-		return false, err
+		// Devy cannot see this conversation (a private channel it is not
+		// in, a group DM), so it is not the channel Devy posts requests in.
+		d.log.Info().Err(err).Str("channel", req.ChannelID).Msg("could not read the channel's name; taking it for another channel")
+		return false
 	}
-	return name == want, nil
+	return name == want
 }
 
 func (d *Deploy) channelRef() string {

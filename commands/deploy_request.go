@@ -25,11 +25,7 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 	if skipReason != "" && !d.isAdmin(req.UserID) {
 		return Reply{}, Userf("Only Devy admins can skip the CI check; ask one, or wait for CI to pass.")
 	}
-	ok, err := d.inDeployChannel(ctx, req)
-	if err != nil {
-		return Reply{}, err
-	}
-	if !ok {
+	if !d.inDeployChannel(ctx, req) {
 		return Reply{}, Userf("`/deploy promote` works only in %s, so the whole team sees what ships; run it there.", d.channelRef())
 	}
 	pipelineID, err := d.pipelineKey(ctx)

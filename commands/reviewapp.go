@@ -18,6 +18,7 @@ import (
 	"github.com/devy-chatops/devy/integrations/apierr"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
+	"github.com/devy-chatops/devy/integrations/semaphore"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -66,7 +67,7 @@ type ReviewAppDeps struct {
 	Config    ReviewAppConfig
 	Heroku    ReviewHeroku
 	GitHub    ReviewGitHub
-	CI        CI
+	CI        ReviewCI
 	Store     ReviewStore
 	Poster    Poster
 	Directory Directory
@@ -80,7 +81,7 @@ type ReviewApps struct {
 	cfg    ReviewAppConfig
 	heroku ReviewHeroku
 	github ReviewGitHub
-	ci     CI
+	ci     ReviewCI
 	store  ReviewStore
 	poster Poster
 	dir    Directory
@@ -640,11 +641,24 @@ func (ra *ReviewApps) person(login string) string {
 	return escape(login)
 }
 
+// ReviewCI is what review apps need of Semaphore: the CI of a pull
+// request's head, built as a branch or as a pull request.
+type ReviewCI interface {
+	CI
+	PullRequestState(ctx context.Context, pr int) (semaphore.State, semaphore.Pipeline, error)
+}
+
 func (ra *ReviewApps) ciOf(ctx context.Context, pr github.PullRequest) string {
 	if ra.ci == nil {
 		return "not configured"
 	}
 	st, p, err := ra.ci.CommitState(ctx, pr.HeadSHA, pr.HeadRef)
+	if err == nil && st == semaphore.None {
+		// A project that builds pull requests rather than branches runs
+		// them on branch "pull-request-N", on GitHub's merge commit: the
+		// newest such run is the pull request's CI.
+		st, p, err = ra.ci.PullRequestState(ctx, pr.Number)
+	}
 	c := ciState{State: st, Err: err}
 	if p.WorkflowID != "" {
 		c.URL = ra.ci.WorkflowURL(p.WorkflowID)

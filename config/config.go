@@ -222,7 +222,7 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	}
 
 	var err error
-	if c.Approvers, err = idList("DEVY_APPROVERS", getenv("DEVY_APPROVERS"), "US"); err != nil {
+	if c.Approvers, err = idList("DEVY_APPROVERS", getenv("DEVY_APPROVERS"), "UWS"); err != nil { // W…: Enterprise Grid users
 		return c, err
 	}
 	if c.Admins, err = idList("DEVY_ADMINS", getenv("DEVY_ADMINS"), "UW"); err != nil {

@@ -106,7 +106,7 @@ func TestShellNeedsNoTokens(t *testing.T) {
 
 func TestLoadParsesLists(t *testing.T) {
 	env := base()
-	env["DEVY_APPROVERS"] = "U1, S2 U3"
+	env["DEVY_APPROVERS"] = "U1, S2 U3,W4"
 	env["DEVY_ADMINS"] = "U9"
 	env["DEVY_USER_MAP"] = "Octocat:U1,hubot:U2"
 	env["DEVY_APPROVAL_TTL"] = "45m"
@@ -116,7 +116,7 @@ func TestLoadParsesLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(c.Approvers) != "[U1 S2 U3]" || fmt.Sprint(c.Admins) != "[U9]" {
+	if fmt.Sprint(c.Approvers) != "[U1 S2 U3 W4]" || fmt.Sprint(c.Admins) != "[U9]" {
 		t.Errorf("lists: %v %v", c.Approvers, c.Admins)
 	}
 	if c.UserMap["octocat"] != "U1" || c.UserMap["hubot"] != "U2" {

@@ -123,6 +123,24 @@ func (c *Client) CommitState(ctx context.Context, sha, branch string) (State, Pi
 	return None, Pipeline{}, nil
 }
 
+// PullRequestState is the verdict of the newest pipeline Semaphore ran for
+// pull request pr: a project that builds pull requests runs them on the
+// branch "pull-request-<pr>", on GitHub's merge commit rather than the
+// head, so the newest run is the pull request's as it stands.
+func (c *Client) PullRequestState(ctx context.Context, pr int) (State, Pipeline, error) {
+	u := c.org.JoinPath("/api/v1alpha/pipelines")
+	u.RawQuery = url.Values{"project_id": {c.projectID}, "branch_name": {fmt.Sprintf("pull-request-%d", pr)}}.Encode()
+	var items []wirePipeline
+	if _, err := c.get(ctx, fmt.Sprintf("checking CI for pull request #%d", pr), u, &items); err != nil {
+		return None, Pipeline{}, err
+	}
+	if len(items) == 0 {
+		return None, Pipeline{}, nil
+	}
+	p := items[0].pipeline()
+	return stateOf(p), p, nil
+}
+
 func matchSHA(full, want string) bool {
 	full = strings.ToLower(full)
 	return full == want || len(want) < len(full) && strings.HasPrefix(full, want)

@@ -161,6 +161,24 @@ func TestCommitStateFollowsPages(t *testing.T) {
 	}
 }
 
+// A project that builds pull requests runs them on branch
+// "pull-request-N"; the newest such run is the pull request's verdict.
+func TestPullRequestState(t *testing.T) {
+	fake, c := newFake(t)
+	fake.AddPipeline("pull-request-7", sha(1), "done", "failed")
+	fake.AddPipeline("pull-request-7", sha(2), "done", "passed")
+	fake.AddPipeline("pull-request-8", sha(3), "running", "")
+	for _, tc := range []struct {
+		pr   int
+		want semaphore.State
+	}{{7, semaphore.Passed}, {8, semaphore.Running}, {9, semaphore.None}} {
+		state, p, err := c.PullRequestState(context.Background(), tc.pr)
+		if err != nil || state != tc.want {
+			t.Errorf("PullRequestState(%d) = %q (%+v), %v; want %q", tc.pr, state, p, err, tc.want)
+		}
+	}
+}
+
 func TestSetPipeline(t *testing.T) {
 	fake, c := newFake(t)
 	id := fake.AddPipeline("master", sha(1), "running", "")

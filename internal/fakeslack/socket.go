@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -278,7 +279,10 @@ func (s *Server) SendSlashCommand(cmd SlashCommand) string {
 	ch := s.implicitChannel(cmd.ChannelID, cmd.ChannelName)
 	u := s.ensureUser(cmd.UserID, cmd.UserName)
 	name := ch.Name
-	if ch.Private {
+	switch {
+	case strings.HasPrefix(cmd.ChannelID, "D"):
+		name = "directmessage"
+	case ch.Private:
 		// Slack does not name private channels in slash commands.
 		name = "privategroup"
 	}
