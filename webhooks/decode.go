@@ -135,6 +135,9 @@ type herokuRelease struct {
 	Slug        *struct {
 		ID string `json:"id"`
 	} `json:"slug"`
+	OCIImage *struct { // a Fir-generation app's build, instead of a slug
+		ID string `json:"id"`
+	} `json:"oci_image"`
 	User struct {
 		Email string `json:"email"`
 	} `json:"user"`
@@ -200,8 +203,11 @@ func DecodeHeroku(body []byte) (HerokuEvent, error) {
 		if r.Description != nil {
 			e.Description = *r.Description
 		}
-		if r.Slug != nil {
+		switch {
+		case r.Slug != nil:
 			e.SlugID = r.Slug.ID
+		case r.OCIImage != nil:
+			e.SlugID = r.OCIImage.ID
 		}
 		e.CreatedAt, _ = time.Parse(time.RFC3339, r.CreatedAt)
 		out.Release = &e

@@ -94,6 +94,8 @@ func TestDecodeHeroku(t *testing.T) {
 			DeliveryID: "3a0c1f5e-55d2-4b0e-9d7c-1f2e3d4c5b6a/6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a", Resource: "build", Action: "update",
 			Build: &commands.BuildEvent{Action: "update", ID: "01234567-89ab-cdef-0123-456789abcdef", Status: "failed", StatusChanged: true,
 				AppID: "44dc9c7a-771c-4a9e-bfe9-a8dbc1c55f4d", AppName: "shop-staging", Commit: "ee43f5a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6", UserEmail: "dave@acme.test"}}},
+		{name: "release of a Fir app (an OCI image, no slug)", body: []byte(`{"id":"e7","action":"create","resource":"release","data":{"id":"r7","version":7,"status":"succeeded","slug":null,"oci_image":{"id":"img-7"},"app":{"id":"a1","name":"x"}},"previous_data":{}}`),
+			want: HerokuEvent{DeliveryID: "e7/", Resource: "release", Action: "create", Release: &commands.ReleaseEvent{Action: "create", ID: "r7", Version: 7, Status: "succeeded", AppID: "a1", AppName: "x", SlugID: "img-7"}}},
 		{name: "add-on attachment is ignored", body: payload(t, "heroku-addon-attachment-create.json"), wantErr: errIgnored},
 		{name: "pending release is ignored", body: []byte(`{"id":"e1","action":"create","resource":"release","data":{"id":"r1","version":5,"status":"pending","app":{"id":"a1","name":"x"}},"previous_data":{}}`), wantErr: errIgnored},
 		{name: "release no longer current is ignored", body: []byte(`{"id":"e2","action":"update","resource":"release","data":{"id":"r1","version":5,"status":"succeeded","current":false,"app":{"id":"a1","name":"x"}},"previous_data":{"current":true}}`), wantErr: errIgnored},

@@ -37,8 +37,10 @@ type Release struct {
 	CreatedAt   time.Time
 	AppID       string
 	AppName     string
-	SlugID      string // "" when the release has no slug (an app never built)
-	Commit      string // "" when there is no slug or the slug names no commit
+	// SlugID is the id of the build the release runs: its slug, or on a
+	// Fir-generation app its OCI image. "" when the app was never built.
+	SlugID string
+	Commit string // "" when there is no build or it names no commit
 }
 
 // releaseWindow is how many of the newest releases CurrentRelease reads. The
@@ -134,15 +136,23 @@ func (c *Client) app(ctx context.Context, idOrName, op string) (App, error) {
 // API calls: 1, plus 1 when the release has a slug.
 func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error) {
 	op := "reading the current release of " + app
-	var list heroku.ReleaseListResult
+	var wire []wireRelease
 	err := c.call(ctx, op, func(ctx context.Context) (err error) {
-		// heroku-go reads one page and never follows Next-Range; newest
-		// first, the current release is on it.
-		list, err = c.svc.ReleaseList(ctx, seg(app), &heroku.ListRange{Field: "version", Descending: true, Max: releaseWindow})
-		return err
+		// One page, newest first: the current release is on it. Decoded
+		// here rather than by heroku-go's ReleaseList, whose Release has no
+		// oci_image (a Fir-generation app's build).
+		return c.svc.Get(ctx, &wire, "/apps/"+seg(app)+"/releases", nil, &heroku.ListRange{Field: "version", Descending: true, Max: releaseWindow})
 	})
 	if err != nil {
 		return Release{}, err
+	}
+	list := make(heroku.ReleaseListResult, len(wire))
+	images := map[string]string{} // release id → OCI image id
+	for i, w := range wire {
+		list[i] = w.Release
+		if w.OCIImage != nil {
+			images[w.ID] = w.OCIImage.ID
+		}
 	}
 	hr := pickCurrent(list)
 	if hr == nil {
@@ -166,11 +176,17 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 		AppName:     hr.App.Name,
 	}
 	// A release's slug is null when the app was never built (its first
-	// releases are config and add-on changes).
-	if hr.Slug == nil {
+	// releases are config and add-on changes), and on Fir-generation apps,
+	// whose builds are OCI images.
+	image := images[hr.ID]
+	switch {
+	case hr.Slug != nil:
+		r.SlugID = hr.Slug.ID
+	case image != "":
+		r.SlugID = image
+	default:
 		return r, nil
 	}
-	r.SlugID = hr.Slug.ID
 	c.mu.Lock()
 	commit, known := c.commits[r.SlugID]
 	c.mu.Unlock()
@@ -178,16 +194,21 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 		r.Commit = commit
 		return r, nil
 	}
-	var slug *heroku.Slug
-	err = c.call(ctx, fmt.Sprintf("reading the commit of %s v%d", app, hr.Version), func(ctx context.Context) (err error) {
-		slug, err = c.svc.SlugInfo(ctx, seg(app), seg(hr.Slug.ID))
-		return err
+	var built struct {
+		Commit *string `json:"commit"`
+	}
+	path := "/apps/" + seg(app) + "/slugs/" + seg(r.SlugID)
+	if hr.Slug == nil {
+		path = "/apps/" + seg(app) + "/oci-images/" + seg(image)
+	}
+	err = c.call(ctx, fmt.Sprintf("reading the commit of %s v%d", app, hr.Version), func(ctx context.Context) error {
+		return c.svc.Get(ctx, &built, path, nil, nil)
 	})
 	if err != nil {
 		return Release{}, err
 	}
-	if slug.Commit != nil {
-		r.Commit = *slug.Commit
+	if built.Commit != nil {
+		r.Commit = *built.Commit
 	}
 	c.mu.Lock()
 	if len(c.commits) > 10000 {
@@ -200,6 +221,15 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 
 // pickCurrent returns the release marked current, else the succeeded one
 // with the highest version, else nil.
+// wireRelease is a release as the Platform API sends it: heroku-go's, with
+// the OCI image a Fir-generation release runs instead of a slug.
+type wireRelease struct {
+	heroku.Release
+	OCIImage *struct {
+		ID string `json:"id"`
+	} `json:"oci_image"`
+}
+
 func pickCurrent(list heroku.ReleaseListResult) *heroku.Release {
 	var best *heroku.Release
 	for i := range list {

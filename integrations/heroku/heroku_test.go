@@ -215,6 +215,39 @@ func TestCurrentReleaseEdgeCases(t *testing.T) {
 	}
 }
 
+// A Fir-generation app's release runs an OCI image, not a slug: its commit
+// is the image's.
+func TestCurrentReleaseOfAFirApp(t *testing.T) {
+	const image = "01234567-89ab-4cde-8f01-23456789abcd"
+	var paths []string
+	c := newRaw(t, func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/apps/web/releases":
+			_, _ = w.Write([]byte(`[{"id":"r9","version":9,"status":"succeeded","current":true,"slug":null,
+				"oci_image":{"id":"` + image + `"},"artifacts":[{"type":"oci-image","id":"` + image + `"}],
+				"app":{"id":"a1","name":"web"},"user":{"id":"u","email":"x@example.com"},"description":"Deploy 9f536e2",
+				"created_at":"2025-10-01T12:00:00Z","updated_at":"2025-10-01T12:00:00Z","addon_plan_names":[],"output_stream_url":null,"eligible_for_rollback":true}]`))
+		case "/apps/web/oci-images/" + image:
+			_, _ = w.Write([]byte(`{"id":"` + image + `","digest":"sha256:0f","commit":"9f536e2aa1b2c3d4e5f60718293a4b5c6d7e8f90",
+				"commit_description":"Fix totals","base_image_name":"heroku/builder:24","stack":{"id":"s","name":"heroku-24"}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	r, err := c.CurrentRelease(context.Background(), "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != "r9" || r.SlugID != image || r.Commit != "9f536e2aa1b2c3d4e5f60718293a4b5c6d7e8f90" {
+		t.Errorf("CurrentRelease = %+v; want release r9 running image %s at commit 9f536e2…", r, image)
+	}
+	if len(paths) != 2 {
+		t.Errorf("requests %v; want the releases and the image", paths)
+	}
+}
+
 func TestConfigVarNames(t *testing.T) {
 	fake, c := newFake(t)
 	fake.AddApp("", "web", "")
