@@ -20,7 +20,7 @@ import (
 
 // requestOf reads the request a button points at. The value comes from Slack
 // and may have been tampered with, so it is parsed strictly.
-func (d *Deploy) requestOf(a Action) (store.PromotionRequest, error) {
+func (d *Deploy) requestOf(ctx context.Context, a Action) (store.PromotionRequest, error) {
 	id, err := strconv.ParseUint(a.Value, 10, 64)
 	if err != nil || id == 0 {
 		return store.PromotionRequest{}, Userf("That button does not point at a promotion request I know; run `/deploy status` to see what is pending.")
@@ -31,6 +31,19 @@ func (d *Deploy) requestOf(a Action) (store.PromotionRequest, error) {
 	}
 	if err != nil {
 		return r, err
+	}
+	// The message is live as soon as Slack has it, a moment before its ts
+	// is recorded; a click from that moment waits for it (briefly), so that
+	// it can be matched to its message.
+	for wait := 0; r.MessageTS == "" && a.MessageTS != "" && r.Status == store.StatusPending && wait < 20; wait++ {
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if r, err = d.store.Request(id); err != nil {
+			return r, err
+		}
 	}
 	// A button decides only the request of the message it sits on: what was
 	// reviewed is that message's diff.
@@ -56,7 +69,7 @@ func (d *Deploy) alreadyDecided(r store.PromotionRequest) error {
 }
 
 func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
-	r, err := d.requestOf(a)
+	r, err := d.requestOf(ctx, a)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -204,7 +217,7 @@ func (d *Deploy) checkApprover(ctx context.Context, user string, r store.Promoti
 }
 
 func (d *Deploy) reject(ctx context.Context, a Action) (Reply, error) {
-	r, err := d.requestOf(a)
+	r, err := d.requestOf(ctx, a)
 	if err != nil {
 		return Reply{}, err
 	}
