@@ -205,7 +205,11 @@ func (d *Deploy) checkApprover(ctx context.Context, user string, r store.Promoti
 		if r.CompareURL == "" && !slices.Contains(d.cfg.Admins, user) {
 			// No commit list was read (Heroku did not know a release's
 			// commit): the check cannot be made, so it refuses.
-			return Userf("I couldn't tell who wrote the commits in this promotion, and DEVY_APPROVER_NOT_AUTHOR asks me to check, so nothing was promoted; a Devy admin can approve it.")
+			next := "a Devy admin can approve it"
+			if len(d.cfg.Admins) == 0 {
+				next = "no Devy admins are set (DEVY_ADMINS) to approve it instead"
+			}
+			return Userf("I couldn't tell who wrote the commits in this promotion (Heroku does not know its commit), and DEVY_APPROVER_NOT_AUTHOR asks me to check, so nothing was promoted; %s.", next)
 		}
 		for _, login := range r.Authors {
 			if d.cfg.UserMap[strings.ToLower(login)] == user {

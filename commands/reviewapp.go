@@ -762,7 +762,7 @@ func (ra *ReviewApps) mayDestroy(ctx context.Context, user string, rec *store.Re
 	if len(who) == 0 {
 		// Nobody is known to have asked for it: a review app made outside
 		// Devy, of a pull request GitHub no longer knows.
-		return Userf("I don't know who asked for the review app of #%d, so only a Devy admin (DEVY_ADMINS) can destroy it.", rec.PR)
+		return Userf("I don't know who asked for the review app of #%d and no Devy admins are set (DEVY_ADMINS), so I won't destroy it; delete it in Heroku's dashboard instead.", rec.PR)
 	}
 	return Userf("Only %s can destroy the review app of #%d; ask one of them.", joinOr(who), rec.PR)
 }
