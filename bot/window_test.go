@@ -3,9 +3,10 @@ package bot
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/devy-chatops/devy/internal/testclock"
 )
 
 func TestWindowSizeFollowsTheRoundTrip(t *testing.T) {
@@ -28,23 +29,10 @@ func TestWindowSizeFollowsTheRoundTrip(t *testing.T) {
 	}
 }
 
-// stillClock is a clock that moves only when told.
-type stillClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stillClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *stillClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newWindow is a window whose time moves only with the clock returned.
-func newWindow() (*window, *stillClock) {
-	c := &stillClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	return &window{now: c.now}, c
+func newWindow() (*window, *testclock.Clock) {
+	c := testclock.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	return &window{now: c.Now}, c
 }
 
 // acquireNow takes room or fails the test if it has to wait.
@@ -214,7 +202,7 @@ func TestWindowOpensForSendsThatHang(t *testing.T) {
 	}
 	// The sends running have now taken as long as ones to Slack do, and
 	// have not come back: they wait on the network, so another may go.
-	clock.add(100 * time.Millisecond)
+	clock.Add(100 * time.Millisecond)
 	select {
 	case c := <-got:
 		c()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/devy-chatops/devy/internal/testclock"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -254,19 +255,6 @@ func TestNudgeDue(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable clock for the store.
-type fakeClock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // posts records what was posted where.
 type posts struct {
 	mu   sync.Mutex // guards msgs
@@ -298,9 +286,9 @@ func (s staleIncidents) Incidents() ([]store.Incident, error) { return s.list, n
 // fake clock, reopening the store in between as a restart would.
 func TestNudgesFromStoredState(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "devy.db")
-	clock := &fakeClock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	open := func() (*store.DB, *posts, *Incidents) {
-		db, err := store.Open(path, time.Second, store.WithClock(clock.now))
+		db, err := store.Open(path, time.Second, store.WithClock(clock.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,9 +301,9 @@ func TestNudgesFromStoredState(t *testing.T) {
 	b, _ := db.OpenIncident(store.Incident{Title: "B", Severity: "SEV2", Commander: "U2", OpenedBy: "U2"})
 	db.SetIncidentChannel(b.Number, "C2", "inc-2-b")
 
-	clock.add(20 * time.Minute)
+	clock.Add(20 * time.Minute)
 	db.AddTimelineEntry(b.Number, store.TimelineEntry{Kind: store.EntryUpdate, Actor: "U2", Text: "x"})
-	clock.add(10 * time.Minute) // A quiet for 30 min, B for 10
+	clock.Add(10 * time.Minute) // A quiet for 30 min, B for 10
 	readBefore, _ := db.Incidents()
 	if err := inc.Nudge(context.Background()); err != nil {
 		t.Fatal(err)
@@ -338,14 +326,14 @@ func TestNudgesFromStoredState(t *testing.T) {
 	db.Close()
 	db, p, inc = open()
 	defer db.Close()
-	clock.add(5 * time.Minute)
+	clock.Add(5 * time.Minute)
 	inc.Nudge(context.Background())
 	if got := p.all(); len(got) != 0 {
 		t.Fatalf("after a restart: %q", got)
 	}
 
 	db.ResolveIncident(a.Number, "U1", "")
-	clock.add(48 * time.Hour)
+	clock.Add(48 * time.Hour)
 	inc.Nudge(context.Background())
 	got := strings.Join(p.all(), "\n")
 	if !strings.Contains(got, "C1: 📝 <@U1>, incident #1 was resolved 2 days ago and has no postmortem yet") {
@@ -355,7 +343,7 @@ func TestNudgesFromStoredState(t *testing.T) {
 		t.Errorf("no quiet reminder for the still open incident:\n%s", got)
 	}
 	n := len(p.all())
-	clock.add(time.Hour)
+	clock.Add(time.Hour)
 	inc.Nudge(context.Background())
 	if strings.Count(strings.Join(p.all()[n:], "\n"), "postmortem") != 0 {
 		t.Errorf("postmortem reminder repeated: %q", p.all()[n:])

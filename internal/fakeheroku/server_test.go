@@ -10,31 +10,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/devy-chatops/devy/internal/testclock"
 )
 
-// fakeClock is a settable clock for the server's state transitions.
-type fakeClock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newTestServer(t *testing.T, token string) (*Server, *httptest.Server, *fakeClock) {
+func newTestServer(t *testing.T, token string) (*Server, *httptest.Server, *testclock.Clock) {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2025, 10, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2025, 10, 1, 12, 0, 0, 0, time.UTC))
 	s := New(token)
-	s.clock = clock.now
+	s.clock = clock.Now
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	return s, ts, clock
@@ -223,7 +207,7 @@ func TestPromotionLifecycle(t *testing.T) {
 		t.Fatalf("pending targets = %v", targets)
 	}
 
-	clock.add(time.Minute)
+	clock.Add(time.Minute)
 	if p := get(t, ts, "/pipeline-promotions/"+id).object(t); p["status"] != "completed" || p["updated_at"] == nil {
 		t.Fatalf("resolved promotion = %v", p)
 	}
@@ -311,11 +295,11 @@ func TestReviewAppLifecycle(t *testing.T) {
 	if got := status(ok)["status"]; got != "pending" {
 		t.Errorf("at 0 = %v", got)
 	}
-	clock.add(time.Minute)
+	clock.Add(time.Minute)
 	if got := status(ok)["status"]; got != "creating" {
 		t.Errorf("at 1m = %v", got)
 	}
-	clock.add(time.Minute)
+	clock.Add(time.Minute)
 	done := status(ok)
 	if done["status"] != "created" || done["app"] == nil {
 		t.Fatalf("at 2m = %v", done)

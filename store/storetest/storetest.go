@@ -6,10 +6,10 @@
 package storetest
 
 import (
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/devy-chatops/devy/internal/testclock"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -76,27 +76,10 @@ type Backend struct {
 }
 
 // Clock is a test clock that moves only when told to.
-type Clock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
+type Clock = testclock.Clock
 
 // NewClock starts a clock at a fixed instant.
-func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock forward.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewClock() *Clock { return testclock.New(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)) }
 
 // env is one case's store and clock.
 type env struct {
