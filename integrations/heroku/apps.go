@@ -133,7 +133,8 @@ func (c *Client) app(ctx context.Context, idOrName, op string) (App, error) {
 // succeeded is taken. An app with no such release gives an *apierr.Error
 // wrapping ErrNoRelease.
 //
-// API calls: 1, plus 1 when the release has a slug.
+// API calls: 1, plus 1 when the release has a build (slug or OCI image)
+// whose commit was not read before.
 func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error) {
 	op := "reading the current release of " + app
 	var wire []wireRelease
@@ -146,15 +147,7 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 	if err != nil {
 		return Release{}, err
 	}
-	list := make(heroku.ReleaseListResult, len(wire))
-	images := map[string]string{} // release id → OCI image id
-	for i, w := range wire {
-		list[i] = w.Release
-		if w.OCIImage != nil {
-			images[w.ID] = w.OCIImage.ID
-		}
-	}
-	hr := pickCurrent(list)
+	hr := pickCurrent(wire)
 	if hr == nil {
 		return Release{}, &apierr.Error{
 			Service:    serviceName,
@@ -178,12 +171,12 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 	// A release's slug is null when the app was never built (its first
 	// releases are config and add-on changes), and on Fir-generation apps,
 	// whose builds are OCI images.
-	image := images[hr.ID]
+	path := "/apps/" + seg(app) + "/slugs/"
 	switch {
 	case hr.Slug != nil:
 		r.SlugID = hr.Slug.ID
-	case image != "":
-		r.SlugID = image
+	case hr.OCIImage != nil:
+		r.SlugID, path = hr.OCIImage.ID, "/apps/"+seg(app)+"/oci-images/"
 	default:
 		return r, nil
 	}
@@ -197,12 +190,8 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 	var built struct {
 		Commit *string `json:"commit"`
 	}
-	path := "/apps/" + seg(app) + "/slugs/" + seg(r.SlugID)
-	if hr.Slug == nil {
-		path = "/apps/" + seg(app) + "/oci-images/" + seg(image)
-	}
 	err = c.call(ctx, fmt.Sprintf("reading the commit of %s v%d", app, hr.Version), func(ctx context.Context) error {
-		return c.svc.Get(ctx, &built, path, nil, nil)
+		return c.svc.Get(ctx, &built, path+seg(r.SlugID), nil, nil)
 	})
 	if err != nil {
 		return Release{}, err
@@ -219,8 +208,6 @@ func (c *Client) CurrentRelease(ctx context.Context, app string) (Release, error
 	return r, nil
 }
 
-// pickCurrent returns the release marked current, else the succeeded one
-// with the highest version, else nil.
 // wireRelease is a release as the Platform API sends it: heroku-go's, with
 // the OCI image a Fir-generation release runs instead of a slug.
 type wireRelease struct {
@@ -230,8 +217,10 @@ type wireRelease struct {
 	} `json:"oci_image"`
 }
 
-func pickCurrent(list heroku.ReleaseListResult) *heroku.Release {
-	var best *heroku.Release
+// pickCurrent returns the release marked current, else the succeeded one
+// with the highest version, else nil.
+func pickCurrent(list []wireRelease) *wireRelease {
+	var best *wireRelease
 	for i := range list {
 		r := &list[i]
 		if r.Current {
