@@ -207,7 +207,7 @@ func (r *Router) ValidateView(v View) map[string]string {
 
 // SubmitView runs a validated submission.
 func (r *Router) SubmitView(ctx context.Context, v View) (reply Reply, err error) {
-	defer recovered(&err, "form "+v.CallbackID)
+	defer recovered(&err, "form ", v.CallbackID)
 	h, ok := r.views[v.CallbackID]
 	if !ok {
 		return Say("That form is not one I know how to handle."), nil
@@ -234,7 +234,7 @@ func (r *Router) OnShortcut(callbackID string, h ShortcutHandler) { r.shortcuts[
 
 // RunShortcut runs a message shortcut.
 func (r *Router) RunShortcut(ctx context.Context, s Shortcut) (reply Reply, err error) {
-	defer recovered(&err, "shortcut "+s.CallbackID)
+	defer recovered(&err, "shortcut ", s.CallbackID)
 	h, ok := r.shortcuts[s.CallbackID]
 	if !ok {
 		return Say("That shortcut is not one I know how to handle."), nil
@@ -254,7 +254,7 @@ func (r *Router) Commands() []Command { return r.commands }
 // Handle runs a request. Help, no arguments and unknown subcommands answer
 // with usage; unknown commands list what Devy knows.
 func (r *Router) Handle(ctx context.Context, req Request) (reply Reply, err error) {
-	defer recovered(&err, "/"+req.Command)
+	defer recovered(&err, "/", req.Command)
 	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(req.Command)), "/")
 	cmd, ok := r.command(name)
 	if !ok {
@@ -310,7 +310,7 @@ func (r *Router) unknownCommand(name string) Reply {
 // Click runs a button click. Unknown action ids are answered, not crashed on:
 // they come from old messages or tampered payloads.
 func (r *Router) Click(ctx context.Context, a Action) (reply Reply, err error) {
-	defer recovered(&err, "button "+a.ActionID)
+	defer recovered(&err, "button ", a.ActionID)
 	h, ok := r.actions[a.ActionID]
 	if !ok {
 		return Say("That button is no longer something I know how to handle."), nil
@@ -321,8 +321,9 @@ func (r *Router) Click(ctx context.Context, a Action) (reply Reply, err error) {
 // recovered turns a handler's panic into its error, so that a bug in one
 // command is answered as "something went wrong" and logged with its stack,
 // rather than ending the process and every promotion it follows.
-func recovered(err *error, what string) {
+// kind and name are kept apart so that no string is built unless it panics.
+func recovered(err *error, kind, name string) {
 	if v := recover(); v != nil {
-		*err = fmt.Errorf("%s panicked: %v\n%s", what, v, debug.Stack())
+		*err = fmt.Errorf("%s%s panicked: %v\n%s", kind, name, v, debug.Stack())
 	}
 }

@@ -82,7 +82,7 @@ type DeployConfig struct {
 	// reviewed build when Heroku's answer to the promotion call was lost
 	// (no answer, or a restart before it was recorded).
 	SettleWithin time.Duration
-	CIBranch     string // branch whose pipelines gate promotion; "" for any
+	CIBranch     string // branch whose pipelines gate promotion; "" for master, then main, then any
 	// LeaseTTL is how long a process may follow a promotion without
 	// renewing its lease (it renews every third of it); TakeoverEvery is how
 	// often it looks for promotions whose follower died. A dead process's

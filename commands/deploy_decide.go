@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -202,7 +201,7 @@ func (d *Deploy) checkApprover(ctx context.Context, user string, r store.Promoti
 		}
 	}
 	if d.cfg.ApproverNotAuthor {
-		if r.CompareURL == "" && !slices.Contains(d.cfg.Admins, user) {
+		if r.CompareURL == "" && !d.isAdmin(user) {
 			// No commit list was read (Heroku did not know a release's
 			// commit): the check cannot be made, so it refuses.
 			next := "a Devy admin can approve it"

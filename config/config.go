@@ -257,9 +257,11 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	}
 	c.LogLevel = zerolog.InfoLevel
 	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
-		lvl, err := zerolog.ParseLevel(strings.ToLower(v))
-		// zerolog also takes numbers and "disabled", which silence the log.
-		if err != nil || lvl < zerolog.TraceLevel || lvl > zerolog.ErrorLevel || v[0] == '-' || (v[0] >= '0' && v[0] <= '9') {
+		// By name only: zerolog also takes numbers and "disabled", which
+		// silence the log.
+		lvl, ok := map[string]zerolog.Level{"trace": zerolog.TraceLevel, "debug": zerolog.DebugLevel, "info": zerolog.InfoLevel,
+			"warn": zerolog.WarnLevel, "error": zerolog.ErrorLevel}[strings.ToLower(v)]
+		if !ok {
 			return c, &Error{"LOG_LEVEL", "expected one of trace, debug, info, warn, error"}
 		}
 		c.LogLevel = lvl
