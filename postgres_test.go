@@ -19,6 +19,7 @@ import (
 	"github.com/devy-chatops/devy/internal/pgtest"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/store/bolt"
 	"github.com/devy-chatops/devy/store/pg"
 )
 
@@ -329,7 +330,7 @@ func TestUnusableDBPathStopsDevyAtStart(t *testing.T) {
 func TestMigrateStore(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	path := filepath.Join(t.TempDir(), "devy.db")
-	src, err := store.Open(path, time.Second)
+	src, err := bolt.Open(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +341,7 @@ func TestMigrateStore(t *testing.T) {
 	if _, err := src.CloseRequest(r.ID, store.StatusRejected, bob, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.OpenIncident(store.Incident{Title: "DB down", Severity: "SEV1", OpenedBy: alice}); err != nil {
+	if _, err := src.OpenIncident(store.Incident{Title: "DB down", Severity: "SEV1", OpenedBy: alice}, "opened"); err != nil {
 		t.Fatal(err)
 	}
 	src.Close()

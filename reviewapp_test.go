@@ -12,7 +12,7 @@ import (
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/sandbox"
-	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/store/bolt"
 )
 
 // Review apps end to end: /reviewapp, @Devy reviewapp in a PR's thread and
@@ -261,7 +261,7 @@ func TestReviewAppDestroyPermissions(t *testing.T) {
 		})
 	}
 	h.stop()
-	db, err := store.Open(h.env["DEVY_DB_PATH"], time.Second)
+	db, err := bolt.Open(h.env["DEVY_DB_PATH"], time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestReviewAppSlashCommandAlsoPostsInThePRsThread(t *testing.T) {
 	notification := h.slack.AddMessage(otherChan, "", fakeslack.BotUserID, "Pull request #7 opened by erin")
 	// What the webhook feature will do when it posts the notification.
 	h.stop()
-	db, err := store.Open(h.env["DEVY_DB_PATH"], time.Second)
+	db, err := bolt.Open(h.env["DEVY_DB_PATH"], time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,12 +12,12 @@ import (
 
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/config"
-	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/store/bolt"
 	"github.com/devy-chatops/devy/store/pg"
 )
 
 // state is everything Devy keeps: what the commands need of a store, plus
-// the health check. *store.DB (bbolt, one process) and *pg.DB (PostgreSQL,
+// the health check. *bolt.DB (bbolt, one process) and *pg.DB (PostgreSQL,
 // any number of processes) both provide it.
 type state interface {
 	commands.DeployStore
@@ -42,7 +42,7 @@ func openStore(ctx context.Context, cfg config.Config) (state, error) {
 		}
 		return db, nil
 	}
-	db, err := store.Open(cfg.DBPath, time.Second)
+	db, err := bolt.Open(cfg.DBPath, time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("DEVY_DB_PATH: %w", err)
 	}
@@ -74,11 +74,11 @@ func migrateStore(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !ok || path == "" || *to == "" || fs.NArg() > 0 {
 		return usage
 	}
-	// store.Open would create a missing file; a typo must not copy nothing.
+	// bolt.Open would create a missing file; a typo must not copy nothing.
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("migrate-store: %w", err)
 	}
-	src, err := store.Open(path, time.Second)
+	src, err := bolt.Open(path, time.Second)
 	if err != nil {
 		return fmt.Errorf("migrate-store: %w", err)
 	}

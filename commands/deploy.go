@@ -55,7 +55,7 @@ type DeployStore interface {
 	CloseRequest(id uint64, status, by, note string) (store.PromotionRequest, error)
 	StartPromotion(id uint64, promotionID string) error
 	SetTargets(id uint64, targets []store.Target) error
-	FinishPromotion(id uint64, status string, targets []store.Target, note string) (store.PromotionRequest, error)
+	FinishPromotion(id uint64, status string, targets []store.Target, note string, effects ...store.Effect) (store.PromotionRequest, error)
 	Requests(statuses ...string) ([]store.PromotionRequest, error)
 	AuditLog(limit int, actions ...string) ([]store.AuditEntry, error)
 	// Leases: which Devy process follows a promotion (see store's rules).

@@ -19,16 +19,16 @@ import (
 // IncidentStore is the state /incident keeps.
 type IncidentStore interface {
 	Now() time.Time
-	OpenIncident(inc store.Incident) (store.Incident, error)
+	OpenIncident(inc store.Incident, text string) (store.Incident, error)
 	SetIncidentChannel(n uint64, channelID, name string) (store.Incident, error)
 	Incident(n uint64) (store.Incident, error)
 	IncidentByChannel(channelID string) (store.Incident, error)
 	Incidents() ([]store.Incident, error)
 	Timeline(n uint64) ([]store.TimelineEntry, error)
 	AddTimelineEntry(n uint64, e store.TimelineEntry) (store.Incident, bool, error)
-	SetIncidentSeverity(n uint64, severity, by string) (store.Incident, error)
-	SetIncidentCommander(n uint64, commander, by string) (store.Incident, error)
-	ResolveIncident(n uint64, by, resolution string) (store.Incident, error)
+	SetIncidentSeverity(n uint64, severity, by string, text func(was store.Incident) string) (store.Incident, error)
+	SetIncidentCommander(n uint64, commander, by string, text func(was store.Incident) string) (store.Incident, error)
+	ResolveIncident(n uint64, by, resolution, text string) (store.Incident, error)
 	SavePostmortem(n uint64, pm store.Postmortem) (store.Incident, error)
 	ClaimPostmortem(n uint64, by string, stale time.Duration) (store.Incident, error)
 	MarkNudged(n uint64, kind string, at time.Time, due func(store.Incident) bool) (store.Incident, error)
@@ -300,7 +300,8 @@ func (i *Incidents) openIncident(ctx context.Context, user, from, title, sev, su
 	now := i.store.Now()
 	repeat, hasRepeat := similarIncident(all, title, now.Add(-i.cfg.RepeatWindow))
 
-	inc, err := i.store.OpenIncident(store.Incident{Title: title, Severity: sev, Summary: summary, Commander: user, OpenedBy: user, OpenedIn: from})
+	inc, err := i.store.OpenIncident(store.Incident{Title: title, Severity: sev, Summary: summary, Commander: user, OpenedBy: user, OpenedIn: from},
+		sev+" opened by <@"+user+">: "+title)
 	if err != nil {
 		return Reply{}, fmt.Errorf("record the incident: %w", err)
 	}
@@ -576,7 +577,9 @@ func (i *Incidents) severity(ctx context.Context, req Request, args []string) (R
 		return Reply{}, Userf("Incident #%d is already %s.", inc.Number, sev)
 	}
 	before := inc.Severity
-	inc, err = i.store.SetIncidentSeverity(inc.Number, sev, req.UserID)
+	inc, err = i.store.SetIncidentSeverity(inc.Number, sev, req.UserID, func(was store.Incident) string {
+		return fmt.Sprintf("Severity %s → %s by <@%s>", was.Severity, sev, req.UserID)
+	})
 	if errors.Is(err, store.ErrIncidentResolved) {
 		return Reply{}, resolvedError(inc, "change severity")
 	}
@@ -623,7 +626,9 @@ func (i *Incidents) commander(ctx context.Context, req Request, args []string) (
 	if inc.Commander == user {
 		return Reply{}, Userf("<@%s> already commands incident #%d.", user, inc.Number)
 	}
-	inc, err = i.store.SetIncidentCommander(inc.Number, user, req.UserID)
+	inc, err = i.store.SetIncidentCommander(inc.Number, user, req.UserID, func(was store.Incident) string {
+		return fmt.Sprintf("Commander <@%s> → <@%s> (by <@%s>)", was.Commander, user, req.UserID)
+	})
 	if errors.Is(err, store.ErrIncidentResolved) {
 		return Reply{}, resolvedError(inc, "change commander")
 	}
@@ -648,7 +653,11 @@ func (i *Incidents) resolve(ctx context.Context, req Request, args []string) (Re
 		return Reply{}, Userf("Incident #%d was already resolved by <@%s> at %s; `/incident postmortem %d` writes its postmortem.", inc.Number, inc.ResolvedBy, stamp(inc.ResolvedAt), inc.Number)
 	}
 	summary := rest(req.Text, 1+used)
-	resolved, err := i.store.ResolveIncident(inc.Number, req.UserID, summary)
+	entry := "Resolved by <@" + req.UserID + ">"
+	if summary != "" {
+		entry += ": " + summary
+	}
+	resolved, err := i.store.ResolveIncident(inc.Number, req.UserID, summary, entry)
 	if errors.Is(err, store.ErrIncidentResolved) {
 		now, _ := i.store.Incident(inc.Number)
 		return Reply{}, Userf("Incident #%d was already resolved by <@%s> at %s.", inc.Number, now.ResolvedBy, stamp(now.ResolvedAt))

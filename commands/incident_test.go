@@ -13,6 +13,7 @@ import (
 
 	"github.com/devy-chatops/devy/internal/testclock"
 	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/store/bolt"
 )
 
 func TestIncidentChannelName(t *testing.T) {
@@ -276,7 +277,7 @@ func (p *posts) all() []string {
 
 // staleIncidents is a store whose list of incidents was read earlier.
 type staleIncidents struct {
-	*store.DB
+	*bolt.DB
 	list []store.Incident
 }
 
@@ -287,8 +288,8 @@ func (s staleIncidents) Incidents() ([]store.Incident, error) { return s.list, n
 func TestNudgesFromStoredState(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "devy.db")
 	clock := testclock.New(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	open := func() (*store.DB, *posts, *Incidents) {
-		db, err := store.Open(path, time.Second, store.WithClock(clock.Now))
+	open := func() (*bolt.DB, *posts, *Incidents) {
+		db, err := bolt.Open(path, time.Second, bolt.WithClock(clock.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,9 +297,9 @@ func TestNudgesFromStoredState(t *testing.T) {
 		return db, p, NewIncidents(IncidentDeps{Store: db, Poster: p, Log: zerolog.Nop()})
 	}
 	db, p, inc := open()
-	a, _ := db.OpenIncident(store.Incident{Title: "A", Severity: "SEV2", Commander: "U1", OpenedBy: "U1"})
+	a, _ := db.OpenIncident(store.Incident{Title: "A", Severity: "SEV2", Commander: "U1", OpenedBy: "U1"}, "opened")
 	db.SetIncidentChannel(a.Number, "C1", "inc-1-a")
-	b, _ := db.OpenIncident(store.Incident{Title: "B", Severity: "SEV2", Commander: "U2", OpenedBy: "U2"})
+	b, _ := db.OpenIncident(store.Incident{Title: "B", Severity: "SEV2", Commander: "U2", OpenedBy: "U2"}, "opened")
 	db.SetIncidentChannel(b.Number, "C2", "inc-2-b")
 
 	clock.Add(20 * time.Minute)
@@ -332,7 +333,7 @@ func TestNudgesFromStoredState(t *testing.T) {
 		t.Fatalf("after a restart: %q", got)
 	}
 
-	db.ResolveIncident(a.Number, "U1", "")
+	db.ResolveIncident(a.Number, "U1", "", "resolved")
 	clock.Add(48 * time.Hour)
 	inc.Nudge(context.Background())
 	got := strings.Join(p.all(), "\n")
@@ -358,7 +359,7 @@ func TestNudgesFromStoredState(t *testing.T) {
 // newest entries kept.
 func TestShowKeepsALongTimelineWithinSlacksBlockLimit(t *testing.T) {
 	db := testStore(t)
-	inc, err := db.OpenIncident(store.Incident{Title: "Long", Severity: "SEV2", Commander: "U1", OpenedBy: "U1"})
+	inc, err := db.OpenIncident(store.Incident{Title: "Long", Severity: "SEV2", Commander: "U1", OpenedBy: "U1"}, "opened")
 	if err != nil {
 		t.Fatal(err)
 	}

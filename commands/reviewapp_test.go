@@ -15,7 +15,7 @@ import (
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/sandbox"
-	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/store/bolt"
 )
 
 func TestParseReviewArgs(t *testing.T) {
@@ -132,9 +132,9 @@ func (r *recorder) message(ts string) Message {
 }
 
 // testStore is a fresh bbolt store, closed when the test ends.
-func testStore(t *testing.T) *store.DB {
+func testStore(t *testing.T) *bolt.DB {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "devy.db"), time.Second)
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "devy.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,22 +1,10 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-)
-
-// The incident buckets (see the tree in store.go). Incident numbers come
-// from the incidents bucket's sequence, so a number is never handed out
-// twice, even after the incident is gone.
-var (
-	bucketIncidents        = []byte("incidents")
-	bucketIncidentTimeline = []byte("incident_timeline")
-	bucketIncidentChannels = []byte("incident_channels")
 )
 
 // Incident statuses.
@@ -146,67 +134,53 @@ type IssueLink struct {
 	URL    string `json:"url"`
 }
 
-func getIncident(tx *bolt.Tx, n uint64) (Incident, error) {
-	return getJSON[Incident](tx.Bucket(bucketIncidents), itob(n), fmt.Sprintf("incident %d", n))
-}
-
-// appendEntry adds e to incident inc's timeline and moves its LastEntryAt.
-// Callers write inc back.
-func appendEntry(tx *bolt.Tx, inc *Incident, e TimelineEntry) (TimelineEntry, error) {
-	b, err := tx.Bucket(bucketIncidentTimeline).CreateBucketIfNotExists(itob(inc.Number))
-	if err != nil {
-		return e, err
-	}
-	seq, err := b.NextSequence()
-	if err != nil {
-		return e, err
-	}
-	e.Seq = seq
-	if err := putJSON(b, itob(seq), e); err != nil {
-		return e, err
-	}
-	if e.At.After(inc.LastEntryAt) {
-		inc.LastEntryAt = e.At
-	}
-	return e, nil
-}
-
 // OpenIncident stores a new open incident and gives it the next number. Its
-// opening is the first timeline entry.
-func (db *DB) OpenIncident(inc Incident) (Incident, error) {
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		now := db.now()
-		b := tx.Bucket(bucketIncidents)
-		n, err := b.NextSequence()
-		if err != nil {
+// opening is the first timeline entry, whose sentence is text.
+func (s Rules) OpenIncident(inc Incident, text string) (Incident, error) {
+	err := s.b.Update("open the incident", func(tx Tx) error {
+		now := s.now()
+		inc.Status, inc.OpenedAt, inc.LastEntryAt = IncidentOpen, now, now
+		var err error
+		if inc, err = tx.NewIncident(inc); err != nil {
 			return err
 		}
-		inc.Number, inc.Status, inc.OpenedAt, inc.LastEntryAt = n, IncidentOpen, now, now
-		text := inc.Severity + " opened by <@" + inc.OpenedBy + ">: " + inc.Title
-		if _, err := appendEntry(tx, &inc, TimelineEntry{At: now, Kind: EntryOpened, Actor: inc.OpenedBy, Text: text}); err != nil {
+		if err := appendEntry(tx, &inc, TimelineEntry{At: now, Kind: EntryOpened, Actor: inc.OpenedBy, Text: text}); err != nil {
 			return err
 		}
-		if err := putJSON(b, itob(n), inc); err != nil {
+		if err := tx.PutIncident(inc); err != nil {
 			return err
 		}
-		return appendAudit(tx, AuditEntry{At: now, Actor: inc.OpenedBy, Action: "incident.opened", Subject: inc.Subject(),
+		return tx.AppendAudit(AuditEntry{At: now, Actor: inc.OpenedBy, Action: "incident.opened", Subject: inc.Subject(),
 			Detail: map[string]string{"title": inc.Title, "severity": inc.Severity, "commander": inc.Commander}})
 	})
 	return inc, err
 }
 
+// appendEntry adds e to incident inc's timeline and moves its LastEntryAt.
+// Callers write inc back.
+func appendEntry(tx Tx, inc *Incident, e TimelineEntry) error {
+	if err := tx.AppendTimeline(inc.Number, e); err != nil {
+		return err
+	}
+	if e.At.After(inc.LastEntryAt) {
+		inc.LastEntryAt = e.At
+	}
+	return nil
+}
+
 // change alters an incident inside updateIncident's transaction and says
 // what to record: a timeline entry (nil for none) and the audit entry.
-type change func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error)
+type change func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error)
 
-// updateIncident reads incident n, lets ch alter it, then writes the
-// incident, its timeline entry and its audit entry in the one transaction.
-func (db *DB) updateIncident(n uint64, ch change) (Incident, error) {
+// updateIncident reads incident n (held until the transaction ends), lets
+// ch alter it, then writes the incident, its timeline entry and its audit
+// entry in the one transaction.
+func (s Rules) updateIncident(op string, n uint64, ch change) (Incident, error) {
 	var inc Incident
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		now := db.now()
+	err := s.b.Update(op, func(tx Tx) error {
+		now := s.now()
 		var err error
-		if inc, err = getIncident(tx, n); err != nil {
+		if inc, err = tx.Incident(n); err != nil {
 			return err
 		}
 		e, audit, err := ch(tx, &inc, now)
@@ -217,25 +191,25 @@ func (db *DB) updateIncident(n uint64, ch change) (Incident, error) {
 			if e.At.IsZero() {
 				e.At = now
 			}
-			if _, err := appendEntry(tx, &inc, *e); err != nil {
+			if err := appendEntry(tx, &inc, *e); err != nil {
 				return err
 			}
 		}
-		if err := putJSON(tx.Bucket(bucketIncidents), itob(n), inc); err != nil {
+		if err := tx.PutIncident(inc); err != nil {
 			return err
 		}
 		audit.At, audit.Subject = now, inc.Subject()
-		return appendAudit(tx, audit)
+		return tx.AppendAudit(audit)
 	})
 	return inc, err
 }
 
 // SetIncidentChannel records the incident's own channel, so that commands
 // typed there and reactions on its messages find the incident.
-func (db *DB) SetIncidentChannel(n uint64, channelID, name string) (Incident, error) {
-	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+func (s Rules) SetIncidentChannel(n uint64, channelID, name string) (Incident, error) {
+	return s.updateIncident("record the incident's channel", n, func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
 		inc.Channel, inc.ChannelName = channelID, name
-		if err := tx.Bucket(bucketIncidentChannels).Put([]byte(channelID), itob(n)); err != nil {
+		if err := tx.PutIncidentChannel(channelID, n); err != nil {
 			return nil, AuditEntry{}, err
 		}
 		return nil, AuditEntry{Actor: "devy", Action: "incident.channel", Detail: map[string]string{"channel": channelID, "name": name}}, nil
@@ -243,73 +217,24 @@ func (db *DB) SetIncidentChannel(n uint64, channelID, name string) (Incident, er
 }
 
 // Incident reads incident n.
-func (db *DB) Incident(n uint64) (Incident, error) {
+func (s Rules) Incident(n uint64) (Incident, error) {
 	var inc Incident
-	err := db.bolt.View(func(tx *bolt.Tx) (err error) {
-		inc, err = getIncident(tx, n)
+	err := s.b.View("read the incident", func(tx Tx) (err error) {
+		inc, err = tx.Incident(n)
 		return err
 	})
 	return inc, err
-}
-
-// IncidentByChannel finds the incident whose own channel is channelID.
-func (db *DB) IncidentByChannel(channelID string) (Incident, error) {
-	var inc Incident
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketIncidentChannels).Get([]byte(channelID))
-		if v == nil {
-			return ErrNotFound
-		}
-		var err error
-		inc, err = getIncident(tx, btoi(v))
-		return err
-	})
-	return inc, err
-}
-
-// Incidents returns every incident, newest first.
-func (db *DB) Incidents() ([]Incident, error) {
-	var out []Incident
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketIncidents).Cursor()
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			var inc Incident
-			if err := json.Unmarshal(v, &inc); err != nil {
-				return fmt.Errorf("decode incident %d: %w", btoi(k), err)
-			}
-			out = append(out, inc)
-		}
-		return nil
-	})
-	return out, err
-}
-
-func timeline(tx *bolt.Tx, n uint64) ([]TimelineEntry, error) {
-	var out []TimelineEntry
-	b := tx.Bucket(bucketIncidentTimeline).Bucket(itob(n))
-	if b == nil {
-		return nil, nil
-	}
-	err := b.ForEach(func(k, v []byte) error {
-		var e TimelineEntry
-		if err := json.Unmarshal(v, &e); err != nil {
-			return fmt.Errorf("decode timeline entry %d of incident %d: %w", btoi(k), n, err)
-		}
-		out = append(out, e)
-		return nil
-	})
-	return out, err
 }
 
 // Timeline returns incident n's timeline, oldest first.
-func (db *DB) Timeline(n uint64) ([]TimelineEntry, error) {
+func (s Rules) Timeline(n uint64) ([]TimelineEntry, error) {
 	var out []TimelineEntry
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if _, err := getIncident(tx, n); err != nil {
+	err := s.b.View("read the timeline", func(tx Tx) error {
+		if _, err := tx.Incident(n); err != nil {
 			return err
 		}
 		var err error
-		out, err = timeline(tx, n)
+		out, err = tx.Timeline(n)
 		return err
 	})
 	return out, err
@@ -318,10 +243,11 @@ func (db *DB) Timeline(n uint64) ([]TimelineEntry, error) {
 // AddTimelineEntry adds e to incident n's timeline. An entry whose Ref is
 // already on the timeline is not added again (added is false): the same
 // message pinned twice is one entry.
-func (db *DB) AddTimelineEntry(n uint64, e TimelineEntry) (inc Incident, added bool, err error) {
-	inc, err = db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+func (s Rules) AddTimelineEntry(n uint64, e TimelineEntry) (inc Incident, added bool, err error) {
+	inc, err = s.updateIncident("add to the timeline", n, func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+		added = false
 		if e.Ref != "" {
-			entries, err := timeline(tx, n)
+			entries, err := tx.Timeline(n)
 			if err != nil {
 				return nil, AuditEntry{}, err
 			}
@@ -335,7 +261,7 @@ func (db *DB) AddTimelineEntry(n uint64, e TimelineEntry) (inc Incident, added b
 		return &e, AuditEntry{Actor: e.Actor, Action: "incident." + e.Kind, Detail: map[string]string{"text": e.Text, "ref": e.Ref}}, nil
 	})
 	if errors.Is(err, errDuplicate) {
-		inc, err = db.Incident(n)
+		inc, err = s.Incident(n)
 		return inc, false, err
 	}
 	return inc, added, err
@@ -344,44 +270,43 @@ func (db *DB) AddTimelineEntry(n uint64, e TimelineEntry) (inc Incident, added b
 // errDuplicate rolls back an entry that is already on the timeline.
 var errDuplicate = errors.New("store: duplicate timeline entry")
 
-// SetIncidentSeverity changes an open incident's severity.
-func (db *DB) SetIncidentSeverity(n uint64, severity, by string) (Incident, error) {
-	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+// SetIncidentSeverity changes an open incident's severity; text makes the
+// timeline's sentence from the incident as it was.
+func (s Rules) SetIncidentSeverity(n uint64, severity, by string, text func(was Incident) string) (Incident, error) {
+	return s.updateIncident("change the severity", n, func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
 		if !inc.Open() {
 			return nil, AuditEntry{}, ErrIncidentResolved
 		}
-		before := inc.Severity
+		was := *inc
 		inc.Severity = severity
-		e := &TimelineEntry{Kind: EntrySeverity, Actor: by, Text: fmt.Sprintf("Severity %s → %s by <@%s>", before, severity, by)}
-		return e, AuditEntry{Actor: by, Action: "incident.severity", Detail: map[string]string{"from": before, "to": severity}}, nil
+		e := &TimelineEntry{Kind: EntrySeverity, Actor: by, Text: text(was)}
+		return e, AuditEntry{Actor: by, Action: "incident.severity", Detail: map[string]string{"from": was.Severity, "to": severity}}, nil
 	})
 }
 
-// SetIncidentCommander hands an open incident to another commander.
-func (db *DB) SetIncidentCommander(n uint64, commander, by string) (Incident, error) {
-	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+// SetIncidentCommander hands an open incident to another commander; text
+// makes the timeline's sentence from the incident as it was.
+func (s Rules) SetIncidentCommander(n uint64, commander, by string, text func(was Incident) string) (Incident, error) {
+	return s.updateIncident("change the commander", n, func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
 		if !inc.Open() {
 			return nil, AuditEntry{}, ErrIncidentResolved
 		}
-		before := inc.Commander
+		was := *inc
 		inc.Commander = commander
-		e := &TimelineEntry{Kind: EntryCommander, Actor: by, Text: fmt.Sprintf("Commander <@%s> → <@%s> (by <@%s>)", before, commander, by)}
-		return e, AuditEntry{Actor: by, Action: "incident.commander", Detail: map[string]string{"from": before, "to": commander}}, nil
+		e := &TimelineEntry{Kind: EntryCommander, Actor: by, Text: text(was)}
+		return e, AuditEntry{Actor: by, Action: "incident.commander", Detail: map[string]string{"from": was.Commander, "to": commander}}, nil
 	})
 }
 
-// ResolveIncident marks an open incident resolved. A resolved one refuses
-// with ErrIncidentResolved, so concurrent resolutions resolve it once.
-func (db *DB) ResolveIncident(n uint64, by, resolution string) (Incident, error) {
-	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+// ResolveIncident marks an open incident resolved, with text the timeline's
+// sentence. A resolved one refuses with ErrIncidentResolved, so concurrent
+// resolutions resolve it once.
+func (s Rules) ResolveIncident(n uint64, by, resolution, text string) (Incident, error) {
+	return s.updateIncident("resolve the incident", n, func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
 		if !inc.Open() {
 			return nil, AuditEntry{}, ErrIncidentResolved
 		}
 		inc.Status, inc.ResolvedAt, inc.ResolvedBy, inc.Resolution = IncidentResolved, now, by, resolution
-		text := "Resolved by <@" + by + ">"
-		if resolution != "" {
-			text += ": " + resolution
-		}
 		e := &TimelineEntry{Kind: EntryResolved, Actor: by, Text: text}
 		return e, AuditEntry{Actor: by, Action: "incident.resolved", Detail: map[string]string{"resolution": resolution,
 			"duration": now.Sub(inc.OpenedAt).Round(time.Second).String()}}, nil
@@ -390,8 +315,8 @@ func (db *DB) ResolveIncident(n uint64, by, resolution string) (Incident, error)
 
 // SavePostmortem records the postmortem's answers and where it was filed
 // (IssueURL empty when it could not be filed on GitHub).
-func (db *DB) SavePostmortem(n uint64, pm Postmortem) (Incident, error) {
-	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+func (s Rules) SavePostmortem(n uint64, pm Postmortem) (Incident, error) {
+	return s.updateIncident("record the postmortem", n, func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
 		if pm.WrittenAt.IsZero() {
 			pm.WrittenAt = now
 		}
@@ -405,8 +330,8 @@ func (db *DB) SavePostmortem(n uint64, pm Postmortem) (Incident, error) {
 // ClaimPostmortem records that by is filing incident n's postmortem (see
 // Incident.ClaimFiling); on ErrPostmortemFiled or ErrPostmortemFiling it
 // returns the incident as stored.
-func (db *DB) ClaimPostmortem(n uint64, by string, stale time.Duration) (Incident, error) {
-	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+func (s Rules) ClaimPostmortem(n uint64, by string, stale time.Duration) (Incident, error) {
+	return s.updateIncident("claim the postmortem", n, func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
 		if err := inc.ClaimFiling(by, now, stale); err != nil {
 			return nil, AuditEntry{}, err
 		}
@@ -418,8 +343,8 @@ func (db *DB) ClaimPostmortem(n uint64, by string, stale time.Duration) (Inciden
 // is still due for the incident as stored now; otherwise it records nothing
 // and returns ErrNotDue. Processes sharing the store thus send each
 // reminder once.
-func (db *DB) MarkNudged(n uint64, kind string, at time.Time, due func(Incident) bool) (Incident, error) {
-	return db.updateIncident(n, func(tx *bolt.Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
+func (s Rules) MarkNudged(n uint64, kind string, at time.Time, due func(Incident) bool) (Incident, error) {
+	return s.updateIncident("record the reminder", n, func(tx Tx, inc *Incident, now time.Time) (*TimelineEntry, AuditEntry, error) {
 		if !due(*inc) {
 			return nil, AuditEntry{}, ErrNotDue
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -26,77 +27,95 @@ import (
 //
 // bbolt serves one process, so its leases live in memory: the file lock
 // proves that promotions approved before this process opened the file have no
-// live follower.
-type lease struct {
-	owner string
-	until time.Time
+// live follower, so its Tx reports their leases as ended when the file was
+// opened. PostgreSQL keeps them in the requests table.
+// Lease says who follows a promotion, until when. The zero Lease: nobody
+// ever claimed it.
+type Lease struct {
+	Owner string
+	Until time.Time
 }
 
+// claimed reports whether anyone ever held the lease.
+func (l Lease) claimed() bool { return l.Owner != "" || !l.Until.IsZero() }
+
 // ClaimPromotion makes owner the follower of promoting request id until ttl
-// from now, or renews owner's lease. It reports false when another owner holds
-// a live lease or the request is no longer promoting.
-func (db *DB) ClaimPromotion(id uint64, owner string, ttl time.Duration) (bool, error) {
+// from now, or renews owner's lease. It reports false when another owner
+// holds a live lease or the request is no longer promoting. The request is
+// held while it decides, so of several processes claiming at once one wins.
+func (s Rules) ClaimPromotion(id uint64, owner string, ttl time.Duration) (bool, error) {
 	if owner == "" || ttl <= 0 {
 		return false, fmt.Errorf("store: a lease needs an owner and a duration, got %q %s", owner, ttl)
 	}
-	// db.mu is held across the read so that FinishPromotion, which drops the
-	// lease after its commit, cannot interleave and leave a stale one.
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	r, err := db.Request(id)
-	if err != nil {
-		return false, err
-	}
-	if r.Status != StatusPromoting {
-		return false, nil
-	}
-	now := db.now()
-	if l, ok := db.leases[id]; ok && l.owner != owner && now.Before(l.until) {
-		return false, nil
-	}
-	db.leases[id] = lease{owner: owner, until: now.Add(ttl)}
-	return true, nil
+	ok := false
+	err := s.b.Update("claim the promotion", func(tx Tx) error {
+		ok = false
+		r, err := tx.Request(id)
+		if err != nil {
+			return err
+		}
+		if r.Status != StatusPromoting {
+			return nil
+		}
+		now := s.now()
+		l, err := tx.Lease(r)
+		if err != nil {
+			return err
+		}
+		if l.Owner != owner && now.Before(l.Until) {
+			return nil
+		}
+		ok = true
+		return tx.PutLease(id, Lease{Owner: owner, Until: now.Add(ttl)})
+	})
+	return ok, err
 }
 
 // ReleasePromotion gives up owner's lease on request id (Devy is stopping),
 // so that another process may take the promotion over at once.
-func (db *DB) ReleasePromotion(id uint64, owner string) error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if l, ok := db.leases[id]; ok && l.owner == owner {
-		db.leases[id] = lease{owner: owner, until: db.now()}
-	}
-	return nil
+func (s Rules) ReleasePromotion(id uint64, owner string) error {
+	return s.b.Update("release the promotion", func(tx Tx) error {
+		r, err := tx.Request(id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		l, err := tx.Lease(r)
+		if err != nil || l.Owner != owner {
+			return err
+		}
+		return tx.PutLease(id, Lease{Owner: owner, Until: s.now()})
+	})
 }
 
 // OrphanedPromotions returns the promoting requests nobody follows (see the
 // rules above), oldest first.
-func (db *DB) OrphanedPromotions(ttl time.Duration) ([]PromotionRequest, error) {
-	rs, err := db.Requests(StatusPromoting)
-	if err != nil {
-		return nil, err
-	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	now := db.now()
+func (s Rules) OrphanedPromotions(ttl time.Duration) ([]PromotionRequest, error) {
 	var out []PromotionRequest
-	for i := len(rs) - 1; i >= 0; i-- {
-		r := rs[i]
-		l, claimed := db.leases[r.ID]
-		switch {
-		case claimed && !now.Before(l.until):
-		case !claimed && (r.DecidedAt.Before(db.opened) || !r.DecidedAt.After(now.Add(-ttl))):
-		default:
-			continue
+	err := s.b.View("find orphaned promotions", func(tx Tx) error {
+		out = nil
+		rs, err := tx.Requests(StatusPromoting)
+		if err != nil {
+			return err
 		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// dropLease forgets the lease of a promotion that ended.
-func (db *DB) dropLease(id uint64) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	delete(db.leases, id)
+		now := s.now()
+		for i := len(rs) - 1; i >= 0; i-- {
+			r := rs[i]
+			l, err := tx.Lease(r)
+			if err != nil {
+				return err
+			}
+			if l.claimed() && now.Before(l.Until) {
+				continue
+			}
+			if !l.claimed() && r.DecidedAt.After(now.Add(-ttl)) {
+				continue
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -1,14 +1,19 @@
-// Package store keeps Devy's state in one bbolt file: locks, promotion
-// requests, review apps, pull requests' threads, incidents and the audit
-// log. Every decision and its consequences (the request's new status, the
-// lock, the audit entry) are written in one transaction, so a crash never
-// leaves half a decision behind.
+// Package store holds Devy's state model and the rules that change it:
+// locks, promotion requests, review apps, pull requests' threads, incidents,
+// webhook deliveries, the outbox of side effects and the audit log. Every
+// decision and its consequences (the request's new status, the lock, the
+// audit entry, the effects to carry out) are written in one transaction, so
+// a crash never leaves half a decision behind.
 //
-// Its types and errors are shared with store/pg, the PostgreSQL store that
-// several Devy processes can use at once; store/storetest is the contract
-// both keep. bbolt serves one process: the file is locked while open.
+// The rules are written once, here, as functions over a narrow transaction
+// interface (Tx); two backends run them: store/bolt (one bbolt file, one
+// process) and store/pg (PostgreSQL, any number of processes). Each backend
+// embeds Rules, so both offer the same methods; store/storetest is the
+// contract both keep. Wording people read is not the store's: callers pass
+// the timeline's sentences in.
 //
-// Bucket tree (keep in step with migrations.go):
+// What is kept, in bbolt buckets (store/bolt/migrations.go) and PostgreSQL
+// tables (store/pg/migrations.go, whose package doc draws the tables):
 //
 //	meta/
 //	  schema_version     → uint64, big-endian
@@ -29,27 +34,19 @@
 //	    <seq uint64 BE>  → JSON TimelineEntry (append-only)
 //	incident_channels/
 //	  <channel id>       → N uint64 BE (the incident whose own channel it is)
+//	webhook_deliveries/
+//	  <key>              → time first seen, RFC 3339 (kept DeliveryMemory)
+//	outbox/
+//	  <id uint64 BE>     → JSON Effect (deleted when done)
+//
+// Leases (lease.go) live in memory in bbolt, in the requests table in
+// PostgreSQL.
 package store
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"sync"
+	"strconv"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-)
-
-var (
-	bucketMeta       = []byte("meta")
-	bucketAudit      = []byte("audit")
-	bucketLocks      = []byte("locks")
-	bucketRequests   = []byte("requests")
-	bucketReviewApps = []byte("reviewapps")
-	bucketPRThreads  = []byte("prthreads")
-	keySchema        = []byte("schema_version")
 )
 
 // ErrNotFound is returned when a record does not exist.
@@ -62,110 +59,98 @@ var ErrNotFound = errors.New("store: not found")
 // recovers by itself when the database is back. bbolt never returns it.
 var ErrUnavailable = errors.New("store: unavailable")
 
-// DB is Devy's state.
-type DB struct {
-	bolt *bolt.DB
-	now  func() time.Time
-	// opened is when this process opened the file: the file lock proves
-	// that promotions approved before then have no live follower.
-	opened time.Time
-
-	mu     sync.Mutex // guards leases
-	leases map[uint64]lease
+// Backend runs transactions for the rules. op says what was attempted, for
+// the backend's errors ("approve the request").
+type Backend interface {
+	// Update runs fn in one read-write transaction, committed when fn
+	// returns nil and rolled back otherwise. Records fn reads are locked
+	// against other writers until it ends.
+	Update(op string, fn func(Tx) error) error
+	// View runs fn in a read-only transaction; fn may run twice when
+	// the backend retries a lost connection.
+	View(op string, fn func(Tx) error) error
 }
 
-// Option changes how Open behaves.
-type Option func(*DB)
+// Tx is one transaction: what the rules read and write, and no more. Reads
+// return ErrNotFound for a missing record unless they say otherwise; inside
+// Update, what they read stays locked until the transaction ends.
+type Tx interface {
+	// Lock is the pipeline's lock as stored, active or not; nil when
+	// there is none. In Update, the pipeline is locked for the rest of
+	// the transaction: decisions about one pipeline happen one at a time.
+	Lock(pipeline string) (*Lock, error)
+	// PutLock stores the pipeline's lock; nil lifts it.
+	PutLock(pipeline string, l *Lock) error
 
-// WithClock replaces time.Now, for tests of expiry.
-func WithClock(now func() time.Time) Option { return func(db *DB) { db.now = now } }
+	// Request reads one request. In Update its pipeline is locked
+	// first, then the request: the order every decision takes.
+	Request(id uint64) (PromotionRequest, error)
+	// Requests lists requests with one of statuses (all when none are
+	// given), newest first.
+	Requests(statuses ...string) ([]PromotionRequest, error)
+	// OpenRequests lists the pipeline's pending and promoting requests,
+	// newest first.
+	OpenRequests(pipeline string) ([]PromotionRequest, error)
+	// NewRequest stores a new request, giving it the next id.
+	NewRequest(r PromotionRequest) (PromotionRequest, error)
+	// PutRequest writes a request back.
+	PutRequest(r PromotionRequest) error
+	// Lease is who follows request r (see lease.go); the zero Lease
+	// when nobody ever claimed it.
+	Lease(r PromotionRequest) (Lease, error)
+	// PutLease stores request id's lease; the zero Lease forgets it.
+	PutLease(id uint64, l Lease) error
 
-// Open opens (creating if needed) the bbolt file at path and migrates it to
-// the current schema. A second process on the same file gets an error after
-// timeout instead of hanging: bbolt holds an exclusive file lock.
-func Open(path string, timeout time.Duration, opts ...Option) (*DB, error) {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
-	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("store: %s is locked by another process (is another Devy running?)", path)
-		}
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	db := &DB{bolt: b, now: time.Now, leases: map[uint64]lease{}}
-	for _, o := range opts {
-		o(db)
-	}
-	db.opened = db.now()
-	if err := b.Update(migrate); err != nil {
-		b.Close()
-		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
-	}
-	return db, nil
+	// AppendAudit appends e to the audit log, giving it the next seq.
+	AppendAudit(e AuditEntry) error
+
+	// NewIncident stores a new incident, giving it the next number.
+	NewIncident(inc Incident) (Incident, error)
+	Incident(n uint64) (Incident, error)
+	PutIncident(inc Incident) error
+	// Timeline is incident n's timeline, oldest first.
+	Timeline(n uint64) ([]TimelineEntry, error)
+	// AppendTimeline adds e to incident n's timeline, giving it the
+	// next seq of that timeline.
+	AppendTimeline(n uint64, e TimelineEntry) error
+	// PutIncidentChannel records that channel is incident n's own.
+	PutIncidentChannel(channel string, n uint64) error
+
+	// AddDelivery records webhook delivery key as seen at at, unless it
+	// is recorded already and was seen after staleBefore; it reports
+	// whether it recorded it.
+	AddDelivery(key string, at, staleBefore time.Time) (bool, error)
+	// DeleteDelivery forgets key; a key not recorded is no error.
+	DeleteDelivery(key string) error
+	// DeleteDeliveriesBefore forgets keys seen before t.
+	DeleteDeliveriesBefore(t time.Time) error
+
+	// AddEffect stores a new effect, giving it the next id.
+	AddEffect(e Effect) (Effect, error)
+	Effect(id uint64) (Effect, error)
+	PutEffect(e Effect) error
+	// DeleteEffect removes effect id; a missing one is no error.
+	DeleteEffect(id uint64) error
+	// Effects lists effects oldest first, at most limit (all when
+	// limit <= 0).
+	Effects(limit int) ([]Effect, error)
 }
 
-// Path is the file's path.
-func (db *DB) Path() string { return db.bolt.Path() }
-
-// Close closes the file.
-func (db *DB) Close() error { return db.bolt.Close() }
-
-// Ping reports whether the store can still be read.
-func (db *DB) Ping() error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketMeta) == nil {
-			return errors.New("store: meta bucket missing")
-		}
-		return nil
-	})
+// Rules are the store's decisions, each one function over a Backend's
+// transactions. A backend embeds Rules, so its users call db.Approve, …
+// whichever backend it is.
+type Rules struct {
+	b   Backend
+	now func() time.Time
 }
+
+// NewRules runs the rules on b with the clock now (time.Now, or a test
+// clock): Devy's clock, not a database server's, so that both backends
+// agree on expiry.
+func NewRules(b Backend, now func() time.Time) Rules { return Rules{b: b, now: now} }
 
 // Now is the store's clock.
-func (db *DB) Now() time.Time { return db.now() }
-
-// SchemaVersion is the version the file is at.
-func (db *DB) SchemaVersion() (uint64, error) {
-	var v uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v = schemaVersion(tx)
-		return nil
-	})
-	return v, err
-}
-
-func itob(v uint64) []byte {
-	b := make([]byte, 8)
-	binary.BigEndian.PutUint64(b, v)
-	return b
-}
-
-func btoi(b []byte) uint64 {
-	if len(b) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(b)
-}
-
-// getJSON decodes the record at key, inside the transaction that read it;
-// what names the record in errors ("request 12").
-func getJSON[T any](b *bolt.Bucket, key []byte, what string) (T, error) {
-	var v T
-	data := b.Get(key)
-	if data == nil {
-		return v, ErrNotFound
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return v, fmt.Errorf("decode %s: %w", what, err)
-	}
-	return v, nil
-}
-
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return b.Put(key, data)
-}
+func (s Rules) Now() time.Time { return s.now() }
 
 // AuditEntry is one recorded state change: who did what, when.
 type AuditEntry struct {
@@ -177,50 +162,13 @@ type AuditEntry struct {
 	Detail  map[string]string `json:"detail,omitempty"`
 }
 
-func appendAudit(tx *bolt.Tx, e AuditEntry) error {
-	b := tx.Bucket(bucketAudit)
-	seq, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	e.Seq = seq
-	return putJSON(b, itob(seq), e)
-}
-
 // Audit appends an entry to the audit log.
-func (db *DB) Audit(e AuditEntry) error {
+func (s Rules) Audit(e AuditEntry) error {
 	if e.At.IsZero() {
-		e.At = db.now()
+		e.At = s.now()
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error { return appendAudit(tx, e) })
+	return s.b.Update("append to the audit log", func(tx Tx) error { return tx.AppendAudit(e) })
 }
 
-// AuditLog returns the newest entries first, at most limit of them, keeping
-// only those whose action is one of actions (all when none are given).
-func (db *DB) AuditLog(limit int, actions ...string) ([]AuditEntry, error) {
-	var out []AuditEntry
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketAudit).Cursor()
-		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
-			var e AuditEntry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decode audit %d: %w", btoi(k), err)
-			}
-			if len(actions) > 0 && !contains(actions, e.Action) {
-				continue
-			}
-			out = append(out, e)
-		}
-		return nil
-	})
-	return out, err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+// itoa is for audit details.
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -9,6 +9,12 @@ import (
 	"github.com/devy-chatops/devy/store"
 )
 
+// Exporter is the store migrate-store copies from: a bbolt file
+// (bolt.DB.Export).
+type Exporter interface {
+	Export(fn func(store.Record) error) error
+}
+
 // Import copies everything in the bbolt store from into db, which must hold
 // no Devy data yet, in one transaction: requests, locks, the audit log (same
 // sequence numbers, so the same order), review apps, PR threads, incidents
@@ -16,7 +22,7 @@ import (
 // so no request id or incident number is handed out twice. The copy is
 // verified by counting both sides before it commits; the counts are
 // returned.
-func (db *DB) Import(ctx context.Context, from *store.DB) (store.Counts, error) {
+func (db *DB) Import(ctx context.Context, from Exporter) (store.Counts, error) {
 	var want, got store.Counts
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		// Nobody else may write while the copy is made.

@@ -25,7 +25,8 @@ const migrationLock = 0x64657679 // "devy"
 // A migration moves the database from schema version i to i+1 (i is its
 // index in migrations()). They are forward-only and run in order, in one
 // transaction with the version bump, so a database is never half-migrated.
-// Each one has its own test case in migrations_test.go.
+// Each one has its own test case in migrations_test.go, which fails when one
+// is missing.
 type migration struct {
 	name string
 	sql  string
@@ -101,6 +102,18 @@ CREATE TABLE deliveries (
 	claim text NOT NULL
 );
 CREATE INDEX deliveries_at ON deliveries (at);
+`},
+		{"remember webhook deliveries and keep the outbox of side effects", `
+CREATE TABLE webhook_deliveries (
+	key text PRIMARY KEY,
+	at  timestamptz NOT NULL
+);
+CREATE INDEX webhook_deliveries_at ON webhook_deliveries (at);
+CREATE SEQUENCE effect_ids;
+CREATE TABLE outbox (
+	id   bigint PRIMARY KEY,
+	data jsonb NOT NULL
+);
 `},
 	}
 }

@@ -1,8 +1,9 @@
 // Package pg keeps Devy's state in PostgreSQL (DATABASE_URL: Heroku
 // Postgres), so that it survives dyno restarts and several Devy processes
-// share it. It has the same methods, errors and guarantees as the bbolt
-// store (package store, whose types it uses); one contract suite,
-// store/storetest, runs against both.
+// share it. It runs the store's rules (package store) on PostgreSQL
+// transactions, as store/bolt runs them on bbolt's, so both have the same
+// methods, errors and guarantees; one contract suite, store/storetest, runs
+// against both.
 //
 // Records are the same JSON documents bbolt keeps, in jsonb columns, so both
 // stores encode them alike and migrate-store copies them as they are; the
@@ -23,6 +24,9 @@
 //	                                                        never reused, even after a rollback
 //	incident_timeline   (incident, seq, ref, data)          PK (incident, seq); ref unique per incident
 //	incident_channels   (channel PK, incident)
+//	deliveries          (key PK, at, claim)                 Slack envelopes taken (ClaimDelivery)
+//	webhook_deliveries  (key PK, at)                        see store.Rules.ClaimWebhookDelivery
+//	outbox              (id PK, data)                       id from sequence effect_ids; store.Effect
 //
 // Concurrency: every transaction that decides something about a pipeline (a
 // request created, approved, closed or finished, the lock taken or lifted)
@@ -57,6 +61,8 @@ import (
 
 // DB is Devy's state in PostgreSQL.
 type DB struct {
+	store.Rules
+
 	pool      *pgxpool.Pool
 	schema    string
 	now       func() time.Time
@@ -114,6 +120,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*DB, error) {
 	for _, o := range opts {
 		o(db)
 	}
+	db.Rules = store.NewRules(db, db.now)
 	octx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	if err := migrate(octx, pool, schema, migrations()); err != nil {
@@ -139,9 +146,6 @@ func (db *DB) Ping() error {
 	defer cancel()
 	return db.fail("ping", db.pool.Ping(ctx))
 }
-
-// Now is the store's clock.
-func (db *DB) Now() time.Time { return db.now() }
 
 // SchemaVersion is the migration the database is at.
 func (db *DB) SchemaVersion() (uint64, error) {
@@ -229,6 +233,7 @@ func domain(err error) bool {
 		pe *store.PendingError
 	)
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrNotLocked) || errors.Is(err, store.ErrIncidentResolved) || errors.Is(err, store.ErrNotDue) ||
+		errors.Is(err, store.ErrPostmortemFiled) || errors.Is(err, store.ErrPostmortemFiling) ||
 		errors.As(err, &de) || errors.As(err, &le) || errors.As(err, &pe)
 }
 
@@ -252,28 +257,6 @@ func unavailable(err error) bool {
 		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P0") || pe.Code == "53300"
 	}
 	return strings.Contains(err.Error(), "conn closed")
-}
-
-// audit appends e to the audit log inside tx.
-func audit(ctx context.Context, tx pgx.Tx, e store.AuditEntry) error {
-	var detail any
-	if len(e.Detail) > 0 {
-		detail = e.Detail
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)`,
-		e.At, e.Actor, e.Action, e.Subject, detail)
-	if err != nil {
-		return fmt.Errorf("append to the audit log: %w", err)
-	}
-	return nil
-}
-
-// Audit appends an entry to the audit log.
-func (db *DB) Audit(e store.AuditEntry) error {
-	if e.At.IsZero() {
-		e.At = db.now()
-	}
-	return db.write("audit", func(ctx context.Context, tx pgx.Tx) error { return audit(ctx, tx, e) })
 }
 
 // AuditLog returns the newest entries first, at most limit of them, keeping
@@ -307,7 +290,7 @@ func nilIfEmpty(s []string) []string {
 	return s
 }
 
-// Counts counts what the database holds, as store.DB.Counts does.
+// Counts counts what the database holds, as bolt.DB.Counts does.
 func (db *DB) Counts() (store.Counts, error) {
 	var c store.Counts
 	err := db.read("count records", func(ctx context.Context, q querier) error {

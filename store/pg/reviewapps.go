@@ -12,7 +12,8 @@ import (
 )
 
 func getReviewApp(ctx context.Context, q querier, pr int, forUpdate bool) (store.ReviewApp, error) {
-	return getRow[store.ReviewApp](ctx, q, `SELECT data FROM review_apps WHERE pr = $1`, pr, forUpdate, fmt.Sprintf("review app of PR #%d", pr))
+	t := &pgTx{ctx: ctx, q: q, forUpdate: forUpdate}
+	return getRow[store.ReviewApp](t, `SELECT data FROM review_apps WHERE pr = $1`, pr, fmt.Sprintf("review app of PR #%d", pr))
 }
 
 func putReviewApp(ctx context.Context, tx pgx.Tx, r store.ReviewApp) error {
@@ -32,7 +33,7 @@ func (db *DB) CreateReviewApp(r store.ReviewApp) (store.ReviewApp, error) {
 		if err := putReviewApp(ctx, tx, r); err != nil {
 			return err
 		}
-		return audit(ctx, tx, store.AuditEntry{At: now, Actor: r.RequestedBy, Action: "reviewapp.created", Subject: r.Subject(),
+		return (&pgTx{ctx: ctx, q: tx}).AppendAudit(store.AuditEntry{At: now, Actor: r.RequestedBy, Action: "reviewapp.created", Subject: r.Subject(),
 			Detail: map[string]string{"review_app": r.ID, "branch": r.Branch, "sha": r.SHA, "channel": r.Channel}})
 	})
 	return r, err
@@ -106,7 +107,7 @@ func (db *DB) DeleteReviewApp(pr int, id, by string) (*store.ReviewApp, error) {
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		return audit(ctx, tx, store.AuditEntry{At: now, Actor: by, Action: "reviewapp.deleted", Subject: "PR #" + strconv.Itoa(pr),
+		return (&pgTx{ctx: ctx, q: tx}).AppendAudit(store.AuditEntry{At: now, Actor: by, Action: "reviewapp.deleted", Subject: "PR #" + strconv.Itoa(pr),
 			Detail: map[string]string{"review_app": id}})
 	})
 	return out, err

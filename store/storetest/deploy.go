@@ -432,7 +432,7 @@ var concurrencyCases = []testCase{
 		var mu sync.Mutex
 		seen := map[uint64]bool{}
 		race(t, 10, func(i int) error {
-			inc, err := e.db.OpenIncident(store.Incident{Title: fmt.Sprintf("i%d", i), Severity: "SEV3", Commander: "U1", OpenedBy: "U1"})
+			inc, err := e.db.OpenIncident(store.Incident{Title: fmt.Sprintf("i%d", i), Severity: "SEV3", Commander: "U1", OpenedBy: "U1"}, "opened")
 			mu.Lock()
 			defer mu.Unlock()
 			if seen[inc.Number] {
@@ -448,7 +448,7 @@ var concurrencyCases = []testCase{
 	{"concurrent resolutions resolve once", func(t *testing.T, e *env) {
 		inc := openIncident(t, e, "DB down")
 		wins := race(t, 10, func(i int) error {
-			_, err := e.db.ResolveIncident(inc.Number, fmt.Sprintf("U%02d", i), "")
+			_, err := e.db.ResolveIncident(inc.Number, fmt.Sprintf("U%02d", i), "", "resolved")
 			return err
 		}, func(err error) bool { return errors.Is(err, store.ErrIncidentResolved) })
 		tl, _ := e.db.Timeline(inc.Number)

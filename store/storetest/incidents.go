@@ -10,7 +10,7 @@ import (
 
 func openIncident(t *testing.T, e *env, title string) store.Incident {
 	t.Helper()
-	inc, err := e.db.OpenIncident(store.Incident{Title: title, Severity: "SEV2", Commander: "U1", OpenedBy: "U1", OpenedIn: "C0CRIT"})
+	inc, err := e.db.OpenIncident(store.Incident{Title: title, Severity: "SEV2", Commander: "U1", OpenedBy: "U1", OpenedIn: "C0CRIT"}, "SEV2 opened: "+title)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,23 +85,23 @@ var incidentCases = []testCase{
 		if _, added, err := db.AddTimelineEntry(inc.Number, pin); err != nil || added {
 			t.Fatalf("second pin of the same message: added %v, %v", added, err)
 		}
-		if inc, err = db.SetIncidentSeverity(inc.Number, "SEV1", "U2"); err != nil || inc.Severity != "SEV1" {
+		if inc, err = db.SetIncidentSeverity(inc.Number, "SEV1", "U2", func(was store.Incident) string { return "severity was " + was.Severity }); err != nil || inc.Severity != "SEV1" {
 			t.Fatalf("severity: %+v, %v", inc, err)
 		}
-		if inc, err = db.SetIncidentCommander(inc.Number, "U4", "U1"); err != nil || inc.Commander != "U4" {
+		if inc, err = db.SetIncidentCommander(inc.Number, "U4", "U1", func(was store.Incident) string { return "commander was " + was.Commander }); err != nil || inc.Commander != "U4" {
 			t.Fatalf("commander: %+v, %v", inc, err)
 		}
 		c.Add(time.Hour)
-		if inc, err = db.ResolveIncident(inc.Number, "U4", "patched"); err != nil || inc.Status != store.IncidentResolved || inc.ResolvedBy != "U4" {
+		if inc, err = db.ResolveIncident(inc.Number, "U4", "patched", "resolved, as the caller says"); err != nil || inc.Status != store.IncidentResolved || inc.ResolvedBy != "U4" {
 			t.Fatalf("resolve: %+v, %v", inc, err)
 		}
 		if !inc.LastEntryAt.Equal(c.Now()) {
 			t.Errorf("LastEntryAt = %s, want the resolution's time", inc.LastEntryAt)
 		}
 		for name, f := range map[string]func() error{
-			"resolve twice": func() error { _, err := db.ResolveIncident(inc.Number, "U1", ""); return err },
-			"severity":      func() error { _, err := db.SetIncidentSeverity(inc.Number, "SEV3", "U1"); return err },
-			"commander":     func() error { _, err := db.SetIncidentCommander(inc.Number, "U1", "U1"); return err },
+			"resolve twice": func() error { _, err := db.ResolveIncident(inc.Number, "U1", "", "x"); return err },
+			"severity":      func() error { _, err := db.SetIncidentSeverity(inc.Number, "SEV3", "U1", say); return err },
+			"commander":     func() error { _, err := db.SetIncidentCommander(inc.Number, "U1", "U1", say); return err },
 		} {
 			if err := f(); !errors.Is(err, store.ErrIncidentResolved) {
 				t.Errorf("%s after resolution: %v, want ErrIncidentResolved", name, err)
@@ -128,7 +128,14 @@ var incidentCases = []testCase{
 				t.Fatalf("timeline kinds %v, want %v", kinds, want)
 			}
 		}
-		if tl[3].Text != "Severity SEV2 → SEV1 by <@U2>" || tl[2].Ref != "pin:1.2" {
+		// The sentences are the caller's, made from the incident as it was.
+		texts := []string{"SEV2 opened: DB down", "restarted", "look", "severity was SEV2", "commander was U1", "resolved, as the caller says"}
+		for i := range texts {
+			if tl[i].Text != texts[i] {
+				t.Errorf("entry %d text %q, want %q", i, tl[i].Text, texts[i])
+			}
+		}
+		if tl[2].Ref != "pin:1.2" {
 			t.Errorf("entries: %+v", tl)
 		}
 
@@ -186,7 +193,7 @@ var incidentCases = []testCase{
 		if _, _, err := db.AddTimelineEntry(42, store.TimelineEntry{Kind: store.EntryUpdate}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("AddTimelineEntry(42): %v", err)
 		}
-		if _, err := db.ResolveIncident(42, "U1", ""); !errors.Is(err, store.ErrNotFound) {
+		if _, err := db.ResolveIncident(42, "U1", "", "x"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("ResolveIncident(42): %v", err)
 		}
 		if _, err := db.SetIncidentChannel(42, "C1", "x"); !errors.Is(err, store.ErrNotFound) {
@@ -200,3 +207,6 @@ var incidentCases = []testCase{
 		}
 	}},
 }
+
+// say is wording for changes that are refused before it is used.
+func say(store.Incident) string { return "never recorded" }

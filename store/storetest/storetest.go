@@ -1,5 +1,5 @@
 // Package storetest is the contract every Devy store keeps: one suite of
-// behaviour tests that runs, case for case, against bbolt (store.DB) and
+// behaviour tests that runs, case for case, against bbolt (bolt.DB) and
 // PostgreSQL (pg.DB). A guarantee the commands rely on — one decision per
 // request, lock expiry, incident numbers never reused, an append-only audit
 // log — is tested here once, not once per store.
@@ -35,7 +35,7 @@ type Store interface {
 	CloseRequest(id uint64, status, by, note string) (store.PromotionRequest, error)
 	StartPromotion(id uint64, promotionID string) error
 	SetTargets(id uint64, targets []store.Target) error
-	FinishPromotion(id uint64, status string, targets []store.Target, note string) (store.PromotionRequest, error)
+	FinishPromotion(id uint64, status string, targets []store.Target, note string, effects ...store.Effect) (store.PromotionRequest, error)
 	Requests(statuses ...string) ([]store.PromotionRequest, error)
 
 	ClaimPromotion(id uint64, owner string, ttl time.Duration) (bool, error)
@@ -50,19 +50,27 @@ type Store interface {
 	SetPRThread(pr int, channel, ts string) error
 	PRThread(pr int) (*store.Thread, error)
 
-	OpenIncident(inc store.Incident) (store.Incident, error)
+	OpenIncident(inc store.Incident, text string) (store.Incident, error)
 	SetIncidentChannel(n uint64, channelID, name string) (store.Incident, error)
 	Incident(n uint64) (store.Incident, error)
 	IncidentByChannel(channelID string) (store.Incident, error)
 	Incidents() ([]store.Incident, error)
 	Timeline(n uint64) ([]store.TimelineEntry, error)
 	AddTimelineEntry(n uint64, e store.TimelineEntry) (store.Incident, bool, error)
-	SetIncidentSeverity(n uint64, severity, by string) (store.Incident, error)
-	SetIncidentCommander(n uint64, commander, by string) (store.Incident, error)
-	ResolveIncident(n uint64, by, resolution string) (store.Incident, error)
+	SetIncidentSeverity(n uint64, severity, by string, text func(was store.Incident) string) (store.Incident, error)
+	SetIncidentCommander(n uint64, commander, by string, text func(was store.Incident) string) (store.Incident, error)
+	ResolveIncident(n uint64, by, resolution, text string) (store.Incident, error)
 	SavePostmortem(n uint64, pm store.Postmortem) (store.Incident, error)
 	MarkNudged(n uint64, kind string, at time.Time, due func(store.Incident) bool) (store.Incident, error)
 	ClaimPostmortem(n uint64, by string, stale time.Duration) (store.Incident, error)
+
+	ClaimWebhookDelivery(key string) (bool, error)
+	ForgetWebhookDelivery(key string) error
+
+	Enqueue(effects ...store.Effect) error
+	PendingEffects(limit int) ([]store.Effect, error)
+	ClaimEffect(id uint64, owner string, ttl time.Duration) (store.Effect, bool, error)
+	EffectDone(id uint64) error
 }
 
 // Backend makes the stores the suite runs against.
@@ -106,6 +114,8 @@ func Run(t *testing.T, b Backend) {
 		{"audit", auditCases},
 		{"reviewapps", reviewAppCases},
 		{"incidents", incidentCases},
+		{"deliveries", deliveryCases},
+		{"outbox", outboxCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

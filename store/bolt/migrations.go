@@ -1,23 +1,23 @@
-package store
+package bolt
 
 import (
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 )
 
 // A migration moves the file from schema version i to i+1 (i is its index in
 // migrations()). They run in order, in the same transaction as the version
 // bump, so a file is never half-migrated. Each one has its own test case in
-// migrations_test.go.
+// migrations_test.go, which fails when one is missing.
 type migration struct {
 	name string
-	up   func(tx *bolt.Tx) error
+	up   func(tx *bbolt.Tx) error
 }
 
 func migrations() []migration {
 	return []migration{
-		{"create meta, audit, locks and requests buckets", func(tx *bolt.Tx) error {
+		{"create meta, audit, locks and requests buckets", func(tx *bbolt.Tx) error {
 			for _, name := range [][]byte{bucketAudit, bucketLocks, bucketRequests} {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return err
@@ -25,7 +25,7 @@ func migrations() []migration {
 			}
 			return nil
 		}},
-		{"create reviewapps and prthreads buckets", func(tx *bolt.Tx) error {
+		{"create reviewapps and prthreads buckets", func(tx *bbolt.Tx) error {
 			for _, name := range [][]byte{bucketReviewApps, bucketPRThreads} {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return err
@@ -33,8 +33,16 @@ func migrations() []migration {
 			}
 			return nil
 		}},
-		{"create incidents, incident_timeline and incident_channels buckets", func(tx *bolt.Tx) error {
+		{"create incidents, incident_timeline and incident_channels buckets", func(tx *bbolt.Tx) error {
 			for _, name := range [][]byte{bucketIncidents, bucketIncidentTimeline, bucketIncidentChannels} {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"create webhook_deliveries and outbox buckets", func(tx *bbolt.Tx) error {
+			for _, name := range [][]byte{bucketWebhookDeliveries, bucketOutbox} {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return err
 				}
@@ -44,7 +52,7 @@ func migrations() []migration {
 	}
 }
 
-func schemaVersion(tx *bolt.Tx) uint64 {
+func schemaVersion(tx *bbolt.Tx) uint64 {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		return 0
@@ -54,11 +62,11 @@ func schemaVersion(tx *bolt.Tx) uint64 {
 
 // migrate brings the file up to the newest schema. A file newer than this
 // binary knows is refused rather than silently misread.
-func migrate(tx *bolt.Tx) error {
+func migrate(tx *bbolt.Tx) error {
 	return migrateTo(tx, migrations())
 }
 
-func migrateTo(tx *bolt.Tx, ms []migration) error {
+func migrateTo(tx *bbolt.Tx, ms []migration) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
 		return err

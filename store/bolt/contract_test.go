@@ -1,4 +1,4 @@
-package store_test
+package bolt_test
 
 import (
 	"fmt"
@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/store/bolt"
 	"github.com/devy-chatops/devy/store/storetest"
 )
 
-func openAt(t *testing.T, path string, now func() time.Time) *store.DB {
+func openAt(t *testing.T, path string, now func() time.Time) *bolt.DB {
 	t.Helper()
-	db, err := store.Open(path, time.Second, store.WithClock(now))
+	db, err := bolt.Open(path, time.Second, bolt.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,13 +21,13 @@ func openAt(t *testing.T, path string, now func() time.Time) *store.DB {
 	return db
 }
 
-// bbolt is the contract's backend for the bbolt store.
-var bbolt = storetest.Backend{
+// backend is the contract's backend for the bbolt store.
+var backend = storetest.Backend{
 	Open: func(t *testing.T, now func() time.Time) storetest.Store {
 		return openAt(t, filepath.Join(t.TempDir(), "devy.db"), now)
 	},
 	Reopen: func(t *testing.T, s storetest.Store) storetest.Store {
-		db := s.(*store.DB)
+		db := s.(*bolt.DB)
 		path := db.Path() // bbolt forgets it on Close
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
@@ -35,13 +36,13 @@ var bbolt = storetest.Backend{
 	},
 }
 
-func TestContract(t *testing.T) { storetest.Run(t, bbolt) }
+func TestContract(t *testing.T) { storetest.Run(t, backend) }
 
 // One process owns a bbolt file, so a promotion its predecessor was
 // following is orphaned as soon as the file is opened again, lease or not.
 func TestRestartOrphansEveryPromotion(t *testing.T) {
 	clk := storetest.NewClock()
-	db := bbolt.Open(t, clk.Now)
+	db := backend.Open(t, clk.Now)
 	r, err := db.CreateRequest(store.PromotionRequest{Pipeline: "p1", RequestedBy: "U1", ExpiresAt: clk.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ func TestRestartOrphansEveryPromotion(t *testing.T) {
 		t.Fatalf("claim: %v, %v", ok, err)
 	}
 	clk.Add(time.Second)
-	db = bbolt.Reopen(t, db)
+	db = backend.Reopen(t, db)
 	orphans, err := db.OrphanedPromotions(time.Hour)
 	if err != nil || len(orphans) != 1 || orphans[0].ID != r.ID {
 		t.Fatalf("orphans after a restart = %+v, %v", orphans, err)
@@ -62,12 +63,12 @@ func TestRestartOrphansEveryPromotion(t *testing.T) {
 
 func TestExportIsCompleteAndOrdered(t *testing.T) {
 	clk := storetest.NewClock()
-	db := bbolt.Open(t, clk.Now).(*store.DB)
+	db := backend.Open(t, clk.Now).(*bolt.DB)
 	r, _ := db.CreateRequest(store.PromotionRequest{Pipeline: "p1", RequestedBy: "U1", ExpiresAt: clk.Now().Add(time.Hour)})
 	if _, err := db.Approve(r.ID, "U2"); err != nil {
 		t.Fatal(err)
 	}
-	inc, _ := db.OpenIncident(store.Incident{Title: "x", Severity: "SEV2", OpenedBy: "U1"})
+	inc, _ := db.OpenIncident(store.Incident{Title: "x", Severity: "SEV2", OpenedBy: "U1"}, "opened")
 	if _, _, err := db.AddTimelineEntry(inc.Number, store.TimelineEntry{Kind: store.EntryUpdate, Text: "y"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,101 @@
+package bolt
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/devy-chatops/devy/store"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Export calls fn with everything in the file, read in one transaction so
+// that the copy is consistent: first the sequences, then the audit log
+// (oldest first), locks (expired ones too), requests, review apps, PR threads,
+// each incident followed by its timeline, and the incident channels. It
+// stops at fn's first error.
+func (db *DB) Export(fn func(store.Record) error) error {
+	return db.bolt.View(func(tx *bbolt.Tx) error {
+		seq := store.Sequences{
+			Audit:     tx.Bucket(bucketAudit).Sequence(),
+			Requests:  tx.Bucket(bucketRequests).Sequence(),
+			Incidents: tx.Bucket(bucketIncidents).Sequence(),
+		}
+		if err := fn(store.Record{Sequences: &seq}); err != nil {
+			return err
+		}
+		each := func(bucket []byte, decode func(k, v []byte) (store.Record, error)) error {
+			return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+				if v == nil {
+					return nil // a nested bucket
+				}
+				rec, err := decode(k, v)
+				if err != nil {
+					return fmt.Errorf("store: export %s %x: %w", bucket, k, err)
+				}
+				return fn(rec)
+			})
+		}
+		steps := []struct {
+			bucket []byte
+			decode func(k, v []byte) (store.Record, error)
+		}{
+			{bucketAudit, func(_, v []byte) (store.Record, error) {
+				var e store.AuditEntry
+				return store.Record{Audit: &e}, json.Unmarshal(v, &e)
+			}},
+			{bucketLocks, func(_, v []byte) (store.Record, error) {
+				var l store.Lock
+				return store.Record{Lock: &l}, json.Unmarshal(v, &l)
+			}},
+			{bucketRequests, func(_, v []byte) (store.Record, error) {
+				var r store.PromotionRequest
+				return store.Record{Request: &r}, json.Unmarshal(v, &r)
+			}},
+			{bucketReviewApps, func(_, v []byte) (store.Record, error) {
+				var r store.ReviewApp
+				return store.Record{ReviewApp: &r}, json.Unmarshal(v, &r)
+			}},
+			{bucketPRThreads, func(k, v []byte) (store.Record, error) {
+				t := store.PRThread{PR: int(btoi(k))}
+				return store.Record{PRThread: &t}, json.Unmarshal(v, &t.Thread)
+			}},
+		}
+		for _, s := range steps {
+			if err := each(s.bucket, s.decode); err != nil {
+				return err
+			}
+		}
+		err := tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
+			var inc store.Incident
+			if err := json.Unmarshal(v, &inc); err != nil {
+				return fmt.Errorf("store: export incident %d: %w", btoi(k), err)
+			}
+			if err := fn(store.Record{Incident: &inc}); err != nil {
+				return err
+			}
+			entries, err := timeline(tx, btoi(k))
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				if err := fn(store.Record{Entry: &store.IncidentEntry{Incident: btoi(k), Entry: e}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return each(bucketIncidentChannels, func(k, v []byte) (store.Record, error) {
+			return store.Record{Channel: &store.IncidentChannel{Channel: string(k), Incident: btoi(v)}}, nil
+		})
+	})
+}
+
+// store.Counts counts what the file holds.
+func (db *DB) Counts() (store.Counts, error) {
+	var c store.Counts
+	err := db.Export(func(rec store.Record) error { c.Add(rec); return nil })
+	return c, err
+}
