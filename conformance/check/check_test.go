@@ -1,6 +1,7 @@
 package check
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -152,5 +153,35 @@ func TestCorpusIsFound(t *testing.T) {
 	dir := Corpus(t)
 	if !strings.HasSuffix(dir, CorpusDir) {
 		t.Fatalf("corpus at %s", dir)
+	}
+}
+
+func TestSemaphore(t *testing.T) {
+	s, err := LoadSemaphore(Corpus(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := http.Header{"Authorization": {"Token t"}, "User-Agent": {"SemaphoreCI v2.0 Client"}}
+	for _, tc := range []struct {
+		name, method, path string
+		query              url.Values
+		h                  http.Header
+		want               string
+	}{
+		{"list by project", "GET", "/api/v1alpha/pipelines", url.Values{"project_id": {"p"}, "branch_name": {"master"}}, good, ""},
+		{"list by workflow", "GET", "/api/v1alpha/pipelines", url.Values{"wf_id": {"w"}}, good, ""},
+		{"list without project", "GET", "/api/v1alpha/pipelines", url.Values{}, good, "query parameter project_id"},
+		{"describe", "GET", "/api/v1alpha/pipelines/0a9563f9", url.Values{}, good, ""},
+		{"v2 path", "GET", "/api/v2/pipelines", url.Values{}, good, "documented v1alpha endpoint"},
+		{"bearer", "GET", "/api/v1alpha/pipelines/x", url.Values{}, http.Header{"Authorization": {"Bearer t"}, "User-Agent": {"SemaphoreCI v2.0 Client"}}, "Token"},
+		{"user agent", "GET", "/api/v1alpha/pipelines/x", url.Values{}, http.Header{"Authorization": {"Token t"}, "User-Agent": {"Go-http-client/1.1"}}, "User-Agent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := SemaphoreDocFile
+			if tc.want == "" {
+				file = ""
+			}
+			wantViolations(t, s.Check(tc.method, tc.path, tc.query, tc.h), file, tc.want)
+		})
 	}
 }
