@@ -231,7 +231,7 @@ func (d *devy) click(user string, p post, actionID string) {
 			id := newEnvelopeID()
 			d.sendEnvelope("click "+actionID, map[string]any{"type": "interactive", "envelope_id": id, "accepts_response_payload": false,
 				"payload": map[string]any{"type": "block_actions", "team": map[string]any{"id": teamID, "domain": "conformance"},
-					"user": map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user), "team_id": teamID},
+					"user":       map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user), "team_id": teamID},
 					"api_app_id": "A0DEVY0001", "token": "verification-token", "trigger_id": "12321423423.333649436676." + id[:8],
 					"container":    map[string]any{"type": "message", "message_ts": p.TS, "channel_id": p.Channel, "is_ephemeral": false},
 					"channel":      map[string]any{"id": p.Channel, "name": d.slack.channels[p.Channel]},

@@ -164,8 +164,8 @@ func (githubServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, base+"/compare/"):
 		writeJSON(w, 200, map[string]any{"status": "ahead", "ahead_by": 2, "behind_by": 0, "total_commits": 2,
 			"html_url": "https://github.com/" + repo + "/compare/" + strings.TrimPrefix(p, base+"/compare/"),
-			"commits": []any{commit("b"+stagingSHA[1:], "Add search (#7)", "alice", "Alice"), commit(stagingSHA, "Merge pull request #7 from acme/feature/search", "bob", "Bob")},
-			"files":   []any{map[string]any{"filename": "db/migrate/20260105_add_search.rb", "status": "added", "additions": 10, "deletions": 0}}})
+			"commits":  []any{commit("b"+stagingSHA[1:], "Add search (#7)", "alice", "Alice"), commit(stagingSHA, "Merge pull request #7 from acme/feature/search", "bob", "Bob")},
+			"files":    []any{map[string]any{"filename": "db/migrate/20260105_add_search.rb", "status": "added", "additions": 10, "deletions": 0}}})
 	case p == base+"/pulls/7":
 		writeJSON(w, 200, map[string]any{"number": 7, "state": "open", "title": "Add search", "draft": false, "merged": false,
 			"html_url": "https://github.com/" + repo + "/pull/7", "user": map[string]any{"login": "alice"},
