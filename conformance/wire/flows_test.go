@@ -36,4 +36,5 @@ func TestFlows(t *testing.T) {
 
 	d.slash(alice, chanCrit, "/incident", "open Checkout is down")
 	d.waitPost("the incident's announcement", contains(chanCrit, "Checkout is down"))
+	d.finish()
 }
