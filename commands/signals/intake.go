@@ -281,9 +281,7 @@ func (s *Signals) sentryIssue(ctx context.Context, e *sentry.IssueEvent) error {
 			sig.Link = l
 		}
 		sig.Status, sig.StatusNote, sig.Regressed, sig.Seen = StatusFiring, "", regressed, seen
-		if suspect != nil {
-			sig.Suspect = suspect
-		}
+		sig.Suspect = suspect // a regression names its own promotion, or none
 		route(sig, o, RoleDevy, SEV3, now, true, incident != 0)
 		if timelineDue(sig, before, now) {
 			o.timeline = timelineLine(*sig)
