@@ -2,6 +2,7 @@ package signals
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"time"
 )
@@ -131,7 +132,7 @@ func (s *Signals) postOne(ctx context.Context, q queued, role string, now time.T
 		p.ChannelID, p.TS, p.PostedAt = posted.Channel, posted.TS, now
 		return nil
 	})
-	if err != nil && err != errUnchanged {
+	if err != nil && !errors.Is(err, errUnchanged) {
 		log.Error().Err(err).Msg("recording a posted signal failed")
 	}
 	m := msgRef{q.key, role}
