@@ -81,8 +81,8 @@ func Compute(h History, p Period, now time.Time, loc *time.Location, window time
 	r := Report{
 		Window:        w,
 		SuspectWindow: window,
-		Current:  keys(h, w.From, w.To, int(p), window),
-		Previous: keys(h, w.PrevFrom, w.From, int(p), window),
+		Current:       keys(h, w.From, w.To, int(p), window),
+		Previous:      keys(h, w.PrevFrom, w.From, int(p), window),
 	}
 	for start := mondayBefore(w.From); start.Before(w.To); start = start.AddDate(0, 0, 7) {
 		from, to := later(start, w.From), earlier(start.AddDate(0, 0, 7), w.To)
