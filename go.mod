@@ -11,6 +11,7 @@ require (
 	github.com/slack-go/slack v0.35.0
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/sync v0.22.0
+	golang.org/x/text v0.41.0
 )
 
 require (
@@ -24,5 +25,4 @@ require (
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/pborman/uuid v1.2.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
 )

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/devy-chatops/devy/commands/format"
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/commands"
@@ -13,7 +14,7 @@ import (
 // as Markdown in the incident's channel.
 func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger, db commands.IncidentStore, ui chat, bg *commands.Background, svc services) *commands.Incidents {
 	critical := cfg.CriticalChannel
-	if _, isShell := ui.(*shell.Shell); !isShell && !isSlackID(critical) {
+	if _, isShell := ui.(*shell.Shell); !isShell && !format.IsChannelID(critical) {
 		// chat.postMessage takes a channel by id or as "#name"; the shell's
 		// channel ids are plain names.
 		critical = "#" + critical
@@ -29,17 +30,4 @@ func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger
 	incidents.Register(router)
 	bg.Go(incidents.RunNudges)
 	return incidents
-}
-
-// isSlackID reports whether s is a channel id (C…/G…) rather than a name.
-func isSlackID(s string) bool {
-	if len(s) < 9 || (s[0] != 'C' && s[0] != 'G') {
-		return false
-	}
-	for _, r := range s {
-		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
 }

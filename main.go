@@ -42,14 +42,11 @@ func main() {
 	}
 }
 
-// gcPercent is Devy's garbage-collection target unless GOGC says otherwise.
-// Devy's live heap is a few megabytes; at Go's default of 100 the collector
-// runs whenever the heap reaches twice that (4 MB at least), which under a
-// burst of commands is some twenty times a second, and each cycle briefly
-// stops every goroutine, the one acknowledging envelopes included. At 400 it
-// runs a quarter as often for about 10 MiB more at peak; in the benchmark at
-// 1,000 commands a second the ack p99 fell from 1.40 to 1.06 ms (medians of
-// six alternating runs) and peak RSS rose from 36 to 46 MiB.
+// gcPercent is Devy's garbage-collection target unless GOGC says otherwise:
+// with a live heap of a few megabytes, Go's default collects many times a
+// second under a burst, and each cycle briefly stops the goroutine that
+// acknowledges envelopes; a few more megabytes of heap buy fewer cycles
+// (bench/README.md has the measurements).
 const gcPercent = 400
 
 // shutdownGrace bounds how long in-flight work may take once a stop signal
@@ -116,10 +113,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 
-	// One pool for Slack, Heroku, GitHub and Semaphore. Go keeps only two
-	// idle connections per host by default; under a burst of commands every
-	// reply would open a new connection to Slack (the benchmark saw
-	// thousands in TIME_WAIT and slower acknowledgements).
+	// One pool for Slack, Heroku, GitHub and Semaphore, keeping more than
+	// Go's two idle connections per host so that a burst of replies reuses
+	// connections to Slack instead of opening one each.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
 	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: transport}

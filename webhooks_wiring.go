@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,7 +34,7 @@ type notifySide struct {
 // Slack; the shell's channels are plain names.
 func buildNotifications(cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, svc services, shellChannels bool) notifySide {
 	channel := func(c string) string {
-		if shellChannels || isSlackID(c) {
+		if shellChannels || format.IsChannelID(c) {
 			return c
 		}
 		return "#" + c

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"strings"
 	"sync"
 	"time"
@@ -384,42 +385,11 @@ func (c ciState) String() string {
 	return s
 }
 
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	if sha == "" {
-		return "unknown"
-	}
-	return sha
-}
-
 func (d *Deploy) shaLink(sha string) string {
-	if sha == "" || d.github == nil {
-		return "`" + short(sha) + "`"
+	if d.github == nil {
+		return format.Commit(sha, nil)
 	}
-	return fmt.Sprintf("<%s|`%s`>", d.github.CommitURL(sha), short(sha))
-}
-
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return "unknown time"
-	}
-	return t.UTC().Format("Jan 2 15:04 UTC")
-}
-
-func ago(now, t time.Time) string {
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
-	}
+	return format.Commit(sha, d.github.CommitURL)
 }
 
 func (d *Deploy) releaseLine(ar appRelease, now time.Time) string {
@@ -428,7 +398,7 @@ func (d *Deploy) releaseLine(ar appRelease, now time.Time) string {
 	if who == "" {
 		who = "unknown"
 	}
-	return fmt.Sprintf("*%s*\nv%d · %s · by %s · %s", ar.App.Name, r.Version, d.shaLink(r.Commit), who, ago(now, r.CreatedAt))
+	return fmt.Sprintf("*%s*\nv%d · %s · by %s · %s", ar.App.Name, r.Version, d.shaLink(r.Commit), who, format.Ago(now, r.CreatedAt))
 }
 
 // sameCode reports whether a production app already runs staging's code.
@@ -463,7 +433,7 @@ func (d *Deploy) readStatus(ctx context.Context) (statusView, error) {
 			if err != nil {
 				v.ahead = "Commits ahead: unknown (" + explainInline(err) + ")"
 			} else {
-				v.ahead = fmt.Sprintf("Staging is <%s|%d commit%s ahead> of production.", cmp.URL, cmp.AheadBy, plural(cmp.AheadBy))
+				v.ahead = fmt.Sprintf("Staging is <%s|%d commit%s ahead> of production.", cmp.URL, cmp.AheadBy, format.Plural(cmp.AheadBy))
 			}
 		default:
 			v.ahead = "Staging runs different code from production."
@@ -514,7 +484,7 @@ func (d *Deploy) status(ctx context.Context, req Request, args []string) (Reply,
 // blocked on the read, and they share one reply drawn when the read ends: a
 // thousand waiters each drawing their own at that moment, or a thousand
 // goroutines woken at once, would crowd out the goroutine that acknowledges
-// new envelopes (the benchmark saw acknowledgements held up to 9 ms).
+// new envelopes.
 func (d *Deploy) awaitStatus(answer func(Reply, error)) {
 	d.waitMu.Lock()
 	d.waiting = append(d.waiting, answer)
@@ -577,25 +547,7 @@ func (d *Deploy) openRequestLine(r store.PromotionRequest, now time.Time) string
 	if r.Status == store.StatusPromoting {
 		return fmt.Sprintf("Request #%d (v%d) is being promoted now, approved by <@%s>.", r.ID, r.ReleaseVersion, r.DecidedBy)
 	}
-	return fmt.Sprintf("Request #%d by <@%s> (v%d) waits for approval; it expires %s.", r.ID, r.RequestedBy, r.ReleaseVersion, until(now, r.ExpiresAt))
-}
-
-func until(now, t time.Time) string {
-	d := t.Sub(now)
-	if d <= 0 {
-		return "now"
-	}
-	if d < time.Hour {
-		return fmt.Sprintf("in %d min", int(d.Round(time.Minute).Minutes()))
-	}
-	return "at " + stamp(t)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+	return fmt.Sprintf("Request #%d by <@%s> (v%d) waits for approval; it expires %s.", r.ID, r.RequestedBy, r.ReleaseVersion, format.Until(now, r.ExpiresAt))
 }
 
 // explainInline is a service error as a short clause for a status line.
@@ -635,14 +587,14 @@ func (d *Deploy) cachedPipelineID() string {
 
 func lockText(l store.Lock) string {
 	if l.RequestID != 0 {
-		return fmt.Sprintf("Production is locked by the running promotion of request #%d (since %s).", l.RequestID, stamp(l.Since))
+		return fmt.Sprintf("Production is locked by the running promotion of request #%d (since %s).", l.RequestID, format.Stamp(l.Since))
 	}
-	s := fmt.Sprintf("Production is locked by <@%s> since %s", l.Holder, stamp(l.Since))
+	s := fmt.Sprintf("Production is locked by <@%s> since %s", l.Holder, format.Stamp(l.Since))
 	if l.Reason != "" {
 		s += fmt.Sprintf(" (“%s”)", l.Reason)
 	}
 	if !l.Until.IsZero() {
-		s += " until " + stamp(l.Until)
+		s += " until " + format.Stamp(l.Until)
 	}
 	return s + "."
 }
@@ -686,9 +638,4 @@ func (d *Deploy) inDeployChannel(ctx context.Context, req Request) bool {
 	return name == want
 }
 
-func (d *Deploy) channelRef() string {
-	if strings.HasPrefix(d.cfg.Channel, "C") && strings.ToUpper(d.cfg.Channel) == d.cfg.Channel {
-		return "<#" + d.cfg.Channel + ">"
-	}
-	return "#" + d.cfg.Channel
-}
+func (d *Deploy) channelRef() string { return format.Channel(d.cfg.Channel) }

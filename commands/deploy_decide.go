@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"os"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func (d *Deploy) requestOf(ctx context.Context, a Action) (store.PromotionReques
 func (d *Deploy) alreadyDecided(r store.PromotionRequest) error {
 	switch r.Status {
 	case store.StatusRejected:
-		return Userf("Request #%d was already rejected by <@%s> at %s.", r.ID, r.DecidedBy, stamp(r.DecidedAt))
+		return Userf("Request #%d was already rejected by <@%s> at %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt))
 	case store.StatusCancelled:
 		return Userf("Request #%d was withdrawn; nothing will be promoted.", r.ID)
 	case store.StatusExpired:
@@ -64,7 +65,7 @@ func (d *Deploy) alreadyDecided(r store.PromotionRequest) error {
 	case store.StatusPending:
 		return nil
 	}
-	return Userf("Request #%d was already approved by <@%s> at %s; it is %s.", r.ID, r.DecidedBy, stamp(r.DecidedAt), r.Status)
+	return Userf("Request #%d was already approved by <@%s> at %s; it is %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt), r.Status)
 }
 
 func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
@@ -112,7 +113,7 @@ func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
 			return Reply{}, fmt.Errorf("check CI before approving: %w", ci.Err)
 		}
 		if ci.State != semaphore.Passed {
-			return Reply{}, Userf("CI for %s is %s now, so I won't promote it; nothing was promoted.", short(r.SHA), ci.State)
+			return Reply{}, Userf("CI for %s is %s now, so I won't promote it; nothing was promoted.", format.Short(r.SHA), ci.State)
 		}
 	}
 
@@ -159,7 +160,7 @@ func (d *Deploy) expire(ctx context.Context, r store.PromotionRequest, note stri
 	if note != "" {
 		return Userf("%s", note)
 	}
-	return Userf("Request #%d expired at %s; run `/deploy promote` for a fresh one.", r.ID, stamp(r.ExpiresAt))
+	return Userf("Request #%d expired at %s; run `/deploy promote` for a fresh one.", r.ID, format.Stamp(r.ExpiresAt))
 }
 
 // checkApprover applies DEVY_APPROVERS and DEVY_APPROVER_NOT_AUTHOR.
@@ -396,11 +397,11 @@ func (d *Deploy) historyLine(e store.AuditEntry) string {
 	x := e.Detail
 	rng := d.shaLink(x["base_sha"]) + "…" + d.shaLink(x["sha"])
 	if x["compare_url"] != "" {
-		rng = fmt.Sprintf("<%s|%s…%s>", x["compare_url"], short(x["base_sha"]), short(x["sha"]))
+		rng = fmt.Sprintf("<%s|%s…%s>", x["compare_url"], format.Short(x["base_sha"]), format.Short(x["sha"]))
 	}
 	icon := map[string]string{store.StatusSucceeded: "✅", store.StatusFailed: "❌", store.StatusUnknown: "⚠️"}[x["outcome"]]
 	return fmt.Sprintf("%s %s — %s v%s %s, requested by <@%s>, approved by <@%s>: %s",
-		icon, stamp(e.At), x["staging_app"], x["release"], rng, x["requested_by"], x["approved_by"], x["outcome"])
+		icon, format.Stamp(e.At), x["staging_app"], x["release"], rng, x["requested_by"], x["approved_by"], x["outcome"])
 }
 
 // promoteCallTimeout bounds the promotion call itself.
@@ -430,7 +431,7 @@ func (d *Deploy) run(ctx context.Context, r store.PromotionRequest) {
 			if errors.As(err, &ae) && ae.Message != "" {
 				msg = ae.Message
 			}
-			d.finish(ctx, r, store.StatusFailed, r.Targets, "Heroku refused the promotion: "+escape(msg))
+			d.finish(ctx, r, store.StatusFailed, r.Targets, "Heroku refused the promotion: "+format.Escape(msg))
 			return
 		}
 		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("promotion call did not return; settling from production's releases")
@@ -453,7 +454,7 @@ func (d *Deploy) run(ctx context.Context, r store.PromotionRequest) {
 // follow polls the promotion's targets with back-off until each succeeded or
 // failed, redrawing the message when something changes.
 func (d *Deploy) follow(ctx context.Context, r store.PromotionRequest) {
-	wait := d.cfg.PollInterval
+	poll := Backoff{Next: d.cfg.PollInterval, Max: d.cfg.MaxPoll}
 	deadline := r.DecidedAt.Add(d.cfg.PromotionTimeout)
 	for {
 		ts, err := d.heroku.PromotionTargets(ctx, r.PromotionID)
@@ -483,12 +484,9 @@ func (d *Deploy) follow(ctx context.Context, r store.PromotionRequest) {
 			d.finish(ctx, r, store.StatusUnknown, r.Targets, fmt.Sprintf("Heroku still reported the promotion as pending after %s; check the apps on Heroku.", d.cfg.PromotionTimeout))
 			return
 		}
-		select {
-		case <-ctx.Done():
+		if !poll.Wait(ctx) {
 			return // Devy is stopping; Resume picks this up at the next start.
-		case <-time.After(wait):
 		}
-		wait = min(wait*2, d.cfg.MaxPoll)
 	}
 }
 

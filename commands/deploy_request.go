@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"path"
 	"sort"
 	"strings"
@@ -65,7 +66,7 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 		return Reply{}, ci.Err
 	}
 	if d.ci != nil && ci.State != semaphore.Passed && skipReason == "" {
-		return Reply{}, Userf("CI has not passed for staging's %s (%s), so I won't ask for a promotion; wait for a green build, or an admin can run `/deploy promote --skip-ci <reason>`.", short(st.Commit), ci.String())
+		return Reply{}, Userf("CI has not passed for staging's %s (%s), so I won't ask for a promotion; wait for a green build, or an admin can run `/deploy promote --skip-ci <reason>`.", format.Short(st.Commit), ci.String())
 	}
 
 	base := s.Production[0].Release.Commit
@@ -175,7 +176,7 @@ func (d *Deploy) diff(ctx context.Context, s snapshot, r *store.PromotionRequest
 
 func (d *Deploy) commitList(cmp github.Comparison, r *store.PromotionRequest) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%d commit%s* (<%s|compare on GitHub>)", r.CommitCount, plural(r.CommitCount), cmp.URL)
+	fmt.Fprintf(&b, "*%d commit%s* (<%s|compare on GitHub>)", r.CommitCount, format.Plural(r.CommitCount), cmp.URL)
 	authors := map[string]bool{}
 	// Newest first: that is what people look for.
 	for i := len(cmp.Commits) - 1; i >= 0; i-- {
@@ -196,7 +197,7 @@ func (d *Deploy) commitList(cmp github.Comparison, r *store.PromotionRequest) st
 			// A squash merge's title ends in "(#123)"; the link replaces it.
 			msg = strings.TrimSuffix(msg, fmt.Sprintf(" (#%d)", c.PR))
 		}
-		line := fmt.Sprintf("\n• %s %s — %s", d.shaLink(c.SHA), escape(msg), escape(who))
+		line := fmt.Sprintf("\n• %s %s — %s", d.shaLink(c.SHA), format.Escape(msg), format.Escape(who))
 		if c.PR != 0 {
 			line += fmt.Sprintf(" (<%s|#%d>)", d.github.PullURL(c.PR), c.PR)
 		}
@@ -218,7 +219,7 @@ func fileList(files []github.File) string {
 		}
 		names = append(names, "`"+f.Name+"`")
 	}
-	s := fmt.Sprintf("*%d file%s changed*: %s", len(files), plural(len(files)), strings.Join(names, ", "))
+	s := fmt.Sprintf("*%d file%s changed*: %s", len(files), format.Plural(len(files)), strings.Join(names, ", "))
 	if len(files) > shown {
 		s += fmt.Sprintf(" and %d more", len(files)-shown)
 	}
@@ -284,11 +285,6 @@ func isMigration(name string) bool {
 		strings.HasSuffix(lower, ".sql") && strings.Contains(lower, "db/")
 }
 
-// escape keeps commit messages from turning into Slack mentions or links.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
 // requestMessage draws the request as it stands: the same message is
 // redrawn at every step, from the stored request alone.
 func (d *Deploy) requestMessage(r store.PromotionRequest) Message {
@@ -313,7 +309,7 @@ func (d *Deploy) requestMessage(r store.PromotionRequest) Message {
 		blocks = append(blocks, Actions{ID: fmt.Sprintf("deploy.request.%d", r.ID), Buttons: []Button{
 			{ActionID: ActionApprove, Text: "Approve", Value: fmt.Sprint(r.ID), Style: "primary", Confirm: &Confirm{
 				Title: "Promote to production?",
-				Text:  fmt.Sprintf("This promotes %s v%d (%s) to %s.", r.StagingAppName, r.ReleaseVersion, short(r.SHA), targetNames(r)),
+				Text:  fmt.Sprintf("This promotes %s v%d (%s) to %s.", r.StagingAppName, r.ReleaseVersion, format.Short(r.SHA), targetNames(r)),
 				Yes:   "Promote", No: "Not yet",
 			}},
 			{ActionID: ActionReject, Text: "Reject", Value: fmt.Sprint(r.ID), Style: "danger"},
@@ -347,9 +343,9 @@ func targetNames(r store.PromotionRequest) string {
 func (d *Deploy) stateText(r store.PromotionRequest) string {
 	switch r.Status {
 	case store.StatusPending:
-		return fmt.Sprintf("⏳ Waiting for someone other than <@%s> to approve; this request expires at %s.", r.RequestedBy, stamp(r.ExpiresAt))
+		return fmt.Sprintf("⏳ Waiting for someone other than <@%s> to approve; this request expires at %s.", r.RequestedBy, format.Stamp(r.ExpiresAt))
 	case store.StatusPromoting:
-		return fmt.Sprintf("✅ Approved by <@%s> at %s — promoting…\n%s", r.DecidedBy, stamp(r.DecidedAt), targetStates(r))
+		return fmt.Sprintf("✅ Approved by <@%s> at %s — promoting…\n%s", r.DecidedBy, format.Stamp(r.DecidedAt), targetStates(r))
 	case store.StatusSucceeded:
 		return fmt.Sprintf("🚀 Promoted to production, approved by <@%s>.\n%s", r.DecidedBy, targetStates(r))
 	case store.StatusFailed:
@@ -361,17 +357,17 @@ func (d *Deploy) stateText(r store.PromotionRequest) string {
 	case store.StatusUnknown:
 		return fmt.Sprintf("⚠️ I lost track of this promotion (approved by <@%s>). %s", r.DecidedBy, r.Note)
 	case store.StatusRejected:
-		return fmt.Sprintf("✋ Rejected by <@%s> at %s.", r.DecidedBy, stamp(r.DecidedAt))
+		return fmt.Sprintf("✋ Rejected by <@%s> at %s.", r.DecidedBy, format.Stamp(r.DecidedAt))
 	case store.StatusCancelled:
 		if r.Note != "" {
 			return "Withdrawn: " + r.Note + "."
 		}
-		return fmt.Sprintf("Withdrawn by <@%s> at %s.", r.RequestedBy, stamp(r.FinishedAt))
+		return fmt.Sprintf("Withdrawn by <@%s> at %s.", r.RequestedBy, format.Stamp(r.FinishedAt))
 	case store.StatusExpired:
 		if r.Note != "" {
 			return "⌛ " + r.Note
 		}
-		return fmt.Sprintf("⌛ Expired at %s without a decision; run `/deploy promote` again.", stamp(r.ExpiresAt))
+		return fmt.Sprintf("⌛ Expired at %s without a decision; run `/deploy promote` again.", format.Stamp(r.ExpiresAt))
 	}
 	return r.Status
 }
@@ -389,7 +385,7 @@ func targetStates(r store.PromotionRequest) string {
 		}
 		line := fmt.Sprintf("%s *%s*: %s", icon, t.AppName, status)
 		if t.Error != "" {
-			line += " — Heroku says: " + escape(t.Error)
+			line += " — Heroku says: " + format.Escape(t.Error)
 		}
 		lines = append(lines, line)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,25 +157,7 @@ func (i *Incidents) Register(r *Router) {
 }
 
 // criticalRef is the critical channel as people read it in messages.
-func (i *Incidents) criticalRef() string {
-	c := strings.TrimPrefix(i.cfg.CriticalChannel, "#")
-	if isChannelID(c) {
-		return "<#" + c + ">"
-	}
-	return "#" + c
-}
-
-func isChannelID(s string) bool {
-	if len(s) < 9 || (s[0] != 'C' && s[0] != 'G') {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
-}
+func (i *Incidents) criticalRef() string { return format.Channel(i.cfg.CriticalChannel) }
 
 // channelRef links an incident's channel, or names its number when it has
 // none (its creation failed).
@@ -182,10 +165,7 @@ func channelRef(inc store.Incident) string {
 	if inc.Channel == "" {
 		return "incident #" + strconv.FormatUint(inc.Number, 10)
 	}
-	if isChannelID(inc.Channel) {
-		return "<#" + inc.Channel + ">"
-	}
-	return "#" + inc.Channel // the shell: ids are names
+	return format.Channel(inc.Channel) // in the shell, ids are names
 }
 
 // --- open ---------------------------------------------------------------
@@ -284,8 +264,8 @@ func (i *Incidents) submitOpen(ctx context.Context, v View) (Reply, error) {
 		sev = defaultSeverity
 	}
 	// Form values arrive as typed; what Devy stores is Slack text.
-	title := escape(strings.Join(strings.Fields(v.Value("title")), " "))
-	return i.openIncident(ctx, v.UserID, v.Channel, title, sev, escape(strings.TrimSpace(v.Value("summary"))))
+	title := format.Escape(strings.Join(strings.Fields(v.Value("title")), " "))
+	return i.openIncident(ctx, v.UserID, v.Channel, title, sev, format.Escape(strings.TrimSpace(v.Value("summary"))))
 }
 
 // openIncident records the incident, makes its channel, invites the opener,
@@ -388,9 +368,9 @@ func (i *Incidents) postIncident(ctx context.Context, inc store.Incident, m Mess
 func repeatLine(prev store.Incident) string {
 	state := "still open"
 	if !prev.Open() {
-		state = "resolved " + stamp(prev.ResolvedAt)
+		state = "resolved " + format.Stamp(prev.ResolvedAt)
 	}
-	return fmt.Sprintf("Possibly a repeat of #%d “%s” (opened %s, %s; %s).", prev.Number, prev.Title, stamp(prev.OpenedAt), state, channelRef(prev))
+	return fmt.Sprintf("Possibly a repeat of #%d “%s” (opened %s, %s; %s).", prev.Number, prev.Title, format.Stamp(prev.OpenedAt), state, channelRef(prev))
 }
 
 // briefing is the first message of the incident channel: what, who, the
@@ -405,7 +385,7 @@ func (i *Incidents) briefing(inc store.Incident, repeat store.Incident, hasRepea
 		Section{Fields: []string{
 			"*Severity*\n" + inc.Severity,
 			"*Commander*\n<@" + inc.Commander + ">",
-			"*Opened*\n" + stamp(inc.OpenedAt) + " by <@" + inc.OpenedBy + ">",
+			"*Opened*\n" + format.Stamp(inc.OpenedAt) + " by <@" + inc.OpenedBy + ">",
 			"*Status*\nopen",
 		}},
 		Section{Text: "*Summary*\n" + summary},
@@ -455,13 +435,13 @@ func windowWords(d time.Duration) string {
 
 func promotionLine(e store.AuditEntry) string {
 	x := e.Detail
-	rng := "`" + short(x["base_sha"]) + "…" + short(x["sha"]) + "`"
+	rng := "`" + format.Short(x["base_sha"]) + "…" + format.Short(x["sha"]) + "`"
 	if x["compare_url"] != "" {
-		rng = fmt.Sprintf("<%s|%s…%s>", x["compare_url"], short(x["base_sha"]), short(x["sha"]))
+		rng = fmt.Sprintf("<%s|%s…%s>", x["compare_url"], format.Short(x["base_sha"]), format.Short(x["sha"]))
 	}
 	icon := map[string]string{store.StatusSucceeded: "✅", store.StatusFailed: "❌", store.StatusUnknown: "⚠️"}[x["outcome"]]
 	return fmt.Sprintf("• %s %s — %s v%s %s, requested by <@%s>, approved by <@%s> (%s)",
-		icon, stamp(e.At), x["staging_app"], x["release"], rng, x["requested_by"], x["approved_by"], x["outcome"])
+		icon, format.Stamp(e.At), x["staging_app"], x["release"], rng, x["requested_by"], x["approved_by"], x["outcome"])
 }
 
 // --- finding the incident a command is about ----------------------------
@@ -519,7 +499,7 @@ func rest(text string, skip int) string {
 }
 
 func resolvedError(inc store.Incident, what string) error {
-	return Userf("Incident #%d was resolved by <@%s> at %s, so it can't %s; `/incident open` starts a new one.", inc.Number, inc.ResolvedBy, stamp(inc.ResolvedAt), what)
+	return Userf("Incident #%d was resolved by <@%s> at %s, so it can't %s; `/incident open` starts a new one.", inc.Number, inc.ResolvedBy, format.Stamp(inc.ResolvedAt), what)
 }
 
 // done answers a change: in the incident's channel the posted message says
@@ -645,19 +625,19 @@ func (i *Incidents) resolve(ctx context.Context, req Request, args []string) (Re
 		return Reply{}, err
 	}
 	if !inc.Open() {
-		return Reply{}, Userf("Incident #%d was already resolved by <@%s> at %s; `/incident postmortem %d` writes its postmortem.", inc.Number, inc.ResolvedBy, stamp(inc.ResolvedAt), inc.Number)
+		return Reply{}, Userf("Incident #%d was already resolved by <@%s> at %s; `/incident postmortem %d` writes its postmortem.", inc.Number, inc.ResolvedBy, format.Stamp(inc.ResolvedAt), inc.Number)
 	}
 	summary := rest(req.Text, 1+used)
 	resolved, err := i.store.ResolveIncident(inc.Number, req.UserID, summary)
 	if errors.Is(err, store.ErrIncidentResolved) {
 		now, _ := i.store.Incident(inc.Number)
-		return Reply{}, Userf("Incident #%d was already resolved by <@%s> at %s.", inc.Number, now.ResolvedBy, stamp(now.ResolvedAt))
+		return Reply{}, Userf("Incident #%d was already resolved by <@%s> at %s.", inc.Number, now.ResolvedBy, format.Stamp(now.ResolvedAt))
 	}
 	if err != nil {
 		return Reply{}, err
 	}
 	inc = resolved
-	took := formatDuration(inc.ResolvedAt.Sub(inc.OpenedAt))
+	took := format.Span(inc.ResolvedAt.Sub(inc.OpenedAt))
 	text := fmt.Sprintf("✅ Incident #%d resolved by <@%s> after %s.", inc.Number, req.UserID, took)
 	if summary != "" {
 		text += " " + summary
@@ -707,7 +687,7 @@ func (i *Incidents) list(ctx context.Context, req Request, args []string) (Reply
 	})
 	var lines []string
 	for _, inc := range open {
-		lines = append(lines, fmt.Sprintf("🔴 *#%d* %s · %s · opened %s · commander <@%s> · %s", inc.Number, inc.Severity, inc.Title, ago(now, inc.OpenedAt), inc.Commander, channelRef(inc)))
+		lines = append(lines, fmt.Sprintf("🔴 *#%d* %s · %s · opened %s · commander <@%s> · %s", inc.Number, inc.Severity, inc.Title, format.Ago(now, inc.OpenedAt), inc.Commander, channelRef(inc)))
 	}
 	if len(open) == 0 {
 		lines = append(lines, "No open incidents.")
@@ -725,13 +705,13 @@ func (i *Incidents) list(ctx context.Context, req Request, args []string) (Reply
 		} else if p != nil {
 			pm = "postmortem written"
 		}
-		lines = append(lines, fmt.Sprintf("✅ *#%d* %s · %s · resolved %s after %s · %s", inc.Number, inc.Severity, inc.Title, ago(now, inc.ResolvedAt), formatDuration(inc.ResolvedAt.Sub(inc.OpenedAt)), pm))
+		lines = append(lines, fmt.Sprintf("✅ *#%d* %s · %s · resolved %s after %s · %s", inc.Number, inc.Severity, inc.Title, format.Ago(now, inc.ResolvedAt), format.Span(inc.ResolvedAt.Sub(inc.OpenedAt)), pm))
 	}
 	blocks := []Block{Header{Text: "Incidents"}}
 	for _, chunk := range chunkLines(lines, 2800) { // a section holds 3,000 characters
 		blocks = append(blocks, Section{Text: chunk})
 	}
-	return Reply{Message: Message{Text: fmt.Sprintf("%d open incident%s", len(open), plural(len(open))), Blocks: blocks}, Ephemeral: true}, nil
+	return Reply{Message: Message{Text: fmt.Sprintf("%d open incident%s", len(open), format.Plural(len(open))), Blocks: blocks}, Ephemeral: true}, nil
 }
 
 func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply, error) {
@@ -747,9 +727,9 @@ func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply
 		return Reply{}, err
 	}
 	now := i.store.Now()
-	status := "open for " + formatDuration(now.Sub(inc.OpenedAt))
+	status := "open for " + format.Span(now.Sub(inc.OpenedAt))
 	if !inc.Open() {
-		status = fmt.Sprintf("resolved %s after %s", stamp(inc.ResolvedAt), formatDuration(inc.ResolvedAt.Sub(inc.OpenedAt)))
+		status = fmt.Sprintf("resolved %s after %s", format.Stamp(inc.ResolvedAt), format.Span(inc.ResolvedAt.Sub(inc.OpenedAt)))
 	}
 	summary := inc.Summary
 	if summary == "" {
@@ -768,7 +748,7 @@ func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply
 	}
 	var lines []string
 	for _, e := range entries {
-		lines = append(lines, fmt.Sprintf("`%s` %s %s", stamp(e.At), entryIcon(e.Kind), e.Text))
+		lines = append(lines, fmt.Sprintf("`%s` %s %s", format.Stamp(e.At), entryIcon(e.Kind), e.Text))
 	}
 	chunks := chunkLines(lines, 2800)
 	if len(chunks) > maxTimelineSections {
@@ -890,9 +870,9 @@ func (i *Incidents) PromotionFinished(ctx context.Context, r store.PromotionRequ
 		i.log.Error().Err(err).Uint64("request", r.ID).Msg("reading incidents for a finished promotion failed")
 		return
 	}
-	rng := "`" + short(r.BaseSHA) + "…" + short(r.SHA) + "`"
+	rng := "`" + format.Short(r.BaseSHA) + "…" + format.Short(r.SHA) + "`"
 	if r.CompareURL != "" {
-		rng = fmt.Sprintf("<%s|%s…%s>", r.CompareURL, short(r.BaseSHA), short(r.SHA))
+		rng = fmt.Sprintf("<%s|%s…%s>", r.CompareURL, format.Short(r.BaseSHA), format.Short(r.SHA))
 	}
 	outcome := map[string]string{
 		store.StatusSucceeded: "is live on " + targetNames(r),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"time"
 
 	"github.com/devy-chatops/devy/store"
@@ -58,12 +59,12 @@ func (i *Incidents) Nudge(ctx context.Context) error {
 		var text string
 		switch kind {
 		case store.NudgeQuiet:
-			quiet := formatDuration(now.Sub(inc.LastEntryAt))
+			quiet := format.Span(now.Sub(inc.LastEntryAt))
 			text = fmt.Sprintf("⏰ <@%s>, incident #%d has had no timeline entry for %s. Post where things stand with `/incident update <text>` (it is echoed to %s), or `/incident resolve` if it is over.",
 				inc.Commander, inc.Number, quiet, i.criticalRef())
 		case store.NudgePostmortem:
 			text = fmt.Sprintf("📝 <@%s>, incident #%d was resolved %s and has no postmortem yet. `/incident postmortem %d` opens the form: 5 Whys, no blame.",
-				inc.Commander, inc.Number, ago(now, inc.ResolvedAt), inc.Number)
+				inc.Commander, inc.Number, format.Ago(now, inc.ResolvedAt), inc.Number)
 		}
 		i.log.Info().Uint64("incident", inc.Number).Str("kind", kind).Msg("incident reminder")
 		i.postIncident(ctx, inc, Message{Text: text})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"strconv"
 	"strings"
 	"time"
@@ -207,7 +208,7 @@ func (i *Incidents) submitPostmortem(ctx context.Context, v View) (Reply, error)
 			for _, a := range pm.ActionIssues {
 				items = append(items, fmt.Sprintf("<%s|#%d>", a.URL, a.Number))
 			}
-			links += fmt.Sprintf(", with %d action item%s: %s", len(items), plural(len(items)), strings.Join(items, ", "))
+			links += fmt.Sprintf(", with %d action item%s: %s", len(items), format.Plural(len(items)), strings.Join(items, ", "))
 		}
 		i.postIncident(ctx, inc, Message{Text: links + "."})
 		if inc.Channel != "" {
@@ -227,7 +228,7 @@ func (i *Incidents) submitPostmortem(ctx context.Context, v View) (Reply, error)
 	}
 	// A fence inside the document would end the code block early.
 	doc = strings.ReplaceAll(doc, "```", "'''")
-	i.postIncident(ctx, inc, Message{Text: fmt.Sprintf("📝 Postmortem of incident #%d. %s, so here it is as Markdown; nothing is lost:\n```\n%s```", n, why, escape(doc))})
+	i.postIncident(ctx, inc, Message{Text: fmt.Sprintf("📝 Postmortem of incident #%d. %s, so here it is as Markdown; nothing is lost:\n```\n%s```", n, why, format.Escape(doc))})
 	return Say("%s, so I posted the postmortem of incident #%d in %s as Markdown; your answers are saved, and `/incident postmortem %d` files it once GitHub works.", why, n, channelRef(inc), n), nil
 }
 

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ func TestIncidentChannelName(t *testing.T) {
 		{"punctuation and spaces collapse", 1, "  Checkout: 500s on /cart!!  ", 0, "inc-1-checkout-500s-on-cart"},
 		{"underscores stay", 3, "worker_queue stuck", 0, "inc-3-worker_queue-stuck"},
 		{"accents fold", 4, "Résumé upload façade", 0, "inc-4-resume-upload-facade"},
+		{"letters without a base letter fold too", 4, "Ærø Čeština Straße", 0, "inc-4-aero-cestina-strasse"},
 		{"Slack markup becomes words", 5, "<@U123|dana> sees &lt;500&gt; on <https://x.test|the shop>", 0, "inc-5-dana-sees-500-on-the-shop"},
 		{"no usable characters", 6, "🔥🔥", 0, "inc-6"},
 		{"taken: a suffix", 7, "DB down", 1, "inc-7-db-down-2"},
@@ -97,8 +99,8 @@ func TestFormatDuration(t *testing.T) {
 		24*time.Hour + 20*time.Minute:   "1 day",
 		90*time.Minute + 29*time.Second: "1h 30m",
 	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%s) = %q, want %q", d, got, want)
+		if got := format.Span(d); got != want {
+			t.Errorf("format.Span(%s) = %q, want %q", d, got, want)
 		}
 	}
 }

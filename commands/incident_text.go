@@ -2,9 +2,14 @@ package commands
 
 import (
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/devy-chatops/devy/store"
 )
@@ -70,19 +75,25 @@ func slackToMarkdown(s string) string {
 	return unescapeSlack(s)
 }
 
-// accents folds the accented letters people commonly type into ASCII, so
-// "Résumé upload" still names its channel.
-var accents = strings.NewReplacer(
-	"à", "a", "á", "a", "â", "a", "ã", "a", "ä", "a", "å", "a", "æ", "ae", "ç", "c", "č", "c",
-	"è", "e", "é", "e", "ê", "e", "ë", "e", "ì", "i", "í", "i", "î", "i", "ï", "i", "ñ", "n",
-	"ò", "o", "ó", "o", "ô", "o", "õ", "o", "ö", "o", "ø", "o", "œ", "oe", "ß", "ss", "š", "s",
-	"ù", "u", "ú", "u", "û", "u", "ü", "u", "ý", "y", "ÿ", "y", "ž", "z",
-)
+// ligatures are the letters people type that are not a base letter plus an
+// accent, so Unicode decomposition leaves them alone.
+var ligatures = strings.NewReplacer("æ", "ae", "ø", "o", "œ", "oe", "ß", "ss", "đ", "d", "ł", "l")
+
+// foldAccents turns accented letters into their base letter, so "Résumé
+// upload" still names its channel: decompose, drop the combining marks.
+func foldAccents(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	folded, _, err := transform.String(t, s)
+	if err != nil {
+		return s // the separators of slugify drop what is left
+	}
+	return ligatures.Replace(folded)
+}
 
 // slugify makes a title fit Slack's channel-name rules: lowercase letters,
 // digits, "-" and "_"; everything else separates words.
 func slugify(title string) string {
-	s := accents.Replace(strings.ToLower(plainText(title)))
+	s := foldAccents(strings.ToLower(plainText(title)))
 	var b strings.Builder
 	dash := false
 	for _, r := range s {
@@ -181,30 +192,6 @@ func similarIncident(all []store.Incident, title string, since time.Time) (store
 	return best, bestScore > 0
 }
 
-// formatDuration is a duration as people say it: "45 min", "2h 5m",
-// "3 days 4h".
-func formatDuration(d time.Duration) string {
-	if d < time.Minute {
-		return "less than a minute"
-	}
-	d = d.Round(time.Minute)
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case days > 0:
-		s := fmt.Sprintf("%d day%s", days, plural(days))
-		if hours > 0 {
-			s += fmt.Sprintf(" %dh", hours)
-		}
-		return s
-	case hours > 0:
-		if mins == 0 {
-			return fmt.Sprintf("%dh", hours)
-		}
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	}
-	return fmt.Sprintf("%d min", mins)
-}
-
 // Postmortem categories: any kind of cause can be reviewed.
 var categories = []Option{
 	{"product", "Product"}, {"software", "Software"}, {"process", "Process"}, {"tools", "Tools"}, {"communication", "Communication"},
@@ -229,7 +216,7 @@ func postmortemMarkdown(inc store.Incident, timeline []store.TimelineEntry, pm s
 	if inc.Open() {
 		line("| Status | **still open** when this was written (%s) |", ts(now))
 	} else {
-		line("| Resolved | %s, after %s |", ts(inc.ResolvedAt), formatDuration(inc.ResolvedAt.Sub(inc.OpenedAt)))
+		line("| Resolved | %s, after %s |", ts(inc.ResolvedAt), format.Span(inc.ResolvedAt.Sub(inc.OpenedAt)))
 	}
 	line("| Commander | %s |", md("<@"+inc.Commander+">"))
 	if inc.ChannelName != "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"regexp"
 	"slices"
 	"strconv"
@@ -380,7 +381,7 @@ func (n *Notifications) prFollowUp(e PREvent) Message {
 		return m
 	case "synchronize":
 		head := cmp.Or(e.After, e.HeadSHA)
-		text = fmt.Sprintf("⬆️ New commits on `%s`: now at %s", escape(e.Branch), n.shaLink(head))
+		text = fmt.Sprintf("⬆️ New commits on `%s`: now at %s", format.Escape(e.Branch), n.shaLink(head))
 		if e.Before != "" && n.github != nil && !allZero(e.Before) {
 			text += fmt.Sprintf(" (<%s|what changed>)", n.github.CompareURL(e.Before, head))
 		}
@@ -392,7 +393,7 @@ func (n *Notifications) prFollowUp(e PREvent) Message {
 		text = fmt.Sprintf("👀 %s is ready for review (no longer a draft).", prTitle(e))
 	case "closed":
 		if e.Merged {
-			text = fmt.Sprintf("🟣 Merged into `%s` by %s.", escape(cmp.Or(e.Base, "its base branch")), n.person(cmp.Or(e.MergedBy, e.Sender)))
+			text = fmt.Sprintf("🟣 Merged into `%s` by %s.", format.Escape(cmp.Or(e.Base, "its base branch")), n.person(cmp.Or(e.MergedBy, e.Sender)))
 		} else {
 			text = fmt.Sprintf("⛔ Closed without merging by %s.", n.person(e.Sender))
 		}
@@ -425,13 +426,13 @@ func prTitle(e PREvent) string {
 	if e.Title == "" {
 		return fmt.Sprintf("<%s|#%d>", e.URL, e.Number)
 	}
-	return fmt.Sprintf("<%s|#%d %s>", e.URL, e.Number, escape(clipText(e.Title, 150)))
+	return fmt.Sprintf("<%s|#%d %s>", e.URL, e.Number, format.Escape(clipText(e.Title, 150)))
 }
 
 func branchLine(e PREvent) string {
-	s := "`" + escape(e.Branch) + "`"
+	s := "`" + format.Escape(e.Branch) + "`"
 	if e.Base != "" {
-		s += " → `" + escape(e.Base) + "`"
+		s += " → `" + format.Escape(e.Base) + "`"
 	}
 	return s
 }
@@ -518,10 +519,10 @@ var deployDescription = regexp.MustCompile(`^Deploy ([0-9a-f]{7,40})\b`)
 
 func (n *Notifications) stagingMessage(ctx context.Context, p heroku.Pipeline, e ReleaseEvent) Message {
 	commit := n.releaseCommit(ctx, e)
-	head := fmt.Sprintf("🚚 New staging release: *%s* v%d", escape(e.AppName), e.Version)
+	head := fmt.Sprintf("🚚 New staging release: *%s* v%d", format.Escape(e.AppName), e.Version)
 	fields := []string{"*Commit*\n" + n.shaLink(commit), "*Released by*\n" + cmp.Or(e.UserEmail, "unknown")}
 	if e.Description != "" {
-		fields = append(fields, "*Heroku says*\n"+escape(clipText(e.Description, 200)))
+		fields = append(fields, "*Heroku says*\n"+format.Escape(clipText(e.Description, 200)))
 	}
 	ahead, promotable := n.aheadOfProduction(ctx, p, commit, e.SlugID)
 	blocks := []Block{Section{Text: head}, Section{Fields: fields}, Section{Text: ahead}}
@@ -530,7 +531,7 @@ func (n *Notifications) stagingMessage(ctx context.Context, p heroku.Pipeline, e
 			{ActionID: ActionRequest, Text: "Request promotion", Value: e.ID, Style: "primary"},
 		}}, Context{Texts: []string{"The button asks for a reviewed promotion, like `/deploy promote`; someone else approves it."}})
 	}
-	return Message{Text: fmt.Sprintf("New staging release %s v%d (%s). %s", e.AppName, e.Version, short(commit), plainSentence(ahead)), Blocks: blocks}
+	return Message{Text: fmt.Sprintf("New staging release %s v%d (%s). %s", e.AppName, e.Version, format.Short(commit), plainSentence(ahead)), Blocks: blocks}
 }
 
 // aheadOfProduction says how far staging's commit is ahead of production,
@@ -543,19 +544,19 @@ func (n *Notifications) aheadOfProduction(ctx context.Context, p heroku.Pipeline
 	prod, err := n.heroku.CurrentRelease(ctx, prodApp.ID)
 	switch {
 	case errors.Is(err, heroku.ErrNoRelease):
-		return fmt.Sprintf("*%s* has no release yet.", escape(prodApp.Name)), true
+		return fmt.Sprintf("*%s* has no release yet.", format.Escape(prodApp.Name)), true
 	case err != nil:
 		return "Commits ahead of production: unknown (" + explainInline(err) + ").", true
 	case (slugID != "" && slugID == prod.SlugID) || (commit != "" && commit == prod.Commit):
-		return fmt.Sprintf("Production (*%s* v%d) already runs this code: nothing to promote.", escape(prodApp.Name), prod.Version), false
+		return fmt.Sprintf("Production (*%s* v%d) already runs this code: nothing to promote.", format.Escape(prodApp.Name), prod.Version), false
 	case n.github == nil || commit == "" || prod.Commit == "":
-		return fmt.Sprintf("Staging runs different code from production (*%s* v%d).", escape(prodApp.Name), prod.Version), true
+		return fmt.Sprintf("Staging runs different code from production (*%s* v%d).", format.Escape(prodApp.Name), prod.Version), true
 	}
 	c, err := n.github.Compare(ctx, prod.Commit, commit)
 	if err != nil {
 		return "Commits ahead of production: unknown (" + explainInline(err) + ").", true
 	}
-	s := fmt.Sprintf("<%s|%d commit%s ahead> of production (*%s* v%d · %s).", c.URL, c.AheadBy, plural(c.AheadBy), escape(prodApp.Name), prod.Version, n.shaLink(prod.Commit))
+	s := fmt.Sprintf("<%s|%d commit%s ahead> of production (*%s* v%d · %s).", c.URL, c.AheadBy, format.Plural(c.AheadBy), format.Escape(prodApp.Name), prod.Version, n.shaLink(prod.Commit))
 	if c.BehindBy > 0 {
 		s += fmt.Sprintf(" ⚠️ Also %d behind: promoting would take commits out of production.", c.BehindBy)
 	}
@@ -594,7 +595,7 @@ func (n *Notifications) devyPromotion(e ReleaseEvent) *store.PromotionRequest {
 // request's thread: the request message itself tells the story.
 func (n *Notifications) postPromotedRelease(ctx context.Context, r store.PromotionRequest, e ReleaseEvent) error {
 	text := fmt.Sprintf("🚀 *%s* is now v%d, from Devy's promotion request #%d (%s v%d, approved by <@%s>).",
-		escape(e.AppName), e.Version, r.ID, escape(r.StagingAppName), r.ReleaseVersion, r.DecidedBy)
+		format.Escape(e.AppName), e.Version, r.ID, format.Escape(r.StagingAppName), r.ReleaseVersion, r.DecidedBy)
 	channel, thread := n.cfg.DeployChannel, ""
 	if r.MessageTS != "" && r.Channel != "" {
 		channel, thread = r.Channel, r.MessageTS
@@ -608,12 +609,12 @@ func (n *Notifications) postPromotedRelease(ctx context.Context, r store.Promoti
 func (n *Notifications) outsideDevyMessage(ctx context.Context, e ReleaseEvent) Message {
 	commit := n.releaseCommit(ctx, e)
 	head := fmt.Sprintf("⚠️ *%s* is now v%d (%s), released by %s — this did not go through Devy: no promotion request of ours was running or just finished for it, so nobody reviewed it here.",
-		escape(e.AppName), e.Version, n.shaLink(commit), escape(cmp.Or(e.UserEmail, "someone"))) + herokuSays(e.Description)
+		format.Escape(e.AppName), e.Version, n.shaLink(commit), format.Escape(cmp.Or(e.UserEmail, "someone"))) + herokuSays(e.Description)
 	return Message{Text: head, Blocks: []Block{Section{Text: head}, Context{Texts: []string{"`/deploy history` lists the promotions made through Devy."}}}}
 }
 
 func (n *Notifications) plainReleaseMessage(ctx context.Context, e ReleaseEvent) Message {
-	text := fmt.Sprintf("📦 *%s* released v%d (%s) by %s.", escape(e.AppName), e.Version, n.shaLink(n.releaseCommit(ctx, e)), escape(cmp.Or(e.UserEmail, "someone"))) + herokuSays(e.Description)
+	text := fmt.Sprintf("📦 *%s* released v%d (%s) by %s.", format.Escape(e.AppName), e.Version, n.shaLink(n.releaseCommit(ctx, e)), format.Escape(cmp.Or(e.UserEmail, "someone"))) + herokuSays(e.Description)
 	return Message{Text: text}
 }
 
@@ -622,7 +623,7 @@ func (n *Notifications) releaseFailedMessage(e ReleaseEvent, stage string) Messa
 	if stage != "" {
 		where = " (" + stage + ")"
 	}
-	text := fmt.Sprintf("❌ Release v%d of *%s*%s failed; the app keeps running its previous release.", e.Version, escape(e.AppName), where)
+	text := fmt.Sprintf("❌ Release v%d of *%s*%s failed; the app keeps running its previous release.", e.Version, format.Escape(e.AppName), where)
 	if e.Description != "" {
 		text += herokuSays(e.Description)
 	} else {
@@ -636,7 +637,7 @@ func herokuSays(s string) string {
 	if s == "" {
 		return ""
 	}
-	return " Heroku says: “" + escape(clipText(s, 300)) + "”"
+	return " Heroku says: “" + format.Escape(clipText(s, 300)) + "”"
 }
 
 // Build reports a failed Heroku build.
@@ -650,9 +651,9 @@ func (n *Notifications) Build(ctx context.Context, e BuildEvent) error {
 		return nil
 	}
 	app := cmp.Or(e.AppName, e.AppID)
-	text := fmt.Sprintf("❌ Heroku could not build %s for *%s*: the build failed", n.shaLink(e.Commit), escape(app))
+	text := fmt.Sprintf("❌ Heroku could not build %s for *%s*: the build failed", n.shaLink(e.Commit), format.Escape(app))
 	if e.UserEmail != "" {
-		text += " (started by " + escape(e.UserEmail) + ")"
+		text += " (started by " + format.Escape(e.UserEmail) + ")"
 	}
 	text += "."
 	m := Message{Text: text, Blocks: []Block{Section{Text: text}}}
@@ -714,27 +715,27 @@ func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, ma
 	}
 	what := "CI " + result
 	if main {
-		what += fmt.Sprintf(" on `%s`", escape(e.Branch))
+		what += fmt.Sprintf(" on `%s`", format.Escape(e.Branch))
 	}
 	head := fmt.Sprintf("%s *%s* at %s", icon, what, n.shaLink(e.SHA))
 	if msg := firstLine(e.CommitMessage); msg != "" {
-		head += " — “" + escape(clipText(msg, 150)) + "”"
+		head += " — “" + format.Escape(clipText(msg, 150)) + "”"
 	}
 	var fields []string
 	link := n.workflowURL(e)
 	name := cmp.Or(e.Name, "Pipeline")
 	if link != "" {
-		fields = append(fields, fmt.Sprintf("*Pipeline*\n<%s|%s>", link, escape(name)))
+		fields = append(fields, fmt.Sprintf("*Pipeline*\n<%s|%s>", link, format.Escape(name)))
 	} else {
-		fields = append(fields, "*Pipeline*\n"+escape(name))
+		fields = append(fields, "*Pipeline*\n"+format.Escape(name))
 	}
 	if d := e.duration(); d > 0 {
-		fields = append(fields, "*Duration*\n"+humanDuration(d))
+		fields = append(fields, "*Duration*\n"+format.Elapsed(d))
 	}
-	text := fmt.Sprintf("%s %s at %s", icon, what, short(e.SHA))
+	text := fmt.Sprintf("%s %s at %s", icon, what, format.Short(e.SHA))
 	if result == "failed" || result == "stopped" || result == "canceled" {
 		if e.ResultReason != "" {
-			fields = append(fields, "*Reason*\n"+escape(e.ResultReason))
+			fields = append(fields, "*Reason*\n"+format.Escape(e.ResultReason))
 		}
 		if result == "failed" {
 			who := n.culprit(ctx, e)
@@ -744,7 +745,7 @@ func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, ma
 	}
 	blocks := []Block{Section{Text: head}, Section{Fields: fields}}
 	if e.Error != "" {
-		blocks = append(blocks, Context{Texts: []string{"Semaphore says: " + escape(clipText(e.Error, 300))}})
+		blocks = append(blocks, Context{Texts: []string{"Semaphore says: " + format.Escape(clipText(e.Error, 300))}})
 	}
 	return Message{Text: text, Blocks: blocks}
 }
@@ -820,39 +821,16 @@ func (e PipelineEvent) duration() time.Duration {
 	return e.DoneAt.Sub(start)
 }
 
-// humanDuration is "45s", "3m 12s" or "1h 4m".
-func humanDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-}
-
 // --- helpers ---
 
 // person names a GitHub user, as a Slack mention when DEVY_USER_MAP knows them.
-func (n *Notifications) person(login string) string {
-	if login == "" {
-		return "someone"
-	}
-	if id := n.cfg.UserMap[strings.ToLower(login)]; id != "" {
-		return "<@" + id + ">"
-	}
-	return escape(login)
-}
+func (n *Notifications) person(login string) string { return format.Person(n.cfg.UserMap, login) }
 
 func (n *Notifications) shaLink(sha string) string {
-	if sha == "" {
-		return "an unknown commit"
-	}
 	if n.github == nil {
-		return "`" + short(sha) + "`"
+		return format.Commit(sha, nil)
 	}
-	return fmt.Sprintf("<%s|`%s`>", n.github.CommitURL(sha), short(sha))
+	return format.Commit(sha, n.github.CommitURL)
 }
 
 func allZero(s string) bool { return strings.Trim(s, "0") == "" }

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"strings"
 	"sync"
 	"testing"
@@ -472,8 +473,8 @@ func TestHumanDurationAndRanges(t *testing.T) {
 		want string
 	}{{45 * time.Second, "45s"}, {192 * time.Second, "3m 12s"}, {64 * time.Minute, "1h 4m"}, {1500 * time.Millisecond, "2s"}} {
 		t.Run(tc.want, func(t *testing.T) {
-			if got := humanDuration(tc.d); got != tc.want {
-				t.Errorf("humanDuration(%v) = %q; want %q", tc.d, got, tc.want)
+			if got := format.Elapsed(tc.d); got != tc.want {
+				t.Errorf("format.Elapsed(%v) = %q; want %q", tc.d, got, tc.want)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/format"
 	"regexp"
 	"slices"
 	"sort"
@@ -433,13 +434,13 @@ func (ra *ReviewApps) alreadyThere(ctx context.Context, h heroku.ReviewApp, pr g
 	var text string
 	switch h.Status {
 	case store.ReviewCreated:
-		text = fmt.Sprintf("✅ %s already has a review app, created %s: %s. `%s %d destroy` removes it.", link, ago(ra.store.Now(), h.CreatedAt), ra.appLink(rec), prefix, pr.Number)
+		text = fmt.Sprintf("✅ %s already has a review app, created %s: %s. `%s %d destroy` removes it.", link, format.Ago(ra.store.Now(), h.CreatedAt), ra.appLink(rec), prefix, pr.Number)
 	case store.ReviewErrored:
-		text = fmt.Sprintf("❌ The review app for %s failed: %s. Run `%s %d destroy`, then `%s %d` to try again.", link, escape(rec.Message), prefix, pr.Number, prefix, pr.Number)
+		text = fmt.Sprintf("❌ The review app for %s failed: %s. Run `%s %d destroy`, then `%s %d` to try again.", link, format.Escape(rec.Message), prefix, pr.Number, prefix, pr.Number)
 	case store.ReviewDeleting:
 		text = fmt.Sprintf("🗑 The review app for %s is being deleted; ask again in a minute.", link)
 	default:
-		text = fmt.Sprintf("⏳ A review app for %s is already being built (%s, started %s); `%s %d status` shows where it stands.", link, h.Status, ago(ra.store.Now(), h.CreatedAt), prefix, pr.Number)
+		text = fmt.Sprintf("⏳ A review app for %s is already being built (%s, started %s); `%s %d status` shows where it stands.", link, h.Status, format.Ago(ra.store.Now(), h.CreatedAt), prefix, pr.Number)
 	}
 	return Reply{Message: Message{Text: text}}, nil
 }
@@ -477,13 +478,11 @@ func (ra *ReviewApps) Resume(ctx context.Context) error {
 // errored, updating its messages when its state changes. After the time
 // limit it says so and leaves the rest to `/reviewapp N status`.
 func (ra *ReviewApps) follow(ctx context.Context, rec store.ReviewApp) {
-	wait := ra.cfg.PollInterval
+	poll := Backoff{Next: ra.cfg.PollInterval, Max: ra.cfg.MaxPoll}
 	deadline := ra.store.Now().Add(ra.cfg.Timeout)
 	for {
-		select {
-		case <-ctx.Done():
+		if !poll.Wait(ctx) {
 			return // Devy is stopping; `status` brings the message up to date later
-		case <-time.After(wait):
 		}
 		h, err := ra.heroku.ReviewApp(ctx, rec.ID)
 		switch {
@@ -502,7 +501,6 @@ func (ra *ReviewApps) follow(ctx context.Context, rec store.ReviewApp) {
 			ra.save(ctx, rec)
 			return
 		}
-		wait = min(wait*2, ra.cfg.MaxPoll)
 	}
 }
 
@@ -577,9 +575,9 @@ func (ra *ReviewApps) message(rec store.ReviewApp, prefix string) Message {
 	case rec.Status == store.ReviewCreated:
 		head = fmt.Sprintf("✅ Ready: %s — the review app of %s.", ra.appLink(rec), link)
 	case rec.Status == store.ReviewErrored && rec.ID == "":
-		head = fmt.Sprintf("❌ Failed: %s — no review app of %s was created; `%s %d` tries again.", escape(rec.Message), link, prefix, rec.PR)
+		head = fmt.Sprintf("❌ Failed: %s — no review app of %s was created; `%s %d` tries again.", format.Escape(rec.Message), link, prefix, rec.PR)
 	case rec.Status == store.ReviewErrored:
-		head = fmt.Sprintf("❌ Failed: %s — the review app of %s. Fix the branch, then `%s %d destroy` and `%s %d` to try again.", escape(rec.Message), link, prefix, rec.PR, prefix, rec.PR)
+		head = fmt.Sprintf("❌ Failed: %s — the review app of %s. Fix the branch, then `%s %d destroy` and `%s %d` to try again.", format.Escape(rec.Message), link, prefix, rec.PR, prefix, rec.PR)
 	case rec.Status == store.ReviewDeleting || rec.Status == store.ReviewDeleted:
 		head = fmt.Sprintf("🗑 The review app of %s was deleted.", link)
 		if rec.DeletedBy != "" {
@@ -596,10 +594,10 @@ func (ra *ReviewApps) message(rec store.ReviewApp, prefix string) Message {
 	}
 	title := fmt.Sprintf("<%s|#%d>", rec.PRURL, rec.PR)
 	if rec.Title != "" {
-		title = fmt.Sprintf("<%s|#%d %s>", rec.PRURL, rec.PR, escape(rec.Title))
+		title = fmt.Sprintf("<%s|#%d %s>", rec.PRURL, rec.PR, format.Escape(rec.Title))
 	}
 	fields := []string{"*Pull request*\n" + title, "*Author*\n" + ra.person(rec.AuthorLogin),
-		fmt.Sprintf("*Branch*\n`%s` at %s", escape(rec.Branch), ra.shaLink(rec.SHA)), "*CI*\n" + cmp.Or(rec.CI, "not checked")}
+		fmt.Sprintf("*Branch*\n`%s` at %s", format.Escape(rec.Branch), ra.shaLink(rec.SHA)), "*CI*\n" + cmp.Or(rec.CI, "not checked")}
 	blocks := []Block{Section{Text: head}, Section{Fields: fields}}
 	if rec.RequestedBy != "" {
 		blocks = append(blocks, Context{Texts: []string{fmt.Sprintf("Asked by <@%s> · `%s %d status` shows its state", rec.RequestedBy, prefix, rec.PR)}})
@@ -623,23 +621,10 @@ func (ra *ReviewApps) appLink(rec store.ReviewApp) string {
 	return "the app's URL is not known yet"
 }
 
-func (ra *ReviewApps) shaLink(sha string) string {
-	if sha == "" {
-		return "an unknown commit"
-	}
-	return fmt.Sprintf("<%s|`%s`>", ra.github.CommitURL(sha), short(sha))
-}
+func (ra *ReviewApps) shaLink(sha string) string { return format.Commit(sha, ra.github.CommitURL) }
 
 // person names a GitHub user, as a Slack mention when DEVY_USER_MAP knows them.
-func (ra *ReviewApps) person(login string) string {
-	if login == "" {
-		return "unknown"
-	}
-	if id := ra.cfg.UserMap[strings.ToLower(login)]; id != "" {
-		return "<@" + id + ">"
-	}
-	return escape(login)
-}
+func (ra *ReviewApps) person(login string) string { return format.Person(ra.cfg.UserMap, login) }
 
 // ReviewCI is what review apps need of Semaphore: the CI of a pull
 // request's head, built as a branch or as a pull request.
@@ -690,7 +675,7 @@ func (ra *ReviewApps) status(ctx context.Context, req Request, n int) (Reply, er
 	}
 	rec := ra.known(ctx, *h)
 	m := ra.message(rec, prefixOf(req))
-	m.Blocks = append(m.Blocks, Context{Texts: []string{fmt.Sprintf("Heroku status: %s · created %s", h.Status, ago(ra.store.Now(), h.CreatedAt))}})
+	m.Blocks = append(m.Blocks, Context{Texts: []string{fmt.Sprintf("Heroku status: %s · created %s", h.Status, format.Ago(ra.store.Now(), h.CreatedAt))}})
 	return Reply{Message: m, Ephemeral: true}, nil
 }
 
@@ -807,7 +792,7 @@ func (ra *ReviewApps) list(ctx context.Context, req Request, args []string) (Rep
 		}
 		lines = append(lines, ra.listLine(ctx, h, now))
 	}
-	return Reply{Message: Message{Text: fmt.Sprintf("%d review app%s", len(apps), plural(len(apps))), Blocks: []Block{
+	return Reply{Message: Message{Text: fmt.Sprintf("%d review app%s", len(apps), format.Plural(len(apps))), Blocks: []Block{
 		Header{Text: fmt.Sprintf("Review apps (%d)", len(apps))},
 		Section{Text: strings.Join(lines, "\n")},
 	}}, Ephemeral: true}, nil
@@ -822,7 +807,7 @@ func (ra *ReviewApps) listLine(ctx context.Context, h heroku.ReviewApp, now time
 	if h.PRNumber > 0 {
 		pr = fmt.Sprintf("<%s|#%d>", ra.pullURL(h.PRNumber), h.PRNumber)
 		if rec, err := ra.store.ReviewApp(h.PRNumber); err == nil && rec.ID == h.ID && rec.Title != "" {
-			pr += " " + escape(rec.Title)
+			pr += " " + format.Escape(rec.Title)
 		}
 	}
 	url := ""
@@ -833,5 +818,5 @@ func (ra *ReviewApps) listLine(ctx context.Context, h heroku.ReviewApp, now time
 			url = " · URL unknown (" + explainInline(err) + ")"
 		}
 	}
-	return fmt.Sprintf("%s %s · `%s` · %s · %s%s", icon, pr, escape(h.Branch), h.Status, ago(now, h.CreatedAt), url)
+	return fmt.Sprintf("%s %s · `%s` · %s · %s%s", icon, pr, format.Escape(h.Branch), h.Status, format.Ago(now, h.CreatedAt), url)
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"github.com/devy-chatops/devy/commands/format"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -101,5 +102,5 @@ func clipWord(s string) string {
 	if r := []rune(s); len(r) > 40 {
 		s = string(r[:40]) + "…"
 	}
-	return escape(strings.ReplaceAll(s, "`", "'"))
+	return format.Escape(strings.ReplaceAll(s, "`", "'"))
 }
