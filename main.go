@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/deploy"
+	"github.com/devy-chatops/devy/commands/incident"
 	"io"
 	"net"
 	"net/http"
@@ -136,7 +138,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	router, deploy, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second)
+	router, desk, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second)
 	if err != nil {
 		return err
 	}
@@ -151,7 +153,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.Port != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
-		if err := mountWebhooks(mux, cfg, log, db, sl, deploy, bg, svc); err != nil {
+		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc); err != nil {
 			return err
 		}
 		srv = &http.Server{Addr: net.JoinHostPort("", cfg.Port), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -166,8 +168,8 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		}()
 		log.Info().Str("port", cfg.Port).Msg("serving /healthz")
 	}
-	if deploy != nil {
-		if err := deploy.Resume(ctx); err != nil {
+	if desk != nil {
+		if err := desk.Resume(ctx); err != nil {
 			log.Error().Err(err).Msg("resuming promotions failed")
 		}
 	}
@@ -217,14 +219,14 @@ type chat interface {
 
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration) (*commands.Router, *deploy.Desk, error) {
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
-	var deploy *commands.Deploy
-	var incidents *commands.Incidents // built below; finished promotions reach its timelines
+	var desk *deploy.Desk
+	var incidents *incident.Desk // built below; finished promotions reach its timelines
 	if svc.heroku != nil {
-		deps := commands.DeployDeps{
-			Config: commands.DeployConfig{
+		deps := deploy.Deps{
+			Config: deploy.Config{
 				Pipeline: cfg.HerokuPipeline, Channel: cfg.DeployChannel, Approvers: cfg.Approvers, Admins: cfg.Admins,
 				AllowSelfApproval: cfg.AllowSelfApproval, ApproverNotAuthor: cfg.ApproverNotAuthor, UserMap: cfg.UserMap,
 				TTL: cfg.ApprovalTTL, PollInterval: poll,
@@ -243,14 +245,14 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 		if svc.ci != nil {
 			deps.CI = svc.ci
 		}
-		deploy = commands.NewDeploy(deps)
-		deploy.Register(router)
+		desk = deploy.New(deps)
+		desk.Register(router)
 	} else {
-		router.Add(commands.UnconfiguredDeploy())
+		router.Add(deploy.Unconfigured())
 	}
 	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
 	incidents = addIncidents(router, cfg, log, db, ui, bg, svc)
-	return router, deploy, nil
+	return router, desk, nil
 }
 
 // runShell runs the local chat. Without a Heroku token it starts the built-in
@@ -284,14 +286,14 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	if err != nil {
 		return err
 	}
-	router, deploy, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond)
+	router, desk, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	sh.SetRouter(router)
-	sh.SetSimulator(newSimulator(cfg, log, db, sh, deploy, svc))
-	if deploy != nil {
-		if err := deploy.Resume(ctx); err != nil {
+	sh.SetSimulator(newSimulator(cfg, log, db, sh, desk, svc))
+	if desk != nil {
+		if err := desk.Resume(ctx); err != nil {
 			return err
 		}
 	}

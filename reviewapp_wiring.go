@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/devy-chatops/devy/commands/reviewapp"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -13,13 +14,13 @@ import (
 // addReviewApps registers /reviewapp, or a stand-in that says what is
 // missing when Heroku or GitHub is not configured. poll is the first wait
 // between checks of a building review app; it doubles up to 30 polls' worth.
-func addReviewApps(router *commands.Router, cfg config.Config, log zerolog.Logger, db commands.ReviewStore, poster commands.Poster, dir commands.Directory, bg *commands.Background, svc services, poll time.Duration) {
+func addReviewApps(router *commands.Router, cfg config.Config, log zerolog.Logger, db reviewapp.Store, poster commands.Poster, dir commands.Directory, bg *commands.Background, svc services, poll time.Duration) {
 	if svc.heroku == nil || svc.github == nil {
-		router.Add(commands.UnconfiguredReviewApp())
+		router.Add(reviewapp.Unconfigured())
 		return
 	}
-	deps := commands.ReviewAppDeps{
-		Config: commands.ReviewAppConfig{
+	deps := reviewapp.Deps{
+		Config: reviewapp.Config{
 			Pipeline: cfg.HerokuPipeline, Admins: cfg.Admins, UserMap: cfg.UserMap,
 			PollInterval: poll, MaxPoll: 30 * poll, Timeout: 20 * time.Minute,
 		},
@@ -28,7 +29,7 @@ func addReviewApps(router *commands.Router, cfg config.Config, log zerolog.Logge
 	if svc.ci != nil {
 		deps.CI = svc.ci
 	}
-	ra := commands.NewReviewApps(deps)
+	ra := reviewapp.New(deps)
 	ra.Register(router)
 	bg.Go(func(ctx context.Context) {
 		if err := ra.Resume(ctx); err != nil {

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/deploy"
+	"github.com/devy-chatops/devy/commands/incident"
+	"github.com/devy-chatops/devy/commands/notify"
+	"github.com/devy-chatops/devy/commands/reviewapp"
 	"io"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/store"
 	"github.com/devy-chatops/devy/store/pg"
@@ -20,10 +23,10 @@ import (
 // the health check. *store.DB (bbolt, one process) and *pg.DB (PostgreSQL,
 // any number of processes) both provide it.
 type state interface {
-	commands.DeployStore
-	commands.ReviewStore
-	commands.IncidentStore
-	commands.NotifyStore
+	deploy.Store
+	reviewapp.Store
+	incident.Store
+	notify.Store
 	Ping() error
 	Close() error
 }

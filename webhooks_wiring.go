@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands/deploy"
 	"github.com/devy-chatops/devy/commands/format"
+	"github.com/devy-chatops/devy/commands/notify"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,31 +24,31 @@ import (
 // notifySide is the notifications and the clients they were built with;
 // the shell's simulator reads the same clients to make up its events.
 type notifySide struct {
-	n      *commands.Notifications
-	deploy *commands.Deploy // nil without Heroku
-	heroku *heroku.Client   // nil without Heroku
-	github *github.Client   // nil without GitHub
-	store  commands.NotifyStore
+	n        *notify.Notifier
+	pipeline notify.PipelineSource // nil without Heroku
+	heroku   *heroku.Client        // nil without Heroku
+	github   *github.Client        // nil without GitHub
+	store    notify.Store
 }
 
 // buildNotifications makes the notifications from the configuration.
 // Channels are given as chat.postMessage takes them: an id, or "#name" in
 // Slack; the shell's channels are plain names.
-func buildNotifications(cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, svc services, shellChannels bool) notifySide {
+func buildNotifications(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services, shellChannels bool) notifySide {
 	channel := func(c string) string {
 		if shellChannels || format.IsChannelID(c) {
 			return c
 		}
 		return "#" + c
 	}
-	side := notifySide{deploy: deploy, store: db}
-	deps := commands.NotifyDeps{
-		Config: commands.NotifyConfig{PRChannel: channel(cfg.PRChannel), DeployChannel: channel(cfg.DeployChannel), UserMap: cfg.UserMap},
+	side := notifySide{store: db}
+	deps := notify.Deps{
+		Config: notify.Config{PRChannel: channel(cfg.PRChannel), DeployChannel: channel(cfg.DeployChannel), UserMap: cfg.UserMap},
 		Poster: poster, Store: db, Log: log,
 	}
 	// Interfaces stay nil, never typed nils, when a service is not configured.
-	if deploy != nil {
-		deps.Pipeline = deploy
+	if desk != nil {
+		deps.Pipeline, side.pipeline = desk, desk
 	}
 	side.heroku, side.github = svc.heroku, svc.github
 	if svc.heroku != nil {
@@ -58,20 +60,20 @@ func buildNotifications(cfg config.Config, log zerolog.Logger, db commands.Notif
 	if svc.ci != nil {
 		deps.CI = svc.ci
 	}
-	side.n = commands.NewNotifications(deps)
+	side.n = notify.New(deps)
 	return side
 }
 
 // mountWebhooks adds to mux the webhook endpoints whose secret is set; the
 // others stay unmounted and answer 404.
-func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, bg *commands.Background, svc services) error {
+func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, bg *commands.Background, svc services) error {
 	secrets := webhooks.Secrets{
 		GitHub: cfg.GitHubWebhookSecret.Value(), Heroku: cfg.HerokuWebhookSecret.Value(), Semaphore: cfg.SemaphoreWebhookSecret.Value(),
 	}
 	if secrets == (webhooks.Secrets{}) {
 		return nil
 	}
-	side := buildNotifications(cfg, log, db, poster, deploy, svc, false)
+	side := buildNotifications(cfg, log, db, poster, desk, svc, false)
 	paths := webhooks.New(secrets, side.n, bg, log).Register(mux)
 	log.Info().Strs("paths", paths).Msg("serving webhooks")
 	return nil
@@ -83,8 +85,8 @@ const simulations = "`simulate pr-opened 7`, `simulate pr-merged 7`, `simulate s
 // newSimulator makes up the services' webhooks in the shell from what the
 // configured (or sandbox) services hold now, and hands them to the same
 // Notifications the webhook endpoints use.
-func newSimulator(cfg config.Config, log zerolog.Logger, db commands.NotifyStore, poster commands.Poster, deploy *commands.Deploy, svc services) func(ctx context.Context, what string, args []string) error {
-	return buildNotifications(cfg, log, db, poster, deploy, svc, true).simulate
+func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services) func(ctx context.Context, what string, args []string) error {
+	return buildNotifications(cfg, log, db, poster, desk, svc, true).simulate
 }
 
 func (s notifySide) simulate(ctx context.Context, what string, args []string) error {
@@ -124,10 +126,10 @@ func (s notifySide) simulate(ctx context.Context, what string, args []string) er
 		}
 		return s.n.PullRequest(ctx, e)
 	case "staging-release", "prod-release":
-		if s.deploy == nil || s.heroku == nil {
+		if s.pipeline == nil || s.heroku == nil {
 			return errors.New("releases need Heroku (HEROKU_API_TOKEN and HEROKU_PIPELINE)")
 		}
-		p, err := s.deploy.Pipeline(ctx)
+		p, err := s.pipeline.Pipeline(ctx)
 		if err != nil {
 			return err
 		}
@@ -179,10 +181,10 @@ func (s notifySide) ciFailed(ctx context.Context, args []string) error {
 	if len(args) > 1 {
 		return errors.New("type `simulate ci-failed` (master) or `simulate ci-failed 7` (a PR's branch)")
 	}
-	if s.deploy == nil || s.heroku == nil {
+	if s.pipeline == nil || s.heroku == nil {
 		return errors.New("`simulate ci-failed` tests staging's commit, which needs Heroku; `simulate ci-failed 7` tests a PR's branch")
 	}
-	p, err := s.deploy.Pipeline(ctx)
+	p, err := s.pipeline.Pipeline(ctx)
 	if err != nil {
 		return err
 	}

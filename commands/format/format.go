@@ -5,7 +5,10 @@
 package format
 
 import (
+	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/integrations/apierr"
+	"github.com/devy-chatops/devy/integrations/semaphore"
 	"regexp"
 	"strings"
 	"time"
@@ -159,4 +162,50 @@ func Elapsed(d time.Duration) string {
 		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// Clip trims s and cuts it to at most n characters, ending with "…" when
+// it was cut.
+func Clip(s string, n int) string {
+	r := []rune(strings.TrimSpace(s))
+	if len(r) <= n {
+		return string(r)
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// Failure is a service's failure as a short clause for a status line:
+// "Heroku unreachable", "GitHub answered 502".
+func Failure(err error) string {
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		if ae.StatusCode == 0 {
+			return ae.Service + " unreachable"
+		}
+		return fmt.Sprintf("%s answered %d", ae.Service, ae.StatusCode)
+	}
+	return "error"
+}
+
+// CI is a commit's CI result, with a link to its workflow when known.
+type CI struct {
+	State semaphore.State
+	URL   string
+	Err   error // Semaphore could not be asked
+}
+
+// String is the result as a status line shows it: "✅ passed", linked.
+func (c CI) String() string {
+	if c.Err != nil {
+		return "⚠️ unknown (Semaphore could not be asked)"
+	}
+	icon := map[semaphore.State]string{semaphore.Passed: "✅", semaphore.Failed: "❌", semaphore.Stopped: "⏹", semaphore.Running: "⏳", semaphore.None: "❔"}[c.State]
+	s := strings.TrimSpace(icon + " " + string(c.State))
+	if c.State == semaphore.None {
+		s = "❔ no pipeline found"
+	}
+	if c.URL != "" {
+		s = fmt.Sprintf("<%s|%s>", c.URL, s)
+	}
+	return s
 }

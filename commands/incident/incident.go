@@ -1,9 +1,10 @@
-package commands
+package incident
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"sort"
 	"strconv"
@@ -17,8 +18,8 @@ import (
 	"github.com/devy-chatops/devy/store"
 )
 
-// IncidentStore is the state /incident keeps.
-type IncidentStore interface {
+// Store is the state /incident keeps.
+type Store interface {
 	Now() time.Time
 	OpenIncident(inc store.Incident) (store.Incident, error)
 	SetIncidentChannel(n uint64, channelID, name string) (store.Incident, error)
@@ -41,8 +42,8 @@ type IssueFiler interface {
 	CreateIssue(ctx context.Context, title, body string, labels []string) (github.Issue, error)
 }
 
-// IncidentConfig is how the incident desk behaves.
-type IncidentConfig struct {
+// Config is how the incident desk behaves.
+type Config struct {
 	// CriticalChannel is where incidents are announced, as chat.postMessage
 	// takes it: "#critical" or a channel id.
 	CriticalChannel string
@@ -62,28 +63,28 @@ type IncidentConfig struct {
 	NudgeEvery time.Duration
 }
 
-// IncidentDeps is what Incidents is built from. Issues may be nil: the
+// Deps is what Desk is built from. Issues may be nil: the
 // postmortem is then posted as Markdown in the incident's channel.
-type IncidentDeps struct {
-	Config    IncidentConfig
-	Store     IncidentStore
-	Poster    Poster
-	Directory Directory
-	Modals    Modals
-	Channels  Channels
+type Deps struct {
+	Config    Config
+	Store     Store
+	Poster    commands.Poster
+	Directory commands.Directory
+	Modals    commands.Modals
+	Channels  commands.Channels
 	Issues    IssueFiler
 	Log       zerolog.Logger
 }
 
-// Incidents implements /incident, its forms, the :pushpin: reaction and the
+// Desk implements /incident, its forms, the :pushpin: reaction and the
 // reminders.
-type Incidents struct {
-	cfg      IncidentConfig
-	store    IncidentStore
-	poster   Poster
-	dir      Directory
-	modals   Modals
-	channels Channels
+type Desk struct {
+	cfg      Config
+	store    Store
+	poster   commands.Poster
+	dir      commands.Directory
+	modals   commands.Modals
+	channels commands.Channels
 	issues   IssueFiler
 	log      zerolog.Logger
 }
@@ -96,10 +97,10 @@ const (
 )
 
 // Severities, most severe first.
-var severities = []Option{
-	{"SEV1", "SEV1 — critical: customers can't use the product"},
-	{"SEV2", "SEV2 — major: a key feature is broken or degraded"},
-	{"SEV3", "SEV3 — minor: limited impact, a workaround exists"},
+var severities = []commands.Option{
+	{Value: "SEV1", Text: "SEV1 — critical: customers can't use the product"},
+	{Value: "SEV2", Text: "SEV2 — major: a key feature is broken or degraded"},
+	{Value: "SEV3", Text: "SEV3 — minor: limited impact, a workaround exists"},
 }
 
 const defaultSeverity = "SEV2"
@@ -108,8 +109,8 @@ const defaultSeverity = "SEV2"
 const noBlame = "🤝 *No blame here.* Attack the problem, not the person: say what you see and what you try. " +
 	"We patch forward rather than revert, and find the root cause with 5 Whys afterwards."
 
-// NewIncidents builds /incident.
-func NewIncidents(d IncidentDeps) *Incidents {
+// New builds /incident.
+func New(d Deps) *Desk {
 	c := d.Config
 	if c.CriticalChannel == "" {
 		c.CriticalChannel = "#critical"
@@ -129,35 +130,35 @@ func NewIncidents(d IncidentDeps) *Incidents {
 	if c.NudgeEvery <= 0 {
 		c.NudgeEvery = time.Minute
 	}
-	return &Incidents{cfg: c, store: d.Store, poster: d.Poster, dir: d.Directory, modals: d.Modals, channels: d.Channels,
+	return &Desk{cfg: c, store: d.Store, poster: d.Poster, dir: d.Directory, modals: d.Modals, channels: d.Channels,
 		issues: d.Issues, log: d.Log.With().Str("cmd", "incident").Logger()}
 }
 
 // Register adds /incident, its forms, its button and the :pushpin: reaction
 // to r.
-func (i *Incidents) Register(r *Router) {
-	r.Add(Command{
+func (i *Desk) Register(r *commands.Router) {
+	r.Add(commands.Command{
 		Name:    "incident",
 		Summary: "open and run an incident, then write its blameless postmortem",
-		Subs: []Sub{
-			{"open", "[title] [--sev1|--sev2|--sev3]", "open an incident with its own channel (without a title: a form)", i.open},
-			{"update", "[N] <text>", "add a timeline entry, echoed to " + i.criticalRef(), i.update},
-			{"severity", "[N] SEV1..SEV3", "change the severity", i.severity},
-			{"commander", "[N] @user", "hand over command", i.commander},
-			{"resolve", "[N] [summary]", "mark it resolved", i.resolve},
-			{"postmortem", "[N]", "write the blameless postmortem with 5 Whys", i.postmortem},
-			{"list", "", "open incidents first, then recent ones", i.list},
-			{"show", "[N]", "one incident with its timeline", i.show},
+		Subs: []commands.Sub{
+			{Name: "open", Args: "[title] [--sev1|--sev2|--sev3]", Help: "open an incident with its own channel (without a title: a form)", Handler: i.open},
+			{Name: "update", Args: "[N] <text>", Help: "add a timeline entry, echoed to " + i.criticalRef(), Handler: i.update},
+			{Name: "severity", Args: "[N] SEV1..SEV3", Help: "change the severity", Handler: i.severity},
+			{Name: "commander", Args: "[N] @user", Help: "hand over command", Handler: i.commander},
+			{Name: "resolve", Args: "[N] [summary]", Help: "mark it resolved", Handler: i.resolve},
+			{Name: "postmortem", Args: "[N]", Help: "write the blameless postmortem with 5 Whys", Handler: i.postmortem},
+			{Name: "list", Args: "", Help: "open incidents first, then recent ones", Handler: i.list},
+			{Name: "show", Args: "[N]", Help: "one incident with its timeline", Handler: i.show},
 		},
 	})
-	r.OnView(ViewIncidentOpen, ViewHandler{Validate: validateOpenForm, Submit: i.submitOpen})
-	r.OnView(ViewIncidentPostmortem, ViewHandler{Validate: validatePostmortemForm, Submit: i.submitPostmortem})
+	r.OnView(ViewIncidentOpen, commands.ViewHandler{Validate: validateOpenForm, Submit: i.submitOpen})
+	r.OnView(ViewIncidentPostmortem, commands.ViewHandler{Validate: validatePostmortemForm, Submit: i.submitPostmortem})
 	r.OnAction(ActionPostmortem, i.postmortemButton)
 	r.OnReaction(i.react)
 }
 
 // criticalRef is the critical channel as people read it in messages.
-func (i *Incidents) criticalRef() string { return format.Channel(i.cfg.CriticalChannel) }
+func (i *Desk) criticalRef() string { return format.Channel(i.cfg.CriticalChannel) }
 
 // channelRef links an incident's channel, or names its number when it has
 // none (its creation failed).
@@ -182,7 +183,7 @@ func parseOpen(args []string) (severity, title string, err error) {
 		if flag != a && len(flag) >= 3 && strings.EqualFold(flag[:3], "sev") {
 			sev, ok := parseSeverity(flag)
 			if !ok {
-				return "", "", Userf("I don't know the severity `%s`; use `--sev1`, `--sev2` or `--sev3`, as in `/incident open checkout is down --sev1`.", a)
+				return "", "", commands.Userf("I don't know the severity `%s`; use `--sev1`, `--sev2` or `--sev3`, as in `/incident open checkout is down --sev1`.", a)
 			}
 			severity = sev
 			continue
@@ -204,43 +205,43 @@ func parseSeverity(s string) (string, bool) {
 
 const maxTitle = 150
 
-func (i *Incidents) open(ctx context.Context, req Request, args []string) (Reply, error) {
+func (i *Desk) open(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	sev, title, err := parseOpen(args)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if title == "" {
-		if req.TriggerID == "" && req.Source == Mention {
-			return Reply{}, Userf("Give the incident a title: `@Devy incident open checkout is down`, or type `/incident open` for the form.")
+		if req.TriggerID == "" && req.Source == commands.Mention {
+			return commands.Reply{}, commands.Userf("Give the incident a title: `@Devy incident open checkout is down`, or type `/incident open` for the form.")
 		}
 		form := openForm(req.ChannelID, sev)
 		form.ResponseURL = req.ResponseURL
 		if err := i.modals.OpenModal(ctx, req.TriggerID, form); err != nil {
-			return Reply{}, fmt.Errorf("open the incident form: %w", err)
+			return commands.Reply{}, fmt.Errorf("open the incident form: %w", err)
 		}
-		return Reply{}, nil
+		return commands.Reply{}, nil
 	}
 	summary := ""
 	if plain := plainText(title); len([]rune(plain)) > maxTitle {
 		// A long title is still the opener's words: the incident is named
 		// by its start and the whole of it becomes the summary.
-		summary, title = title, clipText(plain, maxTitle)
+		summary, title = title, format.Clip(plain, maxTitle)
 	}
 	return i.openIncident(ctx, req.UserID, req.ChannelID, title, sev, summary)
 }
 
-func openForm(channel, sev string) Modal {
-	return Modal{
+func openForm(channel, sev string) commands.Modal {
+	return commands.Modal{
 		CallbackID: ViewIncidentOpen, Title: "Open an incident", Submit: "Open", Channel: channel,
-		Inputs: []Input{
-			{ID: "title", Label: "Title", Hint: "What is broken, in a few words: it names the incident's channel.", Kind: InputText},
-			{ID: "severity", Label: "Severity", Kind: InputSelect, Options: severities, Initial: sev},
-			{ID: "summary", Label: "Summary", Hint: "What you know so far.", Kind: InputMultiline, Optional: true},
+		Inputs: []commands.Input{
+			{ID: "title", Label: "Title", Hint: "What is broken, in a few words: it names the incident's channel.", Kind: commands.InputText},
+			{ID: "severity", Label: "Severity", Kind: commands.InputSelect, Options: severities, Initial: sev},
+			{ID: "summary", Label: "Summary", Hint: "What you know so far.", Kind: commands.InputMultiline, Optional: true},
 		},
 	}
 }
 
-func validateOpenForm(v View) map[string]string {
+func validateOpenForm(v commands.View) map[string]string {
 	errs := map[string]string{}
 	title := strings.TrimSpace(v.Value("title"))
 	switch {
@@ -258,7 +259,7 @@ func validateOpenForm(v View) map[string]string {
 	return errs
 }
 
-func (i *Incidents) submitOpen(ctx context.Context, v View) (Reply, error) {
+func (i *Desk) submitOpen(ctx context.Context, v commands.View) (commands.Reply, error) {
 	sev, ok := parseSeverity(v.Value("severity"))
 	if !ok {
 		sev = defaultSeverity
@@ -272,17 +273,17 @@ func (i *Incidents) submitOpen(ctx context.Context, v View) (Reply, error) {
 // briefs the channel and announces it. Once the incident is recorded every
 // later failure is reported but does not undo it: an incident with no
 // channel is still worked on by number.
-func (i *Incidents) openIncident(ctx context.Context, user, from, title, sev, summary string) (Reply, error) {
+func (i *Desk) openIncident(ctx context.Context, user, from, title, sev, summary string) (commands.Reply, error) {
 	all, err := i.store.Incidents()
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	now := i.store.Now()
 	repeat, hasRepeat := similarIncident(all, title, now.Add(-i.cfg.RepeatWindow))
 
 	inc, err := i.store.OpenIncident(store.Incident{Title: title, Severity: sev, Summary: summary, Commander: user, OpenedBy: user, OpenedIn: from})
 	if err != nil {
-		return Reply{}, fmt.Errorf("record the incident: %w", err)
+		return commands.Reply{}, fmt.Errorf("record the incident: %w", err)
 	}
 	i.log.Info().Uint64("incident", inc.Number).Str("severity", sev).Str("by", user).Msg("incident opened")
 
@@ -293,7 +294,7 @@ func (i *Incidents) openIncident(ctx context.Context, user, from, title, sev, su
 		problems = append(problems, fmt.Sprintf("I couldn't create its channel (%s), so use its number: `/incident update %d <text>`.", reason(err), inc.Number))
 	} else {
 		if inc, err = i.store.SetIncidentChannel(inc.Number, id, name); err != nil {
-			return Reply{}, fmt.Errorf("record the incident channel: %w", err)
+			return commands.Reply{}, fmt.Errorf("record the incident channel: %w", err)
 		}
 		if err := i.channels.Invite(ctx, id, user); err != nil {
 			i.log.Warn().Err(err).Uint64("incident", inc.Number).Msg("inviting the opener failed")
@@ -315,16 +316,16 @@ func (i *Incidents) openIncident(ctx context.Context, user, from, title, sev, su
 	if len(problems) > 0 {
 		text += " " + strings.Join(problems, " ")
 	}
-	return Say("%s", text), nil
+	return commands.Say("%s", text), nil
 }
 
 // createChannel makes the incident's channel, adding a suffix while the
 // name is taken.
-func (i *Incidents) createChannel(ctx context.Context, inc store.Incident) (id, name string, err error) {
+func (i *Desk) createChannel(ctx context.Context, inc store.Incident) (id, name string, err error) {
 	for attempt := 0; attempt < 10; attempt++ {
 		name = incidentChannelName(inc.Number, inc.Title, attempt)
 		id, err = i.channels.CreateChannel(ctx, name)
-		if !errors.Is(err, ErrNameTaken) {
+		if !errors.Is(err, commands.ErrNameTaken) {
 			return id, name, err
 		}
 	}
@@ -336,7 +337,7 @@ func (i *Incidents) createChannel(ctx context.Context, inc store.Incident) (id, 
 func reason(err error) string {
 	var ae *apierr.Error
 	if errors.As(err, &ae) {
-		return explainInline(err)
+		return format.Failure(err)
 	}
 	msg := err.Error()
 	if j := strings.LastIndex(msg, ": "); j >= 0 {
@@ -345,8 +346,8 @@ func reason(err error) string {
 	return msg
 }
 
-func (i *Incidents) postCritical(ctx context.Context, text string) error {
-	if _, err := i.poster.Post(ctx, i.cfg.CriticalChannel, "", Message{Text: text}); err != nil {
+func (i *Desk) postCritical(ctx context.Context, text string) error {
+	if _, err := i.poster.Post(ctx, i.cfg.CriticalChannel, "", commands.Message{Text: text}); err != nil {
 		i.log.Warn().Err(err).Str("channel", i.cfg.CriticalChannel).Msg("posting to the critical channel failed")
 		return err
 	}
@@ -355,7 +356,7 @@ func (i *Incidents) postCritical(ctx context.Context, text string) error {
 
 // postIncident posts in the incident's channel; incidents without one
 // (their channel could not be made) speak in the critical channel.
-func (i *Incidents) postIncident(ctx context.Context, inc store.Incident, m Message) {
+func (i *Desk) postIncident(ctx context.Context, inc store.Incident, m commands.Message) {
 	ch := inc.Channel
 	if ch == "" {
 		ch = i.cfg.CriticalChannel
@@ -375,37 +376,37 @@ func repeatLine(prev store.Incident) string {
 
 // briefing is the first message of the incident channel: what, who, the
 // culture, the usual suspects and the commands.
-func (i *Incidents) briefing(inc store.Incident, repeat store.Incident, hasRepeat bool) Message {
+func (i *Desk) briefing(inc store.Incident, repeat store.Incident, hasRepeat bool) commands.Message {
 	summary := inc.Summary
 	if summary == "" {
 		summary = "No summary yet: post what you know with `/incident update <text>`."
 	}
-	blocks := []Block{
-		Header{Text: fmt.Sprintf("🚨 Incident #%d: %s", inc.Number, plainText(inc.Title))},
-		Section{Fields: []string{
+	blocks := []commands.Block{
+		commands.Header{Text: fmt.Sprintf("🚨 Incident #%d: %s", inc.Number, plainText(inc.Title))},
+		commands.Section{Fields: []string{
 			"*Severity*\n" + inc.Severity,
 			"*Commander*\n<@" + inc.Commander + ">",
 			"*Opened*\n" + format.Stamp(inc.OpenedAt) + " by <@" + inc.OpenedBy + ">",
 			"*Status*\nopen",
 		}},
-		Section{Text: "*Summary*\n" + summary},
-		Section{Text: noBlame},
-		Section{Text: i.recentPromotions(inc.OpenedAt)},
+		commands.Section{Text: "*Summary*\n" + summary},
+		commands.Section{Text: noBlame},
+		commands.Section{Text: i.recentPromotions(inc.OpenedAt)},
 	}
 	if hasRepeat {
-		blocks = append(blocks, Section{Text: "🔁 " + repeatLine(repeat)})
+		blocks = append(blocks, commands.Section{Text: "🔁 " + repeatLine(repeat)})
 	}
-	blocks = append(blocks, Context{Texts: []string{
+	blocks = append(blocks, commands.Context{Texts: []string{
 		"`/incident update <text>` adds to the timeline (echoed to " + i.criticalRef() + ") · `/incident severity SEV1` · " +
 			"`/incident commander @someone` · `/incident resolve [summary]` · react with :pushpin: to put a message on the timeline · " +
 			"`/incident show` the timeline · `/incident list` every incident · `/incident postmortem` once it is over",
 	}})
-	return Message{Text: fmt.Sprintf("Incident #%d (%s): %s", inc.Number, inc.Severity, inc.Title), Blocks: blocks}
+	return commands.Message{Text: fmt.Sprintf("Incident #%d (%s): %s", inc.Number, inc.Severity, inc.Title), Blocks: blocks}
 }
 
 // recentPromotions lists the production promotions that finished in the
 // window before now: the usual suspects.
-func (i *Incidents) recentPromotions(now time.Time) string {
+func (i *Desk) recentPromotions(now time.Time) string {
 	entries, err := i.store.AuditLog(50, "promotion.finished")
 	if err != nil {
 		i.log.Warn().Err(err).Msg("reading recent promotions failed")
@@ -459,7 +460,7 @@ func parseIncidentNumber(s string) (uint64, bool) {
 // the channel they read a leading number as an incident's only when it is
 // "#N" or the channel's own. example is the command's usage with a number,
 // for the error.
-func (i *Incidents) target(req Request, args []string, sub, example string) (store.Incident, int, error) {
+func (i *Desk) target(req commands.Request, args []string, sub, example string) (store.Incident, int, error) {
 	here, err := i.store.IncidentByChannel(req.ChannelID)
 	inChannel := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -470,7 +471,7 @@ func (i *Incidents) target(req Request, args []string, sub, example string) (sto
 		if n, ok := parseIncidentNumber(args[0]); ok && (!inChannel || !freeText || strings.HasPrefix(args[0], "#") || n == here.Number) {
 			inc, err := i.store.Incident(n)
 			if errors.Is(err, store.ErrNotFound) {
-				return inc, 0, Userf("There is no incident #%d; `/incident list` shows them.", n)
+				return inc, 0, commands.Userf("There is no incident #%d; `/incident list` shows them.", n)
 			}
 			return inc, 1, err
 		}
@@ -479,9 +480,9 @@ func (i *Incidents) target(req Request, args []string, sub, example string) (sto
 		return here, 0, nil
 	}
 	if len(args) > 0 && sub == "show" {
-		return store.Incident{}, 0, Userf("“%s” is not an incident number; type `/incident show 42`.", args[0])
+		return store.Incident{}, 0, commands.Userf("“%s” is not an incident number; type `/incident show 42`.", args[0])
 	}
-	return store.Incident{}, 0, Userf("This is not an incident channel, so say which incident: `/incident %s`.", example)
+	return store.Incident{}, 0, commands.Userf("This is not an incident channel, so say which incident: `/incident %s`.", example)
 }
 
 // rest is the text of req after its first skip words, with its line breaks
@@ -499,71 +500,71 @@ func rest(text string, skip int) string {
 }
 
 func resolvedError(inc store.Incident, what string) error {
-	return Userf("Incident #%d was resolved by <@%s> at %s, so it can't %s; `/incident open` starts a new one.", inc.Number, inc.ResolvedBy, format.Stamp(inc.ResolvedAt), what)
+	return commands.Userf("Incident #%d was resolved by <@%s> at %s, so it can't %s; `/incident open` starts a new one.", inc.Number, inc.ResolvedBy, format.Stamp(inc.ResolvedAt), what)
 }
 
 // done answers a change: in the incident's channel the posted message says
 // it all; elsewhere the asker is told where it went.
-func (i *Incidents) done(req Request, inc store.Incident, what string) Reply {
+func (i *Desk) done(req commands.Request, inc store.Incident, what string) commands.Reply {
 	if req.ChannelID == inc.Channel && inc.Channel != "" {
-		return Reply{}
+		return commands.Reply{}
 	}
-	return Say("%s incident #%d (%s).", what, inc.Number, channelRef(inc))
+	return commands.Say("%s incident #%d (%s).", what, inc.Number, channelRef(inc))
 }
 
 // --- update, severity, commander, resolve --------------------------------
 
-func (i *Incidents) update(ctx context.Context, req Request, args []string) (Reply, error) {
+func (i *Desk) update(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	inc, used, err := i.target(req, args, "update", "update 42 <text>")
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	text := rest(req.Text, 1+used)
 	if text == "" {
-		return Reply{}, Userf("Say what happened: `/incident update <text>`, for example `/incident update rolled the config back`.")
+		return commands.Reply{}, commands.Userf("Say what happened: `/incident update <text>`, for example `/incident update rolled the config back`.")
 	}
 	if !inc.Open() {
-		return Reply{}, resolvedError(inc, "take updates")
+		return commands.Reply{}, resolvedError(inc, "take updates")
 	}
 	inc, _, err = i.store.AddTimelineEntry(inc.Number, store.TimelineEntry{Kind: store.EntryUpdate, Actor: req.UserID, Text: text})
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
-	i.postIncident(ctx, inc, Message{Text: fmt.Sprintf("📝 <@%s>: %s", req.UserID, text)})
+	i.postIncident(ctx, inc, commands.Message{Text: fmt.Sprintf("📝 <@%s>: %s", req.UserID, text)})
 	if inc.Channel != "" {
 		_ = i.postCritical(ctx, fmt.Sprintf("📝 Incident #%d (%s), from <@%s>: %s", inc.Number, channelRef(inc), req.UserID, text))
 	}
 	return i.done(req, inc, "Added your update to"), nil
 }
 
-func (i *Incidents) severity(ctx context.Context, req Request, args []string) (Reply, error) {
+func (i *Desk) severity(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	inc, used, err := i.target(req, args, "severity", "severity 42 SEV1")
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	words := args[used:]
 	if len(words) == 0 {
-		return Reply{}, Userf("Give the new severity: `/incident severity SEV1` (SEV1, SEV2 or SEV3).")
+		return commands.Reply{}, commands.Userf("Give the new severity: `/incident severity SEV1` (SEV1, SEV2 or SEV3).")
 	}
 	sev, ok := parseSeverity(words[0])
 	if !ok || len(words) > 1 {
-		return Reply{}, Userf("“%s” is not a severity; use SEV1, SEV2 or SEV3, as in `/incident severity SEV1`.", strings.Join(words, " "))
+		return commands.Reply{}, commands.Userf("“%s” is not a severity; use SEV1, SEV2 or SEV3, as in `/incident severity SEV1`.", strings.Join(words, " "))
 	}
 	if !inc.Open() {
-		return Reply{}, resolvedError(inc, "change severity")
+		return commands.Reply{}, resolvedError(inc, "change severity")
 	}
 	if inc.Severity == sev {
-		return Reply{}, Userf("Incident #%d is already %s.", inc.Number, sev)
+		return commands.Reply{}, commands.Userf("Incident #%d is already %s.", inc.Number, sev)
 	}
 	before := inc.Severity
 	inc, err = i.store.SetIncidentSeverity(inc.Number, sev, req.UserID)
 	if errors.Is(err, store.ErrIncidentResolved) {
-		return Reply{}, resolvedError(inc, "change severity")
+		return commands.Reply{}, resolvedError(inc, "change severity")
 	}
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
-	i.postIncident(ctx, inc, Message{Text: fmt.Sprintf("⚠️ Severity is now *%s* (was %s), set by <@%s>.", sev, before, req.UserID)})
+	i.postIncident(ctx, inc, commands.Message{Text: fmt.Sprintf("⚠️ Severity is now *%s* (was %s), set by <@%s>.", sev, before, req.UserID)})
 	if inc.Channel != "" {
 		_ = i.postCritical(ctx, fmt.Sprintf("⚠️ Incident #%d (%s) is now %s (was %s).", inc.Number, channelRef(inc), sev, before))
 	}
@@ -583,10 +584,10 @@ func parseMention(s string) (string, bool) {
 	return id, true
 }
 
-func (i *Incidents) commander(ctx context.Context, req Request, args []string) (Reply, error) {
+func (i *Desk) commander(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	inc, used, err := i.target(req, args, "commander", "commander 42 @someone")
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	words := args[used:]
 	var user string
@@ -595,46 +596,46 @@ func (i *Incidents) commander(ctx context.Context, req Request, args []string) (
 		user, ok = parseMention(words[0])
 	}
 	if !ok {
-		return Reply{}, Userf("Name the new commander with a mention, as in `/incident commander @dana`.")
+		return commands.Reply{}, commands.Userf("Name the new commander with a mention, as in `/incident commander @dana`.")
 	}
 	if !inc.Open() {
-		return Reply{}, resolvedError(inc, "change commander")
+		return commands.Reply{}, resolvedError(inc, "change commander")
 	}
 	if inc.Commander == user {
-		return Reply{}, Userf("<@%s> already commands incident #%d.", user, inc.Number)
+		return commands.Reply{}, commands.Userf("<@%s> already commands incident #%d.", user, inc.Number)
 	}
 	inc, err = i.store.SetIncidentCommander(inc.Number, user, req.UserID)
 	if errors.Is(err, store.ErrIncidentResolved) {
-		return Reply{}, resolvedError(inc, "change commander")
+		return commands.Reply{}, resolvedError(inc, "change commander")
 	}
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if inc.Channel != "" {
 		if err := i.channels.Invite(ctx, inc.Channel, user); err != nil {
 			i.log.Warn().Err(err).Uint64("incident", inc.Number).Msg("inviting the new commander failed")
 		}
 	}
-	i.postIncident(ctx, inc, Message{Text: fmt.Sprintf("🎖️ <@%s> is now the incident commander (handed over by <@%s>).", user, req.UserID)})
+	i.postIncident(ctx, inc, commands.Message{Text: fmt.Sprintf("🎖️ <@%s> is now the incident commander (handed over by <@%s>).", user, req.UserID)})
 	return i.done(req, inc, "Handed over"), nil
 }
 
-func (i *Incidents) resolve(ctx context.Context, req Request, args []string) (Reply, error) {
+func (i *Desk) resolve(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	inc, used, err := i.target(req, args, "resolve", "resolve 42 [summary]")
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if !inc.Open() {
-		return Reply{}, Userf("Incident #%d was already resolved by <@%s> at %s; `/incident postmortem %d` writes its postmortem.", inc.Number, inc.ResolvedBy, format.Stamp(inc.ResolvedAt), inc.Number)
+		return commands.Reply{}, commands.Userf("Incident #%d was already resolved by <@%s> at %s; `/incident postmortem %d` writes its postmortem.", inc.Number, inc.ResolvedBy, format.Stamp(inc.ResolvedAt), inc.Number)
 	}
 	summary := rest(req.Text, 1+used)
 	resolved, err := i.store.ResolveIncident(inc.Number, req.UserID, summary)
 	if errors.Is(err, store.ErrIncidentResolved) {
 		now, _ := i.store.Incident(inc.Number)
-		return Reply{}, Userf("Incident #%d was already resolved by <@%s> at %s.", inc.Number, now.ResolvedBy, format.Stamp(now.ResolvedAt))
+		return commands.Reply{}, commands.Userf("Incident #%d was already resolved by <@%s> at %s.", inc.Number, now.ResolvedBy, format.Stamp(now.ResolvedAt))
 	}
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	inc = resolved
 	took := format.Span(inc.ResolvedAt.Sub(inc.OpenedAt))
@@ -642,11 +643,11 @@ func (i *Incidents) resolve(ctx context.Context, req Request, args []string) (Re
 	if summary != "" {
 		text += " " + summary
 	}
-	i.postIncident(ctx, inc, Message{Text: text, Blocks: []Block{
-		Section{Text: text},
-		Section{Text: "Next: the blameless postmortem — what happened, its impact, 5 Whys down to the root cause, and the action items. " +
+	i.postIncident(ctx, inc, commands.Message{Text: text, Blocks: []commands.Block{
+		commands.Section{Text: text},
+		commands.Section{Text: "Next: the blameless postmortem — what happened, its impact, 5 Whys down to the root cause, and the action items. " +
 			"Press the button or type `/incident postmortem`; each action item becomes its own issue."},
-		Actions{ID: "incident.resolved", Buttons: []Button{{ActionID: ActionPostmortem, Text: "Write the postmortem", Value: strconv.FormatUint(inc.Number, 10), Style: "primary"}}},
+		commands.Actions{ID: "incident.resolved", Buttons: []commands.Button{{ActionID: ActionPostmortem, Text: "Write the postmortem", Value: strconv.FormatUint(inc.Number, 10), Style: "primary"}}},
 	}})
 	if inc.Channel != "" {
 		_ = i.postCritical(ctx, fmt.Sprintf("✅ Incident #%d resolved after %s: %s (%s)", inc.Number, took, inc.Title, channelRef(inc)))
@@ -658,16 +659,16 @@ func (i *Incidents) resolve(ctx context.Context, req Request, args []string) (Re
 
 const maxResolvedListed = 10
 
-func (i *Incidents) list(ctx context.Context, req Request, args []string) (Reply, error) {
+func (i *Desk) list(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	if len(args) > 0 {
-		return Reply{}, Userf("`/incident list` takes no arguments; `/incident show 42` shows one incident.")
+		return commands.Reply{}, commands.Userf("`/incident list` takes no arguments; `/incident show 42` shows one incident.")
 	}
 	all, err := i.store.Incidents()
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if len(all) == 0 {
-		return Say("No incidents so far. `/incident open <title>` opens one."), nil
+		return commands.Say("No incidents so far. `/incident open <title>` opens one."), nil
 	}
 	now := i.store.Now()
 	var open, closed []store.Incident
@@ -707,24 +708,24 @@ func (i *Incidents) list(ctx context.Context, req Request, args []string) (Reply
 		}
 		lines = append(lines, fmt.Sprintf("✅ *#%d* %s · %s · resolved %s after %s · %s", inc.Number, inc.Severity, inc.Title, format.Ago(now, inc.ResolvedAt), format.Span(inc.ResolvedAt.Sub(inc.OpenedAt)), pm))
 	}
-	blocks := []Block{Header{Text: "Incidents"}}
+	blocks := []commands.Block{commands.Header{Text: "Incidents"}}
 	for _, chunk := range chunkLines(lines, 2800) { // a section holds 3,000 characters
-		blocks = append(blocks, Section{Text: chunk})
+		blocks = append(blocks, commands.Section{Text: chunk})
 	}
-	return Reply{Message: Message{Text: fmt.Sprintf("%d open incident%s", len(open), format.Plural(len(open))), Blocks: blocks}, Ephemeral: true}, nil
+	return commands.Reply{Message: commands.Message{Text: fmt.Sprintf("%d open incident%s", len(open), format.Plural(len(open))), Blocks: blocks}, Ephemeral: true}, nil
 }
 
-func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply, error) {
+func (i *Desk) show(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	inc, used, err := i.target(req, args, "show", "show 42")
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if len(args) > used {
-		return Reply{}, Userf("`/incident show` takes only the incident's number, as in `/incident show 42`.")
+		return commands.Reply{}, commands.Userf("`/incident show` takes only the incident's number, as in `/incident show 42`.")
 	}
 	entries, err := i.store.Timeline(inc.Number)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	now := i.store.Now()
 	status := "open for " + format.Span(now.Sub(inc.OpenedAt))
@@ -735,16 +736,16 @@ func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply
 	if summary == "" {
 		summary = "_No summary._"
 	}
-	blocks := []Block{
-		Header{Text: fmt.Sprintf("Incident #%d: %s", inc.Number, plainText(inc.Title))},
-		Section{Fields: []string{
+	blocks := []commands.Block{
+		commands.Header{Text: fmt.Sprintf("Incident #%d: %s", inc.Number, plainText(inc.Title))},
+		commands.Section{Fields: []string{
 			"*Severity*\n" + inc.Severity, "*Status*\n" + status,
 			"*Commander*\n<@" + inc.Commander + ">", "*Channel*\n" + channelRef(inc),
 		}},
-		Section{Text: "*Summary*\n" + summary},
+		commands.Section{Text: "*Summary*\n" + summary},
 	}
 	if inc.Resolution != "" {
-		blocks = append(blocks, Section{Text: "*Resolution*\n" + inc.Resolution})
+		blocks = append(blocks, commands.Section{Text: "*Resolution*\n" + inc.Resolution})
 	}
 	var lines []string
 	for _, e := range entries {
@@ -762,14 +763,14 @@ func (i *Incidents) show(ctx context.Context, req Request, args []string) (Reply
 		if j == 0 {
 			head = "*Timeline*\n"
 		}
-		blocks = append(blocks, Section{Text: head + chunk})
+		blocks = append(blocks, commands.Section{Text: head + chunk})
 	}
 	if p := inc.Postmortem; p != nil && p.IssueURL != "" {
-		blocks = append(blocks, Context{Texts: []string{fmt.Sprintf("Postmortem: <%s|#%d>", p.IssueURL, p.IssueNumber)}})
+		blocks = append(blocks, commands.Context{Texts: []string{fmt.Sprintf("Postmortem: <%s|#%d>", p.IssueURL, p.IssueNumber)}})
 	} else if !inc.Open() {
-		blocks = append(blocks, Context{Texts: []string{fmt.Sprintf("No postmortem filed yet: `/incident postmortem %d`.", inc.Number)}})
+		blocks = append(blocks, commands.Context{Texts: []string{fmt.Sprintf("No postmortem filed yet: `/incident postmortem %d`.", inc.Number)}})
 	}
-	return Reply{Message: Message{Text: fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title), Blocks: blocks}, Ephemeral: true}, nil
+	return commands.Reply{Message: commands.Message{Text: fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title), Blocks: blocks}, Ephemeral: true}, nil
 }
 
 // maxTimelineSections keeps `/incident show` within Slack's 50 blocks.
@@ -823,7 +824,7 @@ func chunkLines(lines []string, limit int) []string {
 
 // react puts a message of an incident's channel on its timeline when
 // someone marks it with :pushpin:.
-func (i *Incidents) react(ctx context.Context, r Reaction) error {
+func (i *Desk) react(ctx context.Context, r commands.Reaction) error {
 	if r.Emoji != "pushpin" {
 		return nil
 	}
@@ -838,7 +839,7 @@ func (i *Incidents) react(ctx context.Context, r Reaction) error {
 	if err != nil {
 		return fmt.Errorf("read the pinned message of incident %d: %w", inc.Number, err)
 	}
-	e := store.TimelineEntry{Kind: store.EntryPin, Actor: r.UserID, Text: clipText(text, 500) + " (📌 <@" + r.UserID + ">)", Ref: "pin:" + r.MessageTS}
+	e := store.TimelineEntry{Kind: store.EntryPin, Actor: r.UserID, Text: format.Clip(text, 500) + " (📌 <@" + r.UserID + ">)", Ref: "pin:" + r.MessageTS}
 	_, added, err := i.store.AddTimelineEntry(inc.Number, e)
 	if err != nil || !added {
 		return err
@@ -847,24 +848,25 @@ func (i *Incidents) react(ctx context.Context, r Reaction) error {
 		thread = r.MessageTS
 	}
 	// Slack wants replies to a reply to name the thread's parent.
-	if _, err := i.poster.Post(ctx, r.ChannelID, thread, Message{Text: fmt.Sprintf("📌 On the timeline of incident #%d.", inc.Number)}); err != nil {
+	if _, err := i.poster.Post(ctx, r.ChannelID, thread, commands.Message{Text: fmt.Sprintf("📌 On the timeline of incident #%d.", inc.Number)}); err != nil {
 		i.log.Warn().Err(err).Uint64("incident", inc.Number).Msg("confirming a pin failed")
 	}
 	return nil
 }
 
-func clipText(s string, n int) string {
-	r := []rune(strings.TrimSpace(s))
-	if len(r) <= n {
-		return string(r)
+// appNames lists the apps a promotion went to.
+func appNames(targets []store.Target) string {
+	names := make([]string, 0, len(targets))
+	for _, t := range targets {
+		names = append(names, t.AppName)
 	}
-	return string(r[:n-1]) + "…"
+	return strings.Join(names, ", ")
 }
 
 // PromotionFinished puts a production promotion that just ended on the
 // timeline of every open incident: the patch-forward fix shows up by
-// itself. Deploy calls it (DeployDeps.Finished).
-func (i *Incidents) PromotionFinished(ctx context.Context, r store.PromotionRequest) {
+// itself. /deploy calls it (deploy.Deps.Finished).
+func (i *Desk) PromotionFinished(ctx context.Context, r store.PromotionRequest) {
 	all, err := i.store.Incidents()
 	if err != nil {
 		i.log.Error().Err(err).Uint64("request", r.ID).Msg("reading incidents for a finished promotion failed")
@@ -875,7 +877,7 @@ func (i *Incidents) PromotionFinished(ctx context.Context, r store.PromotionRequ
 		rng = fmt.Sprintf("<%s|%s…%s>", r.CompareURL, format.Short(r.BaseSHA), format.Short(r.SHA))
 	}
 	outcome := map[string]string{
-		store.StatusSucceeded: "is live on " + targetNames(r),
+		store.StatusSucceeded: "is live on " + appNames(r.Targets),
 		store.StatusFailed:    "failed",
 		store.StatusUnknown:   "ended in a state Devy can't confirm",
 	}[r.Status]
@@ -894,7 +896,7 @@ func (i *Incidents) PromotionFinished(ctx context.Context, r store.PromotionRequ
 			continue
 		}
 		if added {
-			i.postIncident(ctx, inc, Message{Text: "🚀 " + text + "."})
+			i.postIncident(ctx, inc, commands.Message{Text: "🚀 " + text + "."})
 		}
 	}
 }

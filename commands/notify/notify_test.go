@@ -1,8 +1,9 @@
-package commands
+package notify
 
 import (
 	"context"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"strings"
 	"sync"
@@ -21,7 +22,7 @@ import (
 
 type posted struct {
 	Channel, Thread, TS string
-	Message
+	commands.Message
 }
 
 type notePoster struct {
@@ -29,7 +30,7 @@ type notePoster struct {
 	posts []posted
 }
 
-func (p *notePoster) Post(_ context.Context, channel, thread string, m Message) (Posted, error) {
+func (p *notePoster) Post(_ context.Context, channel, thread string, m commands.Message) (commands.Posted, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ts := fmt.Sprintf("1700000000.%06d", len(p.posts)+1)
@@ -39,10 +40,10 @@ func (p *notePoster) Post(_ context.Context, channel, thread string, m Message) 
 	if strings.HasPrefix(channel, "#") {
 		id = "C0" + strings.ToUpper(channel[1:])
 	}
-	return Posted{Channel: id, TS: ts}, nil
+	return commands.Posted{Channel: id, TS: ts}, nil
 }
 
-func (p *notePoster) Update(context.Context, string, string, Message) error { return nil }
+func (p *notePoster) Update(context.Context, string, string, commands.Message) error { return nil }
 
 // text is everything a post shows.
 func (p posted) text() string {
@@ -139,7 +140,7 @@ const (
 )
 
 type notifyWorld struct {
-	n      *Notifications
+	n      *Notifier
 	poster *notePoster
 	store  *noteStore
 }
@@ -148,8 +149,8 @@ func newNotifyWorld(t *testing.T) notifyWorld {
 	t.Helper()
 	p := &notePoster{}
 	s := &noteStore{threads: map[int]store.Thread{}, reviewApps: map[int]store.ReviewApp{}, now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
-	n := NewNotifications(NotifyDeps{
-		Config: NotifyConfig{PRChannel: "#general", DeployChannel: "#devy", UserMap: map[string]string{"erin": "U0ERIN", "dave": "U0DAVE"}},
+	n := New(Deps{
+		Config: Config{PRChannel: "#general", DeployChannel: "#devy", UserMap: map[string]string{"erin": "U0ERIN", "dave": "U0DAVE"}},
 		Poster: p, Store: s, Log: zerolog.Nop(),
 		Pipeline: notePipeline{ID: "pipe", Name: "shop", Staging: []heroku.App{{ID: stagingID, Name: "shop-staging"}}, Production: []heroku.App{{ID: prodID, Name: "shop-prod"}}},
 		Heroku: noteHeroku{
@@ -169,16 +170,16 @@ func (w notifyWorld) posts() []posted {
 	return append([]posted(nil), w.poster.posts...)
 }
 
-var opened = PREvent{Action: "opened", Repo: "acme/shop", Number: 7, Title: "Dark mode <b>", URL: "https://github.com/acme/shop/pull/7",
+var opened = commands.PREvent{Action: "opened", Repo: "acme/shop", Number: 7, Title: "Dark mode <b>", URL: "https://github.com/acme/shop/pull/7",
 	Author: "erin", Sender: "erin", Branch: "erin/dark-mode", Base: "master", HeadSHA: "8ba02a7d1c3e"}
 
 func TestPullRequestNotifications(t *testing.T) {
 	ctx := context.Background()
-	with := func(e PREvent, f func(*PREvent)) PREvent { f(&e); return e }
+	with := func(e commands.PREvent, f func(*commands.PREvent)) commands.PREvent { f(&e); return e }
 	tests := []struct {
 		name      string
 		setup     func(w notifyWorld)
-		event     PREvent
+		event     commands.PREvent
 		wantPosts int
 		channel   string // of the last post
 		thread    string
@@ -187,15 +188,15 @@ func TestPullRequestNotifications(t *testing.T) {
 	}{
 		{name: "opened", event: opened, wantPosts: 1, channel: "#general",
 			want: []string{"<https://github.com/acme/shop/pull/7|#7 Dark mode &lt;b&gt;>", "<@U0ERIN>", "`erin/dark-mode` → `master`",
-				"ActionID:" + ActionCreateReviewApp, "Value:7", "Create review app"}},
-		{name: "opened by someone unmapped", event: with(opened, func(e *PREvent) { e.Author = "frank" }), wantPosts: 1, want: []string{"by frank"}},
-		{name: "draft", event: with(opened, func(e *PREvent) { e.Draft = true }), wantPosts: 1, want: []string{"(draft)"}},
+				"ActionID:" + commands.ActionCreateReviewApp, "Value:7", "Create review app"}},
+		{name: "opened by someone unmapped", event: with(opened, func(e *commands.PREvent) { e.Author = "frank" }), wantPosts: 1, want: []string{"by frank"}},
+		{name: "draft", event: with(opened, func(e *commands.PREvent) { e.Draft = true }), wantPosts: 1, want: []string{"(draft)"}},
 		{name: "announced once", setup: func(w notifyWorld) { _ = w.store.SetPRThread(7, "#general", "1.1") }, event: opened, wantPosts: 0},
-		{name: "another repository", event: with(opened, func(e *PREvent) { e.Repo = "acme/other" }), wantPosts: 0},
-		{name: "labeled", event: with(opened, func(e *PREvent) { e.Action = "labeled" }), wantPosts: 0},
-		{name: "new commits without a thread", event: with(opened, func(e *PREvent) { e.Action = "synchronize" }), wantPosts: 0},
+		{name: "another repository", event: with(opened, func(e *commands.PREvent) { e.Repo = "acme/other" }), wantPosts: 0},
+		{name: "labeled", event: with(opened, func(e *commands.PREvent) { e.Action = "labeled" }), wantPosts: 0},
+		{name: "new commits without a thread", event: with(opened, func(e *commands.PREvent) { e.Action = "synchronize" }), wantPosts: 0},
 		{name: "new commits", setup: func(w notifyWorld) { _ = w.store.SetPRThread(7, "#general", "1.1") },
-			event: with(opened, func(e *PREvent) {
+			event: with(opened, func(e *commands.PREvent) {
 				e.Action, e.Before, e.After = "synchronize", "8ba02a7d1c3e", "9cb13b8e2d4f"
 			}),
 			wantPosts: 1, channel: "#general", thread: "1.1",
@@ -203,16 +204,16 @@ func TestPullRequestNotifications(t *testing.T) {
 		{name: "merged with a review app", setup: func(w notifyWorld) {
 			_ = w.store.SetPRThread(7, "#general", "1.1")
 			w.store.reviewApps[7] = store.ReviewApp{PR: 7, ID: "ra", Status: store.ReviewCreated, AppName: "shop-pr-7"}
-		}, event: with(opened, func(e *PREvent) { e.Action, e.Merged, e.MergedBy, e.Sender = "closed", true, "bob", "bob" }),
+		}, event: with(opened, func(e *commands.PREvent) { e.Action, e.Merged, e.MergedBy, e.Sender = "closed", true, "bob", "bob" }),
 			wantPosts: 1, thread: "1.1",
 			want: []string{"Merged into `master` by bob", "*shop-pr-7* is still there", "`@Devy reviewapp 7 destroy`", "`/reviewapp 7 destroy`"}},
 		{name: "closed with a deleted review app", setup: func(w notifyWorld) {
 			_ = w.store.SetPRThread(7, "#general", "1.1")
 			w.store.reviewApps[7] = store.ReviewApp{PR: 7, ID: "ra", Status: store.ReviewDeleted}
-		}, event: with(opened, func(e *PREvent) { e.Action, e.Sender = "closed", "erin" }),
+		}, event: with(opened, func(e *commands.PREvent) { e.Action, e.Sender = "closed", "erin" }),
 			wantPosts: 1, thread: "1.1", want: []string{"Closed without merging by <@U0ERIN>"}, dontWant: []string{"destroy"}},
 		{name: "reopened with a thread", setup: func(w notifyWorld) { _ = w.store.SetPRThread(7, "#general", "1.1") },
-			event: with(opened, func(e *PREvent) { e.Action = "reopened" }), wantPosts: 1, thread: "1.1",
+			event: with(opened, func(e *commands.PREvent) { e.Action = "reopened" }), wantPosts: 1, thread: "1.1",
 			want: []string{"Reopened by <@U0ERIN>", "Create review app"}},
 	}
 	for _, tc := range tests {
@@ -238,15 +239,15 @@ func TestPullRequestNotifications(t *testing.T) {
 
 func TestReleaseNotifications(t *testing.T) {
 	ctx := context.Background()
-	staging := ReleaseEvent{Action: "create", ID: "rel-4", Version: 4, Status: "succeeded", AppID: stagingID, AppName: "shop-staging",
+	staging := commands.ReleaseEvent{Action: "create", ID: "rel-4", Version: 4, Status: "succeeded", AppID: stagingID, AppName: "shop-staging",
 		SlugID: "slug-4", Description: "Deploy ee43f5a0", UserEmail: "dave@acme.test"}
-	prod := ReleaseEvent{Action: "create", ID: "rel-3p", Version: 3, Status: "succeeded", AppID: prodID, AppName: "shop-prod",
+	prod := commands.ReleaseEvent{Action: "create", ID: "rel-3p", Version: 3, Status: "succeeded", AppID: prodID, AppName: "shop-prod",
 		SlugID: "slug-4", Description: "Promote shop-staging v4", UserEmail: "bob@acme.test"}
-	with := func(e ReleaseEvent, f func(*ReleaseEvent)) ReleaseEvent { f(&e); return e }
+	with := func(e commands.ReleaseEvent, f func(*commands.ReleaseEvent)) commands.ReleaseEvent { f(&e); return e }
 	tests := []struct {
 		name      string
 		setup     func(w notifyWorld)
-		event     ReleaseEvent
+		event     commands.ReleaseEvent
 		wantPosts int
 		channel   string
 		thread    string
@@ -255,20 +256,20 @@ func TestReleaseNotifications(t *testing.T) {
 	}{
 		{name: "staging", event: staging, wantPosts: 1, channel: "#devy",
 			want: []string{"New staging release: *shop-staging* v4", "<https://github.com/acme/shop/commit/" + stageSHA + "|`ee43f5a`>",
-				"3 commits ahead> of production (*shop-prod* v2", "ActionID:" + ActionRequest, "Request promotion", "dave@acme.test"}},
+				"3 commits ahead> of production (*shop-prod* v2", "ActionID:" + commands.ActionRequest, "Request promotion", "dave@acme.test"}},
 		{name: "staging equal to production", setup: func(w notifyWorld) {
 			w.n.heroku = noteHeroku{stagingID: {ID: "rel-4", SlugID: "slug-4", Commit: stageSHA}, prodID: {ID: "rel-3p", Version: 3, SlugID: "slug-4", Commit: stageSHA}}
 		}, event: staging, wantPosts: 1, want: []string{"already runs this code: nothing to promote"}, dontWant: []string{"Request promotion"}},
 		{name: "staging moved on since: commit from the description", setup: func(w notifyWorld) {
 			w.n.heroku = noteHeroku{stagingID: {ID: "rel-5", SlugID: "slug-5", Commit: "ffff"}, prodID: {ID: "rel-2", Version: 2, SlugID: "slug-2", Commit: prodSHA}}
 		}, event: staging, wantPosts: 1, want: []string{"commit/ee43f5a0|`ee43f5a`>"}},
-		{name: "pending", event: with(staging, func(e *ReleaseEvent) { e.Status = "pending" }), wantPosts: 0},
-		{name: "update that did not change the status", event: with(staging, func(e *ReleaseEvent) { e.Action = "update" }), wantPosts: 0},
-		{name: "review app", event: with(staging, func(e *ReleaseEvent) { e.AppID, e.AppName = "app-pr-7", "shop-pr-7" }), wantPosts: 0},
-		{name: "failed", event: with(staging, func(e *ReleaseEvent) {
+		{name: "pending", event: with(staging, func(e *commands.ReleaseEvent) { e.Status = "pending" }), wantPosts: 0},
+		{name: "update that did not change the status", event: with(staging, func(e *commands.ReleaseEvent) { e.Action = "update" }), wantPosts: 0},
+		{name: "review app", event: with(staging, func(e *commands.ReleaseEvent) { e.AppID, e.AppName = "app-pr-7", "shop-pr-7" }), wantPosts: 0},
+		{name: "failed", event: with(staging, func(e *commands.ReleaseEvent) {
 			e.Action, e.Status, e.StatusChanged, e.Description = "update", "failed", true, "Deploy ee43f5a0 (release command failed)"
 		}), wantPosts: 1, channel: "#devy", want: []string{"Release v4 of *shop-staging* (staging) failed", "Heroku says: “Deploy ee43f5a0 (release command failed)”"}},
-		{name: "failed without a description", event: with(staging, func(e *ReleaseEvent) { e.Status, e.Description = "failed", "" }),
+		{name: "failed without a description", event: with(staging, func(e *commands.ReleaseEvent) { e.Status, e.Description = "failed", "" }),
 			wantPosts: 1, want: []string{"`heroku releases:output v4 -a shop-staging`"}},
 		{name: "production outside Devy", event: prod, wantPosts: 1, channel: "#devy",
 			want: []string{"*shop-prod* is now v3", "bob@acme.test", "did not go through Devy", "Heroku says: “Promote shop-staging v4”"}},
@@ -326,7 +327,7 @@ func TestReleaseNotifications(t *testing.T) {
 
 func TestBuildNotification(t *testing.T) {
 	w := newNotifyWorld(t)
-	e := BuildEvent{Action: "update", ID: "b-1", Status: "failed", StatusChanged: true, AppID: stagingID, AppName: "shop-staging", Commit: stageSHA, UserEmail: "dave@acme.test"}
+	e := commands.BuildEvent{Action: "update", ID: "b-1", Status: "failed", StatusChanged: true, AppID: stagingID, AppName: "shop-staging", Commit: stageSHA, UserEmail: "dave@acme.test"}
 	if err := w.n.Build(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
@@ -348,14 +349,17 @@ func TestBuildNotification(t *testing.T) {
 func TestPipelineNotifications(t *testing.T) {
 	ctx := context.Background()
 	done := time.Date(2026, 11, 24, 22, 44, 8, 0, time.UTC)
-	master := PipelineEvent{WorkflowID: "wf-1", Name: "Shop CI", Organization: "acme", State: "done", Result: "failed", ResultReason: "test",
+	master := commands.PipelineEvent{WorkflowID: "wf-1", Name: "Shop CI", Organization: "acme", State: "done", Result: "failed", ResultReason: "test",
 		Branch: "master", SHA: stageSHA, CommitMessage: "Report errors to Sentry\n\nbody", CommitRange: "aaaa...bbbb", Sender: "frank",
 		CreatedAt: done.Add(-4 * time.Minute), RunningAt: done.Add(-3*time.Minute - 12*time.Second), DoneAt: done}
-	with := func(e PipelineEvent, f func(*PipelineEvent)) PipelineEvent { f(&e); return e }
+	with := func(e commands.PipelineEvent, f func(*commands.PipelineEvent)) commands.PipelineEvent {
+		f(&e)
+		return e
+	}
 	tests := []struct {
 		name      string
 		setup     func(w notifyWorld)
-		event     PipelineEvent
+		event     commands.PipelineEvent
 		wantPosts int
 		channel   string
 		thread    string
@@ -367,9 +371,9 @@ func TestPipelineNotifications(t *testing.T) {
 				"<https://acme.semaphoreci.com/workflows/wf-1|Shop CI>", "3m 12s", "*Reason*\ntest",
 				// the failing commit is not among the push's listed: the newest one's author
 				"*Author*\nSomeone Without Login"}, dontWant: []string{"frank", "body", "U0DAVE", "carol"}},
-		{name: "master failed: the failing commit's author, mapped", event: with(master, func(e *PipelineEvent) { e.SHA = "b" }),
+		{name: "master failed: the failing commit's author, mapped", event: with(master, func(e *commands.PipelineEvent) { e.SHA = "b" }),
 			wantPosts: 1, want: []string{"*Author*\n<@U0DAVE>", "— <@U0DAVE>"}, dontWant: []string{"carol", "Someone", "frank"}},
-		{name: "master failed: the failing commit's author, unmapped", event: with(master, func(e *PipelineEvent) { e.SHA = "a" }),
+		{name: "master failed: the failing commit's author, unmapped", event: with(master, func(e *commands.PipelineEvent) { e.SHA = "a" }),
 			wantPosts: 1, want: []string{"*Author*\ncarol"}, dontWant: []string{"U0DAVE", "Someone", "frank"}},
 		{name: "master failed, GitHub down: who pushed", setup: func(w notifyWorld) {
 			w.n.github = noteGitHub{err: fmt.Errorf("github: comparing aaaa...bbbb: 502")}
@@ -377,23 +381,23 @@ func TestPipelineNotifications(t *testing.T) {
 		{name: "master failed, commit past GitHub's list: who pushed", setup: func(w notifyWorld) {
 			w.n.github = noteGitHub{cmp: github.Comparison{TotalCommits: 300, Commits: []github.Commit{{SHA: "a", AuthorLogin: "carol"}}}}
 		}, event: master, wantPosts: 1, want: []string{"*Author*\nfrank"}, dontWant: []string{"carol"}},
-		{name: "master failed, no range: who pushed", event: with(master, func(e *PipelineEvent) { e.CommitRange, e.Sender = "", "erin" }),
+		{name: "master failed, no range: who pushed", event: with(master, func(e *commands.PipelineEvent) { e.CommitRange, e.Sender = "", "erin" }),
 			wantPosts: 1, want: []string{"*Author*\n<@U0ERIN>"}},
-		{name: "master failed, new branch range", event: with(master, func(e *PipelineEvent) { e.CommitRange = "0000000000...bbbb" }),
+		{name: "master failed, new branch range", event: with(master, func(e *commands.PipelineEvent) { e.CommitRange = "0000000000...bbbb" }),
 			wantPosts: 1, want: []string{"*Author*\nfrank"}},
-		{name: "master passed", event: with(master, func(e *PipelineEvent) { e.Result = "passed" }), wantPosts: 1,
+		{name: "master passed", event: with(master, func(e *commands.PipelineEvent) { e.Result = "passed" }), wantPosts: 1,
 			want: []string{"✅ *CI passed on `master`*"}, dontWant: []string{"Author", "Reason"}},
-		{name: "main counts as the main branch", event: with(master, func(e *PipelineEvent) { e.Branch, e.Result = "main", "passed" }), wantPosts: 1, channel: "#devy"},
+		{name: "main counts as the main branch", event: with(master, func(e *commands.PipelineEvent) { e.Branch, e.Result = "main", "passed" }), wantPosts: 1, channel: "#devy"},
 		{name: "pull request pipeline in its thread", setup: func(w notifyWorld) { _ = w.store.SetPRThread(7, "#general", "1.1") },
-			event:     with(master, func(e *PipelineEvent) { e.Branch, e.PR, e.Result = "erin/dark-mode", 7, "passed" }),
+			event:     with(master, func(e *commands.PipelineEvent) { e.Branch, e.PR, e.Result = "erin/dark-mode", 7, "passed" }),
 			wantPosts: 1, channel: "#general", thread: "1.1", want: []string{"✅ *CI passed* at"}, dontWant: []string{"master"}},
 		{name: "branch pipeline of a known PR", setup: func(w notifyWorld) {
 			_ = w.n.PullRequest(ctx, opened) // announces #7 and learns its branch
-		}, event: with(master, func(e *PipelineEvent) { e.Branch = "erin/dark-mode" }), wantPosts: 2, channel: "C0GENERAL", thread: "1700000000.000001",
+		}, event: with(master, func(e *commands.PipelineEvent) { e.Branch = "erin/dark-mode" }), wantPosts: 2, channel: "C0GENERAL", thread: "1700000000.000001",
 			want: []string{"❌ *CI failed* at"}},
-		{name: "branch pipeline of an unknown PR", event: with(master, func(e *PipelineEvent) { e.Branch = "someone/else" }), wantPosts: 0},
-		{name: "PR pipeline without a thread", event: with(master, func(e *PipelineEvent) { e.Branch, e.PR = "x", 9 }), wantPosts: 0},
-		{name: "stopped", event: with(master, func(e *PipelineEvent) { e.Result, e.ResultReason = "stopped", "user" }), wantPosts: 1,
+		{name: "branch pipeline of an unknown PR", event: with(master, func(e *commands.PipelineEvent) { e.Branch = "someone/else" }), wantPosts: 0},
+		{name: "PR pipeline without a thread", event: with(master, func(e *commands.PipelineEvent) { e.Branch, e.PR = "x", 9 }), wantPosts: 0},
+		{name: "stopped", event: with(master, func(e *commands.PipelineEvent) { e.Result, e.ResultReason = "stopped", "user" }), wantPosts: 1,
 			want: []string{"⏹ *CI stopped on `master`*", "*Reason*\nuser"}, dontWant: []string{"Author"}},
 	}
 	for _, tc := range tests {
@@ -418,7 +422,7 @@ type heldPoster struct {
 	entered, release chan struct{}
 }
 
-func (p *heldPoster) Post(ctx context.Context, channel, thread string, m Message) (Posted, error) {
+func (p *heldPoster) Post(ctx context.Context, channel, thread string, m commands.Message) (commands.Posted, error) {
 	p.once.Do(func() { close(p.entered); <-p.release })
 	return p.notePoster.Post(ctx, channel, thread, m)
 }
@@ -427,21 +431,21 @@ func (p *heldPoster) Post(ctx context.Context, channel, thread string, m Message
 // being posted waits for it and lands in its thread.
 func TestPullRequestFollowUpWaitsForItsAnnouncement(t *testing.T) {
 	ctx := context.Background()
-	passed := PipelineEvent{State: "done", Result: "passed", Branch: "erin/dark-mode", SHA: stageSHA}
+	passed := commands.PipelineEvent{State: "done", Result: "passed", Branch: "erin/dark-mode", SHA: stageSHA}
 	tests := []struct {
 		name     string
-		followUp func(n *Notifications) error
+		followUp func(n *Notifier) error
 		want     string
 	}{
-		{"new commits", func(n *Notifications) error {
-			return n.PullRequest(ctx, PREvent{Action: "synchronize", Repo: "acme/shop", Number: 7, Branch: "erin/dark-mode", After: "9cb13b8e2d4f"})
+		{"new commits", func(n *Notifier) error {
+			return n.PullRequest(ctx, commands.PREvent{Action: "synchronize", Repo: "acme/shop", Number: 7, Branch: "erin/dark-mode", After: "9cb13b8e2d4f"})
 		}, "New commits on `erin/dark-mode`"},
-		{"the pull request's pipeline", func(n *Notifications) error {
+		{"the pull request's pipeline", func(n *Notifier) error {
 			e := passed
 			e.PR = 7
 			return n.Pipeline(ctx, e)
 		}, "CI passed"},
-		{"its branch's pipeline", func(n *Notifications) error { return n.Pipeline(ctx, passed) }, "CI passed"},
+		{"its branch's pipeline", func(n *Notifier) error { return n.Pipeline(ctx, passed) }, "CI passed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -502,12 +506,12 @@ func TestHumanDurationAndRanges(t *testing.T) {
 func TestBranchMapIsBounded(t *testing.T) {
 	w := newNotifyWorld(t)
 	for i := 1; i <= maxBranches+10; i++ {
-		w.n.learnBranch(PREvent{Action: "opened", Number: i, Branch: fmt.Sprint("b", i)})
+		w.n.learnBranch(commands.PREvent{Action: "opened", Number: i, Branch: fmt.Sprint("b", i)})
 	}
 	if len(w.n.branches) != maxBranches || w.n.branchPR("b1") != 0 || w.n.branchPR(fmt.Sprint("b", maxBranches+10)) != maxBranches+10 {
 		t.Fatalf("%d branches kept; want the newest %d", len(w.n.branches), maxBranches)
 	}
-	w.n.learnBranch(PREvent{Action: "closed", Number: 20, Branch: "b20"})
+	w.n.learnBranch(commands.PREvent{Action: "closed", Number: 20, Branch: "b20"})
 	if w.n.branchPR("b20") != 0 {
 		t.Error("a closed PR's branch is still mapped")
 	}

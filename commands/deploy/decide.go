@@ -1,4 +1,4 @@
-package commands
+package deploy
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"os"
 	"strconv"
@@ -20,14 +21,14 @@ import (
 
 // requestOf reads the request a button points at. The value comes from Slack
 // and may have been tampered with, so it is parsed strictly.
-func (d *Deploy) requestOf(ctx context.Context, a Action) (store.PromotionRequest, error) {
+func (d *Desk) requestOf(ctx context.Context, a commands.Action) (store.PromotionRequest, error) {
 	id, err := strconv.ParseUint(a.Value, 10, 64)
 	if err != nil || id == 0 {
-		return store.PromotionRequest{}, Userf("That button does not point at a promotion request I know; run `/deploy status` to see what is pending.")
+		return store.PromotionRequest{}, commands.Userf("That button does not point at a promotion request I know; run `/deploy status` to see what is pending.")
 	}
 	r, err := d.store.Request(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return r, Userf("Promotion request #%d does not exist; run `/deploy status` to see what is pending.", id)
+		return r, commands.Userf("Promotion request #%d does not exist; run `/deploy status` to see what is pending.", id)
 	}
 	if err != nil {
 		return r, err
@@ -48,72 +49,72 @@ func (d *Deploy) requestOf(ctx context.Context, a Action) (store.PromotionReques
 	// A button decides only the request of the message it sits on: what was
 	// reviewed is that message's diff.
 	if r.MessageTS != "" && (a.MessageTS != "" && a.MessageTS != r.MessageTS || a.ChannelID != "" && a.ChannelID != r.Channel) {
-		return r, Userf("That button does not belong to promotion request #%d's message, so it decides nothing; use the buttons on the request itself.", id)
+		return r, commands.Userf("That button does not belong to promotion request #%d's message, so it decides nothing; use the buttons on the request itself.", id)
 	}
 	return r, nil
 }
 
 // alreadyDecided tells a late clicker what happened to the request.
-func (d *Deploy) alreadyDecided(r store.PromotionRequest) error {
+func (d *Desk) alreadyDecided(r store.PromotionRequest) error {
 	switch r.Status {
 	case store.StatusRejected:
-		return Userf("Request #%d was already rejected by <@%s> at %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt))
+		return commands.Userf("Request #%d was already rejected by <@%s> at %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt))
 	case store.StatusCancelled:
-		return Userf("Request #%d was withdrawn; nothing will be promoted.", r.ID)
+		return commands.Userf("Request #%d was withdrawn; nothing will be promoted.", r.ID)
 	case store.StatusExpired:
-		return Userf("Request #%d expired; run `/deploy promote` for a fresh one.", r.ID)
+		return commands.Userf("Request #%d expired; run `/deploy promote` for a fresh one.", r.ID)
 	case store.StatusPending:
 		return nil
 	}
-	return Userf("Request #%d was already approved by <@%s> at %s; it is %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt), r.Status)
+	return commands.Userf("Request #%d was already approved by <@%s> at %s; it is %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt), r.Status)
 }
 
-func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
+func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, error) {
 	r, err := d.requestOf(ctx, a)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if err := d.alreadyDecided(r); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	now := d.store.Now()
 	if !now.Before(r.ExpiresAt) {
-		return Reply{}, d.expire(ctx, r, "")
+		return commands.Reply{}, d.expire(ctx, r, "")
 	}
 	if a.UserID == r.RequestedBy && !d.cfg.AllowSelfApproval {
-		return Reply{}, Userf("You asked for this promotion, so someone else has to approve it: that is the point of a second pair of eyes.")
+		return commands.Reply{}, commands.Userf("You asked for this promotion, so someone else has to approve it: that is the point of a second pair of eyes.")
 	}
 	if err := d.checkApprover(ctx, a.UserID, r); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	// Every gate again, now: time has passed since the request was made.
 	// Any failure to check refuses (fail closed).
 	if l, err := d.store.Lock(r.Pipeline); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	} else if l != nil && l.RequestID == r.ID {
 		// Someone approved this very request a moment ago.
 		if cur, err := d.store.Request(r.ID); err == nil {
-			return Reply{}, d.alreadyDecided(cur)
+			return commands.Reply{}, d.alreadyDecided(cur)
 		}
-		return Reply{}, Userf("Request #%d is already being promoted.", r.ID)
+		return commands.Reply{}, commands.Userf("Request #%d is already being promoted.", r.ID)
 	} else if l != nil && (l.RequestID != 0 || l.Holder != r.RequestedBy) {
-		return Reply{}, Userf("%s Nothing was promoted; approve again once it is lifted.", lockText(*l))
+		return commands.Reply{}, commands.Userf("%s Nothing was promoted; approve again once it is lifted.", lockText(*l))
 	}
 	cur, err := d.heroku.CurrentRelease(ctx, r.StagingAppID)
 	if err != nil {
-		return Reply{}, fmt.Errorf("check staging before approving: %w", err)
+		return commands.Reply{}, fmt.Errorf("check staging before approving: %w", err)
 	}
 	if cur.ID != r.ReleaseID {
 		note := fmt.Sprintf("Staging moved on from v%d to v%d after this request, so its approval was refused as stale; run `/deploy promote` for a fresh diff.", r.ReleaseVersion, cur.Version)
-		return Reply{}, d.expire(ctx, r, note)
+		return commands.Reply{}, d.expire(ctx, r, note)
 	}
 	if r.SkipCIReason == "" && d.ci != nil {
 		ci := d.ciOf(ctx, r.SHA)
 		if ci.Err != nil {
-			return Reply{}, fmt.Errorf("check CI before approving: %w", ci.Err)
+			return commands.Reply{}, fmt.Errorf("check CI before approving: %w", ci.Err)
 		}
 		if ci.State != semaphore.Passed {
-			return Reply{}, Userf("CI for %s is %s now, so I won't promote it; nothing was promoted.", format.Short(r.SHA), ci.State)
+			return commands.Reply{}, commands.Userf("CI for %s is %s now, so I won't promote it; nothing was promoted.", format.Short(r.SHA), ci.State)
 		}
 	}
 
@@ -122,14 +123,14 @@ func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
 	if errors.As(err, &de) {
 		switch de.Reason {
 		case "locked":
-			return Reply{}, Userf("%s Nothing was promoted.", lockText(*de.Lock))
+			return commands.Reply{}, commands.Userf("%s Nothing was promoted.", lockText(*de.Lock))
 		case "expired":
-			return Reply{}, d.expire(ctx, de.Request, "")
+			return commands.Reply{}, d.expire(ctx, de.Request, "")
 		}
-		return Reply{}, d.alreadyDecided(de.Request)
+		return commands.Reply{}, d.alreadyDecided(de.Request)
 	}
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	d.log.Info().Uint64("request", r.ID).Str("approver", a.UserID).Str("follower", d.cfg.Follower).Msg("promotion approved")
 	// The lease is taken before anything else that can be slow: an
@@ -142,12 +143,12 @@ func (d *Deploy) approve(ctx context.Context, a Action) (Reply, error) {
 		d.redraw(ctx, r)
 		d.run(ctx, r)
 	})
-	return Reply{}, nil
+	return commands.Reply{}, nil
 }
 
 // expire closes a pending request that can no longer be approved and redraws
 // it; the returned error tells the clicker why.
-func (d *Deploy) expire(ctx context.Context, r store.PromotionRequest, note string) error {
+func (d *Desk) expire(ctx context.Context, r store.PromotionRequest, note string) error {
 	closed, err := d.store.CloseRequest(r.ID, store.StatusExpired, "devy", note)
 	var de *store.DecisionError
 	if errors.As(err, &de) {
@@ -158,13 +159,13 @@ func (d *Deploy) expire(ctx context.Context, r store.PromotionRequest, note stri
 	}
 	d.redraw(ctx, closed)
 	if note != "" {
-		return Userf("%s", note)
+		return commands.Userf("%s", note)
 	}
-	return Userf("Request #%d expired at %s; run `/deploy promote` for a fresh one.", r.ID, format.Stamp(r.ExpiresAt))
+	return commands.Userf("Request #%d expired at %s; run `/deploy promote` for a fresh one.", r.ID, format.Stamp(r.ExpiresAt))
 }
 
 // checkApprover applies DEVY_APPROVERS and DEVY_APPROVER_NOT_AUTHOR.
-func (d *Deploy) checkApprover(ctx context.Context, user string, r store.PromotionRequest) error {
+func (d *Desk) checkApprover(ctx context.Context, user string, r store.PromotionRequest) error {
 	if len(d.cfg.Approvers) > 0 {
 		allowed := false
 		for _, id := range d.cfg.Approvers {
@@ -177,7 +178,7 @@ func (d *Deploy) checkApprover(ctx context.Context, user string, r store.Promoti
 				if err != nil {
 					// Fail closed, but say so plainly: this is not the clicker's fault.
 					d.log.Warn().Err(err).Str("group", id).Msg("reading an approver group failed")
-					return Userf("I couldn't check whether you are in <!subteam^%s>, so nothing was promoted; try again, or ask an admin to check DEVY_APPROVERS.", id)
+					return commands.Userf("I couldn't check whether you are in <!subteam^%s>, so nothing was promoted; try again, or ask an admin to check DEVY_APPROVERS.", id)
 				}
 				for _, m := range members {
 					if m == user {
@@ -198,7 +199,7 @@ func (d *Deploy) checkApprover(ctx context.Context, user string, r store.Promoti
 					who = append(who, "<@"+id+">")
 				}
 			}
-			return Userf("Only %s can approve promotions; ask one of them.", strings.Join(who, ", "))
+			return commands.Userf("Only %s can approve promotions; ask one of them.", strings.Join(who, ", "))
 		}
 	}
 	if d.cfg.ApproverNotAuthor {
@@ -209,93 +210,93 @@ func (d *Deploy) checkApprover(ctx context.Context, user string, r store.Promoti
 			if len(d.cfg.Admins) == 0 {
 				next = "no Devy admins are set (DEVY_ADMINS) to approve it instead"
 			}
-			return Userf("I couldn't tell who wrote the commits in this promotion (Heroku does not know its commit), and DEVY_APPROVER_NOT_AUTHOR asks me to check, so nothing was promoted; %s.", next)
+			return commands.Userf("I couldn't tell who wrote the commits in this promotion (Heroku does not know its commit), and DEVY_APPROVER_NOT_AUTHOR asks me to check, so nothing was promoted; %s.", next)
 		}
 		for _, login := range r.Authors {
 			if d.cfg.UserMap[strings.ToLower(login)] == user {
-				return Userf("You wrote commits in this promotion (as %s), so someone who didn't has to approve it.", login)
+				return commands.Userf("You wrote commits in this promotion (as %s), so someone who didn't has to approve it.", login)
 			}
 		}
 	}
 	return nil
 }
 
-func (d *Deploy) reject(ctx context.Context, a Action) (Reply, error) {
+func (d *Desk) reject(ctx context.Context, a commands.Action) (commands.Reply, error) {
 	r, err := d.requestOf(ctx, a)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if err := d.alreadyDecided(r); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	r, err = d.store.CloseRequest(r.ID, store.StatusRejected, a.UserID, "")
 	var de *store.DecisionError
 	if errors.As(err, &de) {
 		if de.Reason == "expired" {
-			return Reply{}, d.expire(ctx, de.Request, "")
+			return commands.Reply{}, d.expire(ctx, de.Request, "")
 		}
-		return Reply{}, d.alreadyDecided(de.Request)
+		return commands.Reply{}, d.alreadyDecided(de.Request)
 	}
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	d.redraw(ctx, r)
-	return Reply{}, nil
+	return commands.Reply{}, nil
 }
 
-func (d *Deploy) cancel(ctx context.Context, req Request, args []string) (Reply, error) {
+func (d *Desk) cancel(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	if len(args) > 0 {
-		return Reply{}, Userf("`/deploy cancel` takes no arguments; it withdraws your pending request.")
+		return commands.Reply{}, commands.Userf("`/deploy cancel` takes no arguments; it withdraws your pending request.")
 	}
 	pipelineID, err := d.pipelineKey(ctx)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	r, err := d.store.OpenRequest(pipelineID)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if r == nil || r.Status != store.StatusPending {
 		if r != nil {
-			return Reply{}, Userf("Request #%d is already being promoted; it can't be withdrawn now.", r.ID)
+			return commands.Reply{}, commands.Userf("Request #%d is already being promoted; it can't be withdrawn now.", r.ID)
 		}
-		return Reply{}, Userf("You have no pending promotion request; `/deploy status` shows what is going on.")
+		return commands.Reply{}, commands.Userf("You have no pending promotion request; `/deploy status` shows what is going on.")
 	}
 	if r.RequestedBy != req.UserID {
-		return Reply{}, Userf("Request #%d is <@%s>'s, so only they can withdraw it; press Reject on it if it should not ship.", r.ID, r.RequestedBy)
+		return commands.Reply{}, commands.Userf("Request #%d is <@%s>'s, so only they can withdraw it; press Reject on it if it should not ship.", r.ID, r.RequestedBy)
 	}
 	closed, err := d.store.CloseRequest(r.ID, store.StatusCancelled, req.UserID, "")
 	var de *store.DecisionError
 	if errors.As(err, &de) {
-		return Reply{}, d.alreadyDecided(de.Request)
+		return commands.Reply{}, d.alreadyDecided(de.Request)
 	}
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	d.redraw(ctx, closed)
-	return Say("Withdrew your promotion request #%d.", r.ID), nil
+	return commands.Say("Withdrew your promotion request #%d.", r.ID), nil
 }
 
-func (d *Deploy) lock(ctx context.Context, req Request, args []string) (Reply, error) {
+func (d *Desk) lock(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	dur, args, err := lockDuration(args, d.cfg.LockDuration)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	reason := strings.Join(args, " ")
 	pipelineID, err := d.pipelineKey(ctx)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	now := d.store.Now()
 	l, err := d.store.AcquireLock(store.Lock{Pipeline: pipelineID, Holder: req.UserID, Reason: reason, Until: now.Add(dur)})
 	var le *store.LockedError
 	if errors.As(err, &le) {
-		return Reply{}, Userf("%s Ask them to `/deploy unlock`, or wait.", lockText(le.Lock))
+		return commands.Reply{}, commands.Userf("%s Ask them to `/deploy unlock`, or wait.", lockText(le.Lock))
 	}
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
-	return Reply{Message: Message{Text: "🔒 " + lockText(l) + " `/deploy unlock` lifts it."}}, nil
+	return commands.Reply{Message: commands.Message{Text: "🔒 " + lockText(l) + " `/deploy unlock` lifts it."}}, nil
 }
 
 // lockDuration takes a trailing "for 2h" (or "for 2 hours") off a lock's
@@ -325,7 +326,7 @@ var lockUnits = map[string]string{
 func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
 func parseLockDuration(s string) (time.Duration, error) {
-	bad := Userf("I couldn't read “for %s”; give a duration such as `for 30m`, `for 2h` or `for 1d` (at most 7 days).", s)
+	bad := commands.Userf("I couldn't read “for %s”; give a duration such as `for 30m`, `for 2h` or `for 1d` (at most 7 days).", s)
 	var d time.Duration
 	if strings.HasSuffix(s, "d") {
 		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
@@ -345,55 +346,55 @@ func parseLockDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func (d *Deploy) unlock(ctx context.Context, req Request, args []string) (Reply, error) {
+func (d *Desk) unlock(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	if len(args) > 0 {
-		return Reply{}, Userf("`/deploy unlock` takes no arguments; it lifts your lock.")
+		return commands.Reply{}, commands.Userf("`/deploy unlock` takes no arguments; it lifts your lock.")
 	}
 	pipelineID, err := d.pipelineKey(ctx)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	l, err := d.store.ReleaseLock(pipelineID, req.UserID, d.isAdmin(req.UserID))
 	var le *store.LockedError
 	switch {
 	case errors.Is(err, store.ErrNotLocked):
-		return Reply{}, Userf("Production is not locked; nothing to unlock.")
+		return commands.Reply{}, commands.Userf("Production is not locked; nothing to unlock.")
 	case errors.As(err, &le) && le.Lock.RequestID != 0:
-		return Reply{}, Userf("%s It unlocks by itself when the promotion ends.", lockText(le.Lock))
+		return commands.Reply{}, commands.Userf("%s It unlocks by itself when the promotion ends.", lockText(le.Lock))
 	case errors.As(err, &le):
-		return Reply{}, Userf("%s Only they or a Devy admin can unlock it.", lockText(le.Lock))
+		return commands.Reply{}, commands.Userf("%s Only they or a Devy admin can unlock it.", lockText(le.Lock))
 	case err != nil:
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	text := fmt.Sprintf("🔓 <@%s> unlocked production promotions.", req.UserID)
 	if l.Holder != req.UserID {
 		text = fmt.Sprintf("🔓 <@%s> lifted <@%s>'s lock on production promotions.", req.UserID, l.Holder)
 	}
-	return Reply{Message: Message{Text: text}}, nil
+	return commands.Reply{Message: commands.Message{Text: text}}, nil
 }
 
-func (d *Deploy) history(ctx context.Context, req Request, args []string) (Reply, error) {
+func (d *Desk) history(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	if len(args) > 0 {
-		return Reply{}, Userf("`/deploy history` takes no arguments; it lists the recent promotions.")
+		return commands.Reply{}, commands.Userf("`/deploy history` takes no arguments; it lists the recent promotions.")
 	}
 	entries, err := d.store.AuditLog(10, "promotion.finished")
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if len(entries) == 0 {
-		return Say("No promotions yet. `/deploy promote` asks for the first one."), nil
+		return commands.Say("No promotions yet. `/deploy promote` asks for the first one."), nil
 	}
 	var lines []string
 	for _, e := range entries {
 		lines = append(lines, d.historyLine(e))
 	}
-	return Reply{Message: Message{Text: "Recent promotions", Blocks: []Block{
-		Header{Text: "Recent promotions"},
-		Section{Text: strings.Join(lines, "\n")},
+	return commands.Reply{Message: commands.Message{Text: "Recent promotions", Blocks: []commands.Block{
+		commands.Header{Text: "Recent promotions"},
+		commands.Section{Text: strings.Join(lines, "\n")},
 	}}, Ephemeral: true}, nil
 }
 
-func (d *Deploy) historyLine(e store.AuditEntry) string {
+func (d *Desk) historyLine(e store.AuditEntry) string {
 	x := e.Detail
 	rng := d.shaLink(x["base_sha"]) + "…" + d.shaLink(x["sha"])
 	if x["compare_url"] != "" {
@@ -411,7 +412,7 @@ const promoteCallTimeout = 30 * time.Second
 // already "promoting" in the store (the intent is recorded before the call),
 // so a crash from here on never leads to a second promotion: on restart,
 // Resume follows it or settles it from what production runs.
-func (d *Deploy) run(ctx context.Context, r store.PromotionRequest) {
+func (d *Desk) run(ctx context.Context, r store.PromotionRequest) {
 	var targets []string
 	for _, t := range r.Targets {
 		targets = append(targets, t.AppID)
@@ -453,8 +454,8 @@ func (d *Deploy) run(ctx context.Context, r store.PromotionRequest) {
 
 // follow polls the promotion's targets with back-off until each succeeded or
 // failed, redrawing the message when something changes.
-func (d *Deploy) follow(ctx context.Context, r store.PromotionRequest) {
-	poll := Backoff{Next: d.cfg.PollInterval, Max: d.cfg.MaxPoll}
+func (d *Desk) follow(ctx context.Context, r store.PromotionRequest) {
+	poll := commands.Backoff{Next: d.cfg.PollInterval, Max: d.cfg.MaxPoll}
 	deadline := r.DecidedAt.Add(d.cfg.PromotionTimeout)
 	for {
 		ts, err := d.heroku.PromotionTargets(ctx, r.PromotionID)
@@ -517,7 +518,7 @@ func mergeTargets(known []store.Target, got []heroku.PromotionTarget) (out []sto
 // settle decides the outcome of a promotion whose Heroku id is unknown (the
 // call's answer was lost, or Devy stopped before recording it) by looking at
 // what production runs. It never promotes again.
-func (d *Deploy) settle(ctx context.Context, r store.PromotionRequest, why string, within time.Duration) {
+func (d *Desk) settle(ctx context.Context, r store.PromotionRequest, why string, within time.Duration) {
 	deadline := d.timeNow().Add(within)
 	wait := d.cfg.PollInterval
 	for {
@@ -558,7 +559,7 @@ func (d *Deploy) settle(ctx context.Context, r store.PromotionRequest, why strin
 	}
 }
 
-func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status string, targets []store.Target, note string) {
+func (d *Desk) finish(ctx context.Context, r store.PromotionRequest, status string, targets []store.Target, note string) {
 	d.forgetStatus()
 	done, err := d.store.FinishPromotion(r.ID, status, targets, note)
 	if err != nil {
@@ -578,7 +579,7 @@ func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status st
 		store.StatusFailed:    "❌ failed; the message above shows Heroku's error for each app",
 		store.StatusUnknown:   "⚠️ ended in a state I can't confirm; see the message above",
 	}[status]
-	msg := Message{Text: fmt.Sprintf("<@%s> your promotion #%d (%s v%d) %s.", done.RequestedBy, done.ID, done.StagingAppName, done.ReleaseVersion, words)}
+	msg := commands.Message{Text: fmt.Sprintf("<@%s> your promotion #%d (%s v%d) %s.", done.RequestedBy, done.ID, done.StagingAppName, done.ReleaseVersion, words)}
 	if _, err := d.poster.Post(ctx, done.Channel, done.MessageTS, msg); err != nil {
 		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("thread reply failed")
 	}
@@ -589,7 +590,7 @@ func (d *Deploy) finish(ctx context.Context, r store.PromotionRequest, status st
 // it when Heroku's id is known, otherwise settling it from production's
 // releases without promoting again. It then keeps looking, every
 // TakeoverEvery, until ctx ends.
-func (d *Deploy) Resume(ctx context.Context) error {
+func (d *Desk) Resume(ctx context.Context) error {
 	d.bg.Go(d.Warm)
 	if err := d.adoptOrphans(); err != nil {
 		return fmt.Errorf("resume promotions: %w", err)
@@ -611,7 +612,7 @@ func (d *Deploy) Resume(ctx context.Context) error {
 	return nil
 }
 
-func (d *Deploy) adoptOrphans() error {
+func (d *Desk) adoptOrphans() error {
 	rs, err := d.store.OrphanedPromotions(d.cfg.LeaseTTL)
 	if err != nil {
 		return err
@@ -623,7 +624,7 @@ func (d *Deploy) adoptOrphans() error {
 }
 
 // resume sees through a promotion this process took over.
-func (d *Deploy) resume(ctx context.Context, r store.PromotionRequest) {
+func (d *Desk) resume(ctx context.Context, r store.PromotionRequest) {
 	// Re-read it: its previous follower may have recorded more since the
 	// list was made.
 	if cur, err := d.store.Request(r.ID); err == nil {
@@ -646,7 +647,7 @@ func (d *Deploy) resume(ctx context.Context, r store.PromotionRequest) {
 // over. approved says this process's Approve just won: then work runs even
 // if the lease cannot be recorded, since only the approver ever calls
 // Heroku's promotion and a lease is about following once, not about safety.
-func (d *Deploy) adopt(r store.PromotionRequest, approved bool, work func(context.Context, store.PromotionRequest)) {
+func (d *Desk) adopt(r store.PromotionRequest, approved bool, work func(context.Context, store.PromotionRequest)) {
 	d.followMu.Lock()
 	if d.following[r.ID] {
 		d.followMu.Unlock()
@@ -693,7 +694,7 @@ func (d *Deploy) adopt(r store.PromotionRequest, approved bool, work func(contex
 
 // keepLease renews the lease on request id every third of its length until
 // ctx ends; if another process took the promotion over, it calls lost.
-func (d *Deploy) keepLease(ctx context.Context, lost context.CancelFunc, id uint64) {
+func (d *Desk) keepLease(ctx context.Context, lost context.CancelFunc, id uint64) {
 	t := time.NewTicker(d.cfg.LeaseTTL / 3)
 	defer t.Stop()
 	for {

@@ -1,9 +1,10 @@
-package commands
+package deploy
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"strings"
 	"sync"
@@ -12,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/devy-chatops/devy/integrations/apierr"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/integrations/semaphore"
@@ -42,8 +42,8 @@ type CI interface {
 	WorkflowURL(wfID string) string
 }
 
-// DeployStore is the state /deploy keeps.
-type DeployStore interface {
+// Store is the state /deploy keeps.
+type Store interface {
 	Now() time.Time
 	Lock(pipeline string) (*store.Lock, error)
 	AcquireLock(l store.Lock) (store.Lock, error)
@@ -65,8 +65,8 @@ type DeployStore interface {
 	OrphanedPromotions(ttl time.Duration) ([]store.PromotionRequest, error)
 }
 
-// DeployConfig is the team's promotion policy.
-type DeployConfig struct {
+// Config is the team's promotion policy.
+type Config struct {
 	Pipeline          string // name or id
 	Channel           string // name or id of the deploy channel
 	Approvers         []string
@@ -93,16 +93,16 @@ type DeployConfig struct {
 	Follower      string // this process's name in leases; default host/pid/random
 }
 
-// Deploy implements /deploy and its buttons.
-type Deploy struct {
-	cfg    DeployConfig
+// Desk implements /deploy and its buttons.
+type Desk struct {
+	cfg    Config
 	heroku Heroku
 	github GitHub // nil when GitHub is not configured
 	ci     CI     // nil when Semaphore is not configured
-	store  DeployStore
-	poster Poster
-	dir    Directory
-	bg     *Background
+	store  Store
+	poster commands.Poster
+	dir    commands.Directory
+	bg     *commands.Background
 	log    zerolog.Logger
 	// finished, if set, hears of every promotion that ended (the incident
 	// timeline records them).
@@ -118,11 +118,17 @@ type Deploy struct {
 	// Heroku a handful of requests, not thousands.
 	statuses singleflight.Group
 
-	waitMu  sync.Mutex           // guards waiting
-	waiting []func(Reply, error) // /deploy status asked while the status is read; answered when the read ends
+	waitMu  sync.Mutex                    // guards waiting
+	waiting []func(commands.Reply, error) // /deploy status asked while the status is read; answered when the read ends
 
 	followMu  sync.Mutex      // guards following
 	following map[uint64]bool // promotions this process is running or following now
+}
+
+// Pipeline is the configured pipeline with its staging and production apps,
+// as /deploy sees it (read at most once a minute).
+func (d *Desk) Pipeline(ctx context.Context) (heroku.Pipeline, error) {
+	return d.resolvePipeline(ctx)
 }
 
 // statusTTL is how long a status read is reused. Devy's own promotions
@@ -133,20 +139,20 @@ const statusTTL = 5 * time.Second
 type statusView struct {
 	snap  snapshot
 	ahead string // commits ahead, as a sentence
-	ci    ciState
+	ci    format.CI
 	at    time.Time
 }
 
-// DeployDeps is what Deploy is built from. GitHub and CI may be nil.
-type DeployDeps struct {
-	Config    DeployConfig
+// Deps is what Desk is built from. GitHub and CI may be nil.
+type Deps struct {
+	Config    Config
 	Heroku    Heroku
 	GitHub    GitHub
 	CI        CI
-	Store     DeployStore
-	Poster    Poster
-	Directory Directory
-	Bg        *Background
+	Store     Store
+	Poster    commands.Poster
+	Directory commands.Directory
+	Bg        *commands.Background
 	Log       zerolog.Logger
 	// Finished, if set, is called with every promotion that ended, however
 	// it ended.
@@ -157,11 +163,10 @@ type DeployDeps struct {
 const (
 	ActionApprove = "deploy.approve"
 	ActionReject  = "deploy.reject"
-	ActionRequest = "deploy.request" // "Request promotion" on a staging release notification
 )
 
-// NewDeploy builds /deploy.
-func NewDeploy(d DeployDeps) *Deploy {
+// New builds /deploy.
+func New(d Deps) *Desk {
 	c := d.Config
 	if c.TTL <= 0 {
 		c.TTL = 30 * time.Minute
@@ -190,34 +195,34 @@ func NewDeploy(d DeployDeps) *Deploy {
 	if c.Follower == "" {
 		c.Follower = processName()
 	}
-	return &Deploy{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
+	return &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
 		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}}
 }
 
 // Register adds /deploy and its buttons to r.
-func (d *Deploy) Register(r *Router) {
-	r.Add(Command{
+func (d *Desk) Register(r *commands.Router) {
+	r.Add(commands.Command{
 		Name:    "deploy",
 		Summary: "promote staging to production through a reviewed diff",
-		Subs: []Sub{
-			{"status", "", "staging and production side by side: releases, commits, CI, lock, pending approval", d.status},
-			{"promote", "[--skip-ci <reason>]", "ask for a reviewed promotion of staging to production (in #" + d.cfg.Channel + " only)", d.promote},
-			{"lock", "[reason…] [for 2h]", "lock production promotions", d.lock},
-			{"unlock", "", "lift your lock (admins: anyone's)", d.unlock},
-			{"history", "", "recent promotions: who asked, who approved, what, outcome", d.history},
-			{"cancel", "", "withdraw your pending promotion request", d.cancel},
+		Subs: []commands.Sub{
+			{Name: "status", Args: "", Help: "staging and production side by side: releases, commits, CI, lock, pending approval", Handler: d.status},
+			{Name: "promote", Args: "[--skip-ci <reason>]", Help: "ask for a reviewed promotion of staging to production (in #" + d.cfg.Channel + " only)", Handler: d.promote},
+			{Name: "lock", Args: "[reason…] [for 2h]", Help: "lock production promotions", Handler: d.lock},
+			{Name: "unlock", Args: "", Help: "lift your lock (admins: anyone's)", Handler: d.unlock},
+			{Name: "history", Args: "", Help: "recent promotions: who asked, who approved, what, outcome", Handler: d.history},
+			{Name: "cancel", Args: "", Help: "withdraw your pending promotion request", Handler: d.cancel},
 		},
 	})
 	r.OnAction(ActionApprove, d.approve)
 	r.OnAction(ActionReject, d.reject)
-	r.OnAction(ActionRequest, d.requestButton)
+	r.OnAction(commands.ActionRequest, d.requestButton)
 }
 
 // requestButton is the "Request promotion" button on a staging release
 // notification: the same request, with the same gates, as /deploy promote by
 // the person who clicked.
-func (d *Deploy) requestButton(ctx context.Context, a Action) (Reply, error) {
-	return d.promote(ctx, Request{Command: "deploy", Text: "promote", UserID: a.UserID, ChannelID: a.ChannelID, ResponseURL: a.ResponseURL}, nil)
+func (d *Desk) requestButton(ctx context.Context, a commands.Action) (commands.Reply, error) {
+	return d.promote(ctx, commands.Request{Command: "deploy", Text: "promote", UserID: a.UserID, ChannelID: a.ChannelID, ResponseURL: a.ResponseURL}, nil)
 }
 
 // resolvePipeline reads the pipeline and its apps, remembering them for a
@@ -226,7 +231,7 @@ func (d *Deploy) requestButton(ctx context.Context, a Action) (Reply, error) {
 // Once known, the pipeline is never read on a person's time again: after a
 // minute the next command gets the known one while a fresh read runs in the
 // background. Warm reads it at start.
-func (d *Deploy) resolvePipeline(ctx context.Context) (heroku.Pipeline, error) {
+func (d *Desk) resolvePipeline(ctx context.Context) (heroku.Pipeline, error) {
 	d.mu.Lock()
 	p, at := d.pipeline, d.pipeAt
 	d.mu.Unlock()
@@ -245,7 +250,7 @@ func (d *Deploy) resolvePipeline(ctx context.Context) (heroku.Pipeline, error) {
 
 // Warm reads the pipeline and the status once at start, so the first
 // command finds the pipeline and the slugs' commits known.
-func (d *Deploy) Warm(ctx context.Context) {
+func (d *Desk) Warm(ctx context.Context) {
 	if _, err := d.readPipeline(ctx); err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn().Err(err).Msg("reading the pipeline at start failed; the first command will try again")
@@ -258,7 +263,7 @@ func (d *Deploy) Warm(ctx context.Context) {
 }
 
 // readPipeline reads the pipeline from Heroku; concurrent reads share one.
-func (d *Deploy) readPipeline(ctx context.Context) (heroku.Pipeline, error) {
+func (d *Desk) readPipeline(ctx context.Context) (heroku.Pipeline, error) {
 	v, err, _ := d.statuses.Do("pipeline", func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -270,16 +275,16 @@ func (d *Deploy) readPipeline(ctx context.Context) (heroku.Pipeline, error) {
 	return v.(heroku.Pipeline), nil
 }
 
-func (d *Deploy) fetchPipeline(ctx context.Context) (heroku.Pipeline, error) {
+func (d *Desk) fetchPipeline(ctx context.Context) (heroku.Pipeline, error) {
 	p, err := d.heroku.Pipeline(ctx, d.cfg.Pipeline)
 	if err != nil {
 		return p, err
 	}
 	if len(p.Staging) == 0 {
-		return p, Userf("Heroku pipeline %s has no staging app; add one to the pipeline's staging stage.", p.Name)
+		return p, commands.Userf("Heroku pipeline %s has no staging app; add one to the pipeline's staging stage.", p.Name)
 	}
 	if len(p.Production) == 0 {
-		return p, Userf("Heroku pipeline %s has no production app; add one to the pipeline's production stage.", p.Name)
+		return p, commands.Userf("Heroku pipeline %s has no production app; add one to the pipeline's production stage.", p.Name)
 	}
 	d.mu.Lock()
 	d.pipeline, d.pipeAt = p, time.Now()
@@ -300,7 +305,7 @@ type snapshot struct {
 	Production []appRelease
 }
 
-func (d *Deploy) snapshot(ctx context.Context) (snapshot, error) {
+func (d *Desk) snapshot(ctx context.Context) (snapshot, error) {
 	p, err := d.resolvePipeline(ctx)
 	if err != nil {
 		return snapshot{}, err
@@ -323,7 +328,7 @@ func (d *Deploy) snapshot(ctx context.Context) (snapshot, error) {
 	}
 	wg.Wait()
 	if errors.Is(errs[0], heroku.ErrNoRelease) {
-		return s, Userf("The staging app %s has no release yet; deploy to it first.", s.Staging.App.Name)
+		return s, commands.Userf("The staging app %s has no release yet; deploy to it first.", s.Staging.App.Name)
 	}
 	for i := range errs[1:] {
 		// A production app that was never released simply has nothing yet.
@@ -334,19 +339,12 @@ func (d *Deploy) snapshot(ctx context.Context) (snapshot, error) {
 	return s, errors.Join(errs...)
 }
 
-// ciState is the CI result of a commit, with a link.
-type ciState struct {
-	State semaphore.State
-	URL   string
-	Err   error
-}
-
-func (d *Deploy) ciOf(ctx context.Context, sha string) ciState {
+func (d *Desk) ciOf(ctx context.Context, sha string) format.CI {
 	if d.ci == nil {
-		return ciState{State: "not configured"}
+		return format.CI{State: "not configured"}
 	}
 	if sha == "" {
-		return ciState{State: semaphore.None}
+		return format.CI{State: semaphore.None}
 	}
 	// Semaphore lists every branch's pipelines together, newest first, and
 	// only so far back: on a busy project the staging commit's run is soon
@@ -356,10 +354,10 @@ func (d *Deploy) ciOf(ctx context.Context, sha string) ciState {
 	if d.cfg.CIBranch == "" {
 		branches = []string{"master", "main", ""}
 	}
-	var c ciState
+	var c format.CI
 	for _, b := range branches {
 		st, p, err := d.ci.CommitState(ctx, sha, b)
-		c = ciState{State: st, Err: err}
+		c = format.CI{State: st, Err: err}
 		if p.WorkflowID != "" {
 			c.URL = d.ci.WorkflowURL(p.WorkflowID)
 		}
@@ -370,29 +368,14 @@ func (d *Deploy) ciOf(ctx context.Context, sha string) ciState {
 	return c
 }
 
-func (c ciState) String() string {
-	if c.Err != nil {
-		return "⚠️ unknown (Semaphore could not be asked)"
-	}
-	icon := map[semaphore.State]string{semaphore.Passed: "✅", semaphore.Failed: "❌", semaphore.Stopped: "⏹", semaphore.Running: "⏳", semaphore.None: "❔"}[c.State]
-	s := strings.TrimSpace(icon + " " + string(c.State))
-	if c.State == semaphore.None {
-		s = "❔ no pipeline found"
-	}
-	if c.URL != "" {
-		s = fmt.Sprintf("<%s|%s>", c.URL, s)
-	}
-	return s
-}
-
-func (d *Deploy) shaLink(sha string) string {
+func (d *Desk) shaLink(sha string) string {
 	if d.github == nil {
 		return format.Commit(sha, nil)
 	}
 	return format.Commit(sha, d.github.CommitURL)
 }
 
-func (d *Deploy) releaseLine(ar appRelease, now time.Time) string {
+func (d *Desk) releaseLine(ar appRelease, now time.Time) string {
 	r := ar.Release
 	who := r.UserEmail
 	if who == "" {
@@ -411,7 +394,7 @@ func sameCode(staging, prod heroku.Release) bool {
 
 // readStatus returns the services' side of the status: shared by concurrent
 // callers and reused for statusTTL.
-func (d *Deploy) readStatus(ctx context.Context) (statusView, error) {
+func (d *Desk) readStatus(ctx context.Context) (statusView, error) {
 	if v, ok := d.reusableStatus(); ok {
 		return v, nil
 	}
@@ -431,7 +414,7 @@ func (d *Deploy) readStatus(ctx context.Context) (statusView, error) {
 		case d.github != nil && base != "" && st.Commit != "":
 			cmp, err := d.github.Compare(ctx, base, st.Commit)
 			if err != nil {
-				v.ahead = "Commits ahead: unknown (" + explainInline(err) + ")"
+				v.ahead = "Commits ahead: unknown (" + format.Failure(err) + ")"
 			} else {
 				v.ahead = fmt.Sprintf("Staging is <%s|%d commit%s ahead> of production.", cmp.URL, cmp.AheadBy, format.Plural(cmp.AheadBy))
 			}
@@ -451,7 +434,7 @@ func (d *Deploy) readStatus(ctx context.Context) (statusView, error) {
 }
 
 // reusableStatus is the last status read, if it is recent enough to reuse.
-func (d *Deploy) reusableStatus() (statusView, bool) {
+func (d *Desk) reusableStatus() (statusView, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if v := d.view; v != nil && time.Since(v.at) < statusTTL {
@@ -461,22 +444,22 @@ func (d *Deploy) reusableStatus() (statusView, bool) {
 }
 
 // forgetStatus drops the reused status after Devy changed something.
-func (d *Deploy) forgetStatus() {
+func (d *Desk) forgetStatus() {
 	d.mu.Lock()
 	d.view = nil
 	d.mu.Unlock()
 }
 
-func (d *Deploy) status(ctx context.Context, req Request, args []string) (Reply, error) {
+func (d *Desk) status(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	if len(args) > 0 {
-		return Reply{}, Userf("`/deploy status` takes no arguments; type `/deploy status`.")
+		return commands.Reply{}, commands.Userf("`/deploy status` takes no arguments; type `/deploy status`.")
 	}
 	if v, ok := d.reusableStatus(); ok {
 		return d.drawStatus(v)
 	}
 	// Everyone who asks while the services are read waits for the same read
 	// and gets the same reply, drawn once when it ends.
-	return Reply{Later: d.awaitStatus}, nil
+	return commands.Reply{Later: d.awaitStatus}, nil
 }
 
 // awaitStatus answers with the status once it has been read: it joins the
@@ -485,7 +468,7 @@ func (d *Deploy) status(ctx context.Context, req Request, args []string) (Reply,
 // thousand waiters each drawing their own at that moment, or a thousand
 // goroutines woken at once, would crowd out the goroutine that acknowledges
 // new envelopes.
-func (d *Deploy) awaitStatus(answer func(Reply, error)) {
+func (d *Desk) awaitStatus(answer func(commands.Reply, error)) {
 	d.waitMu.Lock()
 	d.waiting = append(d.waiting, answer)
 	first := len(d.waiting) == 1
@@ -495,7 +478,7 @@ func (d *Deploy) awaitStatus(answer func(Reply, error)) {
 	}
 	d.bg.Go(func(ctx context.Context) {
 		v, err := d.readStatus(ctx)
-		var r Reply
+		var r commands.Reply
 		if err == nil {
 			r, err = d.drawStatus(v)
 		}
@@ -513,7 +496,7 @@ func (d *Deploy) awaitStatus(answer func(Reply, error)) {
 
 // drawStatus is the status reply for the services' side v, with the lock
 // and the pending request as the store has them now.
-func (d *Deploy) drawStatus(v statusView) (Reply, error) {
+func (d *Desk) drawStatus(v statusView) (commands.Reply, error) {
 	s := v.snap
 	now := d.store.Now()
 	st := s.Staging.Release
@@ -521,53 +504,41 @@ func (d *Deploy) drawStatus(v statusView) (Reply, error) {
 	for _, p := range s.Production {
 		prodFields = append(prodFields, d.releaseLine(p, now))
 	}
-	blocks := []Block{
-		Header{Text: "Pipeline " + s.Pipeline.Name},
-		Section{Text: "*Staging*", Fields: []string{d.releaseLine(s.Staging, now)}},
-		Section{Text: "*Production*", Fields: prodFields},
+	blocks := []commands.Block{
+		commands.Header{Text: "Pipeline " + s.Pipeline.Name},
+		commands.Section{Text: "*Staging*", Fields: []string{d.releaseLine(s.Staging, now)}},
+		commands.Section{Text: "*Production*", Fields: prodFields},
 	}
 	facts := []string{v.ahead, "CI for staging's " + d.shaLink(st.Commit) + ": " + v.ci.String()}
 	lockLine, err := d.lockLine()
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	facts = append(facts, lockLine)
 	if r, err := d.store.OpenRequest(s.Pipeline.ID); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	} else if r != nil {
 		facts = append(facts, d.openRequestLine(*r, now))
 	} else {
 		facts = append(facts, "No promotion pending.")
 	}
-	blocks = append(blocks, Section{Text: strings.Join(facts, "\n")})
-	return Reply{Message: Message{Text: fmt.Sprintf("Pipeline %s: staging v%d, production v%d", s.Pipeline.Name, st.Version, s.Production[0].Release.Version), Blocks: blocks}, Ephemeral: true}, nil
+	blocks = append(blocks, commands.Section{Text: strings.Join(facts, "\n")})
+	return commands.Reply{Message: commands.Message{Text: fmt.Sprintf("Pipeline %s: staging v%d, production v%d", s.Pipeline.Name, st.Version, s.Production[0].Release.Version), Blocks: blocks}, Ephemeral: true}, nil
 }
 
-func (d *Deploy) openRequestLine(r store.PromotionRequest, now time.Time) string {
+func (d *Desk) openRequestLine(r store.PromotionRequest, now time.Time) string {
 	if r.Status == store.StatusPromoting {
 		return fmt.Sprintf("Request #%d (v%d) is being promoted now, approved by <@%s>.", r.ID, r.ReleaseVersion, r.DecidedBy)
 	}
 	return fmt.Sprintf("Request #%d by <@%s> (v%d) waits for approval; it expires %s.", r.ID, r.RequestedBy, r.ReleaseVersion, format.Until(now, r.ExpiresAt))
 }
 
-// explainInline is a service error as a short clause for a status line.
-func explainInline(err error) string {
-	var ae *apierr.Error
-	if errors.As(err, &ae) {
-		if ae.StatusCode == 0 {
-			return ae.Service + " unreachable"
-		}
-		return fmt.Sprintf("%s answered %d", ae.Service, ae.StatusCode)
-	}
-	return "error"
-}
-
-func (d *Deploy) pipelineKey(ctx context.Context) (string, error) {
+func (d *Desk) pipelineKey(ctx context.Context) (string, error) {
 	p, err := d.resolvePipeline(ctx)
 	return p.ID, err
 }
 
-func (d *Deploy) lockLine() (string, error) {
+func (d *Desk) lockLine() (string, error) {
 	p := d.cachedPipelineID()
 	l, err := d.store.Lock(p)
 	if err != nil {
@@ -579,7 +550,7 @@ func (d *Deploy) lockLine() (string, error) {
 	return "🔒 " + lockText(*l), nil
 }
 
-func (d *Deploy) cachedPipelineID() string {
+func (d *Desk) cachedPipelineID() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.pipeline.ID
@@ -599,7 +570,7 @@ func lockText(l store.Lock) string {
 	return s + "."
 }
 
-func (d *Deploy) isAdmin(user string) bool {
+func (d *Desk) isAdmin(user string) bool {
 	for _, a := range d.cfg.Admins {
 		if a == user {
 			return true
@@ -610,7 +581,7 @@ func (d *Deploy) isAdmin(user string) bool {
 
 // inDeployChannel checks the channel by id or name; mentions carry no name,
 // so it is looked up when the configuration names the channel.
-func (d *Deploy) inDeployChannel(ctx context.Context, req Request) bool {
+func (d *Desk) inDeployChannel(ctx context.Context, req commands.Request) bool {
 	want := d.cfg.Channel
 	if req.ChannelID == want {
 		return true
@@ -638,4 +609,4 @@ func (d *Deploy) inDeployChannel(ctx context.Context, req Request) bool {
 	return name == want
 }
 
-func (d *Deploy) channelRef() string { return format.Channel(d.cfg.Channel) }
+func (d *Desk) channelRef() string { return format.Channel(d.cfg.Channel) }

@@ -1,6 +1,7 @@
-package commands
+package reviewapp
 
 import (
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"net/url"
 	"regexp"
@@ -31,11 +32,11 @@ type reviewArgs struct {
 // ("/reviewapp" or "@Devy reviewapp"), for the error's advice.
 func parseReviewArgs(args []string, prefix string, link *regexp.Regexp) (reviewArgs, error) {
 	if len(args) == 0 {
-		return reviewArgs{}, Userf("Tell me which pull request: type `%s 123` with its number, or `%s help`.", prefix, prefix)
+		return reviewArgs{}, commands.Userf("Tell me which pull request: type `%s 123` with its number, or `%s help`.", prefix, prefix)
 	}
 	pr, ok := parsePRNumber(args[0], link)
 	if !ok {
-		return reviewArgs{}, Userf("`%s` is not a pull request number; type `%s 123` with the number of an open pull request, or `%s help`.", clipWord(args[0]), prefix, prefix)
+		return reviewArgs{}, commands.Userf("`%s` is not a pull request number; type `%s 123` with the number of an open pull request, or `%s help`.", clipWord(args[0]), prefix, prefix)
 	}
 	a := reviewArgs{PR: pr, Action: reviewCreate}
 	if len(args) == 1 {
@@ -48,7 +49,7 @@ func parseReviewArgs(args []string, prefix string, link *regexp.Regexp) (reviewA
 			return a, nil
 		}
 	}
-	return reviewArgs{}, Userf("I don't know `%s %s`; type `%s %d`, `%s %d status` or `%s %d destroy`.",
+	return reviewArgs{}, commands.Userf("I don't know `%s %s`; type `%s %d`, `%s %d status` or `%s %d destroy`.",
 		prefix, clipWord(strings.Join(args, " ")), prefix, pr, prefix, pr, prefix, pr)
 }
 

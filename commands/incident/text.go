@@ -1,7 +1,8 @@
-package commands
+package incident
 
 import (
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -193,8 +194,8 @@ func similarIncident(all []store.Incident, title string, since time.Time) (store
 }
 
 // Postmortem categories: any kind of cause can be reviewed.
-var categories = []Option{
-	{"product", "Product"}, {"software", "Software"}, {"process", "Process"}, {"tools", "Tools"}, {"communication", "Communication"},
+var categories = []commands.Option{
+	{Value: "product", Text: "Product"}, {Value: "software", Text: "Software"}, {Value: "process", Text: "Process"}, {Value: "tools", Text: "Tools"}, {Value: "communication", Text: "Communication"},
 }
 
 // postmortemMarkdown writes the blameless postmortem document. Incident

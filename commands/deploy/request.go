@@ -1,9 +1,10 @@
-package commands
+package deploy
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"path"
 	"sort"
@@ -18,38 +19,38 @@ import (
 // maxCommitsShown folds long commit lists; the compare link shows the rest.
 const maxCommitsShown = 15
 
-func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply, error) {
+func (d *Desk) promote(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	skipReason, err := parseSkipCI(args)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if skipReason != "" && !d.isAdmin(req.UserID) {
-		return Reply{}, Userf("Only Devy admins can skip the CI check; ask one, or wait for CI to pass.")
+		return commands.Reply{}, commands.Userf("Only Devy admins can skip the CI check; ask one, or wait for CI to pass.")
 	}
 	if !d.inDeployChannel(ctx, req) {
-		return Reply{}, Userf("`/deploy promote` works only in %s, so the whole team sees what ships; run it there.", d.channelRef())
+		return commands.Reply{}, commands.Userf("`/deploy promote` works only in %s, so the whole team sees what ships; run it there.", d.channelRef())
 	}
 	pipelineID, err := d.pipelineKey(ctx)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	// Cheap gates first: they need no API call.
 	lock, err := d.store.Lock(pipelineID)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if lock != nil && (lock.Holder != req.UserID || lock.RequestID != 0) {
-		return Reply{}, Userf("%s Nothing was requested; ask them, or try again after the lock ends.", lockText(*lock))
+		return commands.Reply{}, commands.Userf("%s Nothing was requested; ask them, or try again after the lock ends.", lockText(*lock))
 	}
 	if r, err := d.store.OpenRequest(pipelineID); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	} else if r != nil {
-		return Reply{}, Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(*r, d.store.Now()))
+		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(*r, d.store.Now()))
 	}
 
 	s, err := d.snapshot(ctx)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	st := s.Staging.Release
 	var behind []appRelease
@@ -59,14 +60,14 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 		}
 	}
 	if len(behind) == 0 {
-		return Reply{}, Userf("Nothing to promote: staging and production both run %s (staging v%d).", d.shaLink(st.Commit), st.Version)
+		return commands.Reply{}, commands.Userf("Nothing to promote: staging and production both run %s (staging v%d).", d.shaLink(st.Commit), st.Version)
 	}
 	ci := d.ciOf(ctx, st.Commit)
 	if ci.Err != nil && skipReason == "" {
-		return Reply{}, ci.Err
+		return commands.Reply{}, ci.Err
 	}
 	if d.ci != nil && ci.State != semaphore.Passed && skipReason == "" {
-		return Reply{}, Userf("CI has not passed for staging's %s (%s), so I won't ask for a promotion; wait for a green build, or an admin can run `/deploy promote --skip-ci <reason>`.", format.Short(st.Commit), ci.String())
+		return commands.Reply{}, commands.Userf("CI has not passed for staging's %s (%s), so I won't ask for a promotion; wait for a green build, or an admin can run `/deploy promote --skip-ci <reason>`.", format.Short(st.Commit), ci.String())
 	}
 
 	base := s.Production[0].Release.Commit
@@ -81,7 +82,7 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 	}
 	r.CIURL = ci.URL
 	if r.Diff, err = d.diff(ctx, s, &r); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if lock == nil {
 		r.Diff = append(r.Diff, "*Lock*: 🔓 production is not locked.")
@@ -94,11 +95,11 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 	var le *store.LockedError
 	switch {
 	case errors.As(err, &pe):
-		return Reply{}, Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(pe.Request, d.store.Now()))
+		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(pe.Request, d.store.Now()))
 	case errors.As(err, &le):
-		return Reply{}, Userf("%s Nothing was requested.", lockText(le.Lock))
+		return commands.Reply{}, commands.Userf("%s Nothing was requested.", lockText(le.Lock))
 	case err != nil:
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	posted, err := d.poster.Post(ctx, req.ChannelID, "", d.requestMessage(r))
 	if err != nil {
@@ -106,10 +107,10 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 		if _, cerr := d.store.CloseRequest(r.ID, store.StatusCancelled, "devy", "the request message could not be posted"); cerr != nil {
 			d.log.Error().Err(cerr).Uint64("request", r.ID).Msg("withdrawing unposted request failed")
 		}
-		return Reply{}, fmt.Errorf("post request %d: %w", r.ID, err)
+		return commands.Reply{}, fmt.Errorf("post request %d: %w", r.ID, err)
 	}
 	if err := d.store.SetMessage(r.ID, posted.Channel, posted.TS); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	// The message is live as soon as Slack has it: a click can decide the
 	// request before its ts is recorded, and that decision could not redraw
@@ -117,7 +118,7 @@ func (d *Deploy) promote(ctx context.Context, req Request, args []string) (Reply
 	if cur, err := d.store.Request(r.ID); err == nil && cur.Status != store.StatusPending {
 		d.redraw(ctx, cur)
 	}
-	return Reply{}, nil
+	return commands.Reply{}, nil
 }
 
 func parseSkipCI(args []string) (string, error) {
@@ -125,17 +126,17 @@ func parseSkipCI(args []string) (string, error) {
 		return "", nil
 	}
 	if args[0] != "--skip-ci" {
-		return "", Userf("`/deploy promote` takes no arguments except `--skip-ci <reason>` (admins only); type `/deploy promote`.")
+		return "", commands.Userf("`/deploy promote` takes no arguments except `--skip-ci <reason>` (admins only); type `/deploy promote`.")
 	}
 	reason := strings.Join(args[1:], " ")
 	if reason == "" {
-		return "", Userf("Say why CI is skipped: `/deploy promote --skip-ci <reason>`.")
+		return "", commands.Userf("Say why CI is skipped: `/deploy promote --skip-ci <reason>`.")
 	}
 	return reason, nil
 }
 
 // diff describes what the promotion ships: commits, files and risks.
-func (d *Deploy) diff(ctx context.Context, s snapshot, r *store.PromotionRequest) ([]string, error) {
+func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest) ([]string, error) {
 	var out []string
 	var files []github.File
 	switch {
@@ -174,7 +175,7 @@ func (d *Deploy) diff(ctx context.Context, s snapshot, r *store.PromotionRequest
 	return out, nil
 }
 
-func (d *Deploy) commitList(cmp github.Comparison, r *store.PromotionRequest) string {
+func (d *Desk) commitList(cmp github.Comparison, r *store.PromotionRequest) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d commit%s* (<%s|compare on GitHub>)", r.CommitCount, format.Plural(r.CommitCount), cmp.URL)
 	authors := map[string]bool{}
@@ -229,7 +230,7 @@ func fileList(files []github.File) string {
 // risks lists what tends to break a promotion: schema migrations, process
 // changes, and config vars staging has but a production app lacks (a
 // promotion copies the slug, not the config).
-func (d *Deploy) risks(ctx context.Context, s snapshot, files []github.File) ([]string, error) {
+func (d *Desk) risks(ctx context.Context, s snapshot, files []github.File) ([]string, error) {
 	var out, migrations []string
 	for _, f := range files {
 		name := f.Name
@@ -287,14 +288,14 @@ func isMigration(name string) bool {
 
 // requestMessage draws the request as it stands: the same message is
 // redrawn at every step, from the stored request alone.
-func (d *Deploy) requestMessage(r store.PromotionRequest) Message {
+func (d *Desk) requestMessage(r store.PromotionRequest) commands.Message {
 	var targets []string
 	for _, t := range r.Targets {
 		targets = append(targets, fmt.Sprintf("%s v%d · %s", t.AppName, t.FromVersion, d.shaLink(t.FromSHA)))
 	}
-	blocks := []Block{
-		Header{Text: fmt.Sprintf("Promotion request #%d: staging → production", r.ID)},
-		Section{Fields: []string{
+	blocks := []commands.Block{
+		commands.Header{Text: fmt.Sprintf("Promotion request #%d: staging → production", r.ID)},
+		commands.Section{Fields: []string{
 			"*Requested by*\n<@" + r.RequestedBy + ">",
 			fmt.Sprintf("*Staging release*\n%s v%d · %s", r.StagingAppName, r.ReleaseVersion, d.shaLink(r.SHA)),
 			"*Production now*\n" + strings.Join(targets, "\n"),
@@ -302,12 +303,12 @@ func (d *Deploy) requestMessage(r store.PromotionRequest) Message {
 		}},
 	}
 	for _, s := range r.Diff {
-		blocks = append(blocks, Section{Text: s})
+		blocks = append(blocks, commands.Section{Text: s})
 	}
-	blocks = append(blocks, Divider{}, Section{Text: d.stateText(r)})
+	blocks = append(blocks, commands.Divider{}, commands.Section{Text: d.stateText(r)})
 	if r.Status == store.StatusPending {
-		blocks = append(blocks, Actions{ID: fmt.Sprintf("deploy.request.%d", r.ID), Buttons: []Button{
-			{ActionID: ActionApprove, Text: "Approve", Value: fmt.Sprint(r.ID), Style: "primary", Confirm: &Confirm{
+		blocks = append(blocks, commands.Actions{ID: fmt.Sprintf("deploy.request.%d", r.ID), Buttons: []commands.Button{
+			{ActionID: ActionApprove, Text: "Approve", Value: fmt.Sprint(r.ID), Style: "primary", Confirm: &commands.Confirm{
 				Title: "Promote to production?",
 				Text:  fmt.Sprintf("This promotes %s v%d (%s) to %s.", r.StagingAppName, r.ReleaseVersion, format.Short(r.SHA), targetNames(r)),
 				Yes:   "Promote", No: "Not yet",
@@ -315,7 +316,7 @@ func (d *Deploy) requestMessage(r store.PromotionRequest) Message {
 			{ActionID: ActionReject, Text: "Reject", Value: fmt.Sprint(r.ID), Style: "danger"},
 		}})
 	}
-	return Message{Text: fmt.Sprintf("Promotion request #%d by <@%s>: %s v%d → %s (%s)", r.ID, r.RequestedBy, r.StagingAppName, r.ReleaseVersion, targetNames(r), r.Status), Blocks: blocks}
+	return commands.Message{Text: fmt.Sprintf("Promotion request #%d by <@%s>: %s v%d → %s (%s)", r.ID, r.RequestedBy, r.StagingAppName, r.ReleaseVersion, targetNames(r), r.Status), Blocks: blocks}
 }
 
 func ciWord(r store.PromotionRequest) string {
@@ -340,7 +341,7 @@ func targetNames(r store.PromotionRequest) string {
 	return strings.Join(names, ", ")
 }
 
-func (d *Deploy) stateText(r store.PromotionRequest) string {
+func (d *Desk) stateText(r store.PromotionRequest) string {
 	switch r.Status {
 	case store.StatusPending:
 		return fmt.Sprintf("⏳ Waiting for someone other than <@%s> to approve; this request expires at %s.", r.RequestedBy, format.Stamp(r.ExpiresAt))
@@ -394,7 +395,7 @@ func targetStates(r store.PromotionRequest) string {
 
 // redraw updates the request's message; a failure is logged, not fatal: the
 // store holds the truth and the next redraw catches up.
-func (d *Deploy) redraw(ctx context.Context, r store.PromotionRequest) {
+func (d *Desk) redraw(ctx context.Context, r store.PromotionRequest) {
 	if r.MessageTS == "" {
 		return
 	}
@@ -404,4 +405,4 @@ func (d *Deploy) redraw(ctx context.Context, r store.PromotionRequest) {
 }
 
 // timeNow exists so that the promotion deadline can use the store's clock.
-func (d *Deploy) timeNow() time.Time { return d.store.Now() }
+func (d *Desk) timeNow() time.Time { return d.store.Now() }

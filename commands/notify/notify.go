@@ -1,10 +1,11 @@
-package commands
+package notify
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"regexp"
 	"slices"
@@ -20,119 +21,22 @@ import (
 	"github.com/devy-chatops/devy/store"
 )
 
-// The services' events, as Devy needs them. webhooks/ decodes them from the
-// services' payloads and the shell's simulator makes them up; neither knows
-// what they become in Slack.
-
-// PREvent is a GitHub pull_request event.
-type PREvent struct {
-	Action   string // opened, reopened, synchronize, ready_for_review, closed
-	Repo     string // owner/name the pull request belongs to
-	Number   int
-	Title    string
-	URL      string // the pull request's page
-	Author   string // GitHub login of the pull request's author
-	Sender   string // GitHub login of who did what the event reports
-	Branch   string // the head branch
-	Base     string // the branch it merges into
-	HeadSHA  string
-	Before   string // synchronize: the head before the push
-	After    string // synchronize: the head after it
-	Draft    bool
-	Merged   bool // closed by a merge
-	MergedBy string
-}
-
-// Wanted reports whether Devy says anything about the event; other actions
-// (labeled, edited, review requests…) are left to GitHub.
-func (e PREvent) Wanted() bool {
-	switch e.Action {
-	case "opened", "reopened", "synchronize", "ready_for_review", "closed":
-		return e.Number > 0
-	}
-	return false
-}
-
-// ReleaseEvent is a Heroku api:release event.
-type ReleaseEvent struct {
-	Action        string // create or update
-	ID            string
-	Version       int
-	Status        string // pending, succeeded or failed
-	StatusChanged bool   // an update that changed the status (Heroku's previous_data names it)
-	AppID         string
-	AppName       string
-	SlugID        string // "" when the release has no slug
-	Description   string // Heroku's words for the release, such as "Deploy 2d9f5fc"
-	UserEmail     string
-	CreatedAt     time.Time
-}
-
-// Wanted reports whether the release has an outcome to tell: it succeeded
-// or failed when it was created, or its status changed to one of those.
-// Other updates (a release stops being current when the next one lands)
-// would repeat old news.
-func (e ReleaseEvent) Wanted() bool {
-	return (e.Status == "succeeded" || e.Status == "failed") && (e.Action == "create" || e.StatusChanged) && (e.AppID != "" || e.AppName != "")
-}
-
-// BuildEvent is a Heroku api:build event.
-type BuildEvent struct {
-	Action        string // create or update
-	ID            string
-	Status        string // pending, succeeded or failed
-	StatusChanged bool
-	AppID         string
-	AppName       string
-	Commit        string // source_blob.version: the commit built, when Heroku knows it
-	UserEmail     string
-}
-
-// Wanted reports whether the build failed: a build that succeeds becomes a
-// release, which has its own event.
-func (e BuildEvent) Wanted() bool {
-	return e.Status == "failed" && (e.Action == "create" || e.StatusChanged) && (e.AppID != "" || e.AppName != "")
-}
-
-// PipelineEvent is a Semaphore pipeline that finished.
-type PipelineEvent struct {
-	PipelineID    string
-	WorkflowID    string
-	Name          string // the pipeline's name
-	Project       string
-	Organization  string // the organization's name: https://<name>.semaphoreci.com
-	State         string // done
-	Result        string // passed, failed, stopped, canceled
-	ResultReason  string // test, malformed, stuck, user…
-	Error         string // Semaphore's error description
-	Branch        string // the branch of a branch pipeline
-	PR            int    // the pull request of a pull request pipeline
-	PRBranch      string
-	SHA           string
-	CommitMessage string
-	CommitRange   string // "base...head" of the push
-	Sender        string // GitHub login of who pushed
-	CreatedAt     time.Time
-	RunningAt     time.Time
-	DoneAt        time.Time
-}
-
-// Wanted reports whether the pipeline has finished.
-func (e PipelineEvent) Wanted() bool {
-	return (e.State == "" || strings.EqualFold(e.State, "done")) && e.Result != "" && (e.Branch != "" || e.PR > 0)
-}
-
-// NotifyGitHub is what notifications need of GitHub.
-type NotifyGitHub interface {
+// GitHub is what notifications need of GitHub.
+type GitHub interface {
 	Compare(ctx context.Context, base, head string) (github.Comparison, error)
 	CommitURL(sha string) string
 	CompareURL(base, head string) string
 	Repo() string // owner/name
 }
 
-// NotifyHeroku is what notifications need of Heroku.
-type NotifyHeroku interface {
+// Heroku is what notifications need of Heroku.
+type Heroku interface {
 	CurrentRelease(ctx context.Context, app string) (heroku.Release, error)
+}
+
+// CI is what notifications need of Semaphore: a link to a workflow.
+type CI interface {
+	WorkflowURL(wfID string) string
 }
 
 // PipelineSource is the pipeline /deploy promotes along, with its staging
@@ -141,8 +45,8 @@ type PipelineSource interface {
 	Pipeline(ctx context.Context) (heroku.Pipeline, error)
 }
 
-// NotifyStore is the state notifications read and keep.
-type NotifyStore interface {
+// Store is the state notifications read and keep.
+type Store interface {
 	Now() time.Time
 	SetPRThread(pr int, channel, ts string) error
 	PRThread(pr int) (*store.Thread, error)
@@ -150,39 +54,39 @@ type NotifyStore interface {
 	Requests(statuses ...string) ([]store.PromotionRequest, error)
 }
 
-// NotifyConfig is where notifications go.
-type NotifyConfig struct {
+// Config is where notifications go.
+type Config struct {
 	PRChannel     string            // pull requests, as chat.postMessage takes it ("#general" or an id)
 	DeployChannel string            // releases and CI of the main branch
 	UserMap       map[string]string // GitHub login (lowercase) → Slack user id
 	MainBranches  []string          // whose pipelines go to DeployChannel; default master and main
 }
 
-// NotifyDeps is what Notifications is built from. Pipeline, Heroku, GitHub
+// Deps is what Notifier is built from. Pipeline, Heroku, GitHub
 // and CI may be nil: messages then say less.
-type NotifyDeps struct {
-	Config   NotifyConfig
-	Poster   Poster
-	Store    NotifyStore
+type Deps struct {
+	Config   Config
+	Poster   commands.Poster
+	Store    Store
 	Pipeline PipelineSource
-	Heroku   NotifyHeroku
-	GitHub   NotifyGitHub
+	Heroku   Heroku
+	GitHub   GitHub
 	CI       CI
 	Log      zerolog.Logger
 }
 
-// Notifications posts the services' events where the team acts on them:
+// Notifier posts the services' events where the team acts on them:
 // pull requests in the PR channel with a Create review app button and
 // their later events in that message's thread; releases and CI of the main
 // branch in the deploy channel, staging releases with a Request promotion
 // button.
-type Notifications struct {
-	cfg      NotifyConfig
-	poster   Poster
-	store    NotifyStore
+type Notifier struct {
+	cfg      Config
+	poster   commands.Poster
+	store    Store
 	pipeline PipelineSource
-	heroku   NotifyHeroku
-	github   NotifyGitHub
+	heroku   Heroku
+	github   GitHub
 	ci       CI
 	log      zerolog.Logger
 
@@ -238,26 +142,20 @@ const maxBranches = 1000
 // production release is still recognised as its outcome.
 const devyPromotionWindow = 30 * time.Minute
 
-// NewNotifications builds the notifications.
-func NewNotifications(d NotifyDeps) *Notifications {
+// New builds the notifications.
+func New(d Deps) *Notifier {
 	c := d.Config
 	if len(c.MainBranches) == 0 {
 		c.MainBranches = []string{"master", "main"}
 	}
-	return &Notifications{cfg: c, poster: d.Poster, store: d.Store, pipeline: d.Pipeline, heroku: d.Heroku, github: d.GitHub, ci: d.CI,
+	return &Notifier{cfg: c, poster: d.Poster, store: d.Store, pipeline: d.Pipeline, heroku: d.Heroku, github: d.GitHub, ci: d.CI,
 		log: d.Log.With().Str("cmd", "notify").Logger(), branches: map[string]int{}}
-}
-
-// Pipeline is the configured pipeline with its staging and production apps,
-// as /deploy sees it (read at most once a minute).
-func (d *Deploy) Pipeline(ctx context.Context) (heroku.Pipeline, error) {
-	return d.resolvePipeline(ctx)
 }
 
 // --- pull requests ---
 
 // PullRequest announces a new pull request and follows it in its thread.
-func (n *Notifications) PullRequest(ctx context.Context, e PREvent) error {
+func (n *Notifier) PullRequest(ctx context.Context, e commands.PREvent) error {
 	if !e.Wanted() {
 		return nil
 	}
@@ -304,7 +202,7 @@ func (n *Notifications) PullRequest(ctx context.Context, e PREvent) error {
 
 // learnBranch remembers which open pull request a branch belongs to, so that
 // the branch's pipelines can be reported in its thread.
-func (n *Notifications) learnBranch(e PREvent) {
+func (n *Notifier) learnBranch(e commands.PREvent) {
 	if e.Branch == "" {
 		return
 	}
@@ -336,7 +234,7 @@ func (n *Notifications) learnBranch(e PREvent) {
 	}
 }
 
-func (n *Notifications) branchPR(branch string) int {
+func (n *Notifier) branchPR(branch string) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.branches[branch]
@@ -344,7 +242,7 @@ func (n *Notifications) branchPR(branch string) int {
 
 // prOpenedMessage is the announcement of a pull request. Its text links the
 // pull request, which is how `@Devy reviewapp` in its thread finds it.
-func (n *Notifications) prOpenedMessage(e PREvent) Message {
+func (n *Notifier) prOpenedMessage(e commands.PREvent) commands.Message {
 	title := prTitle(e)
 	verb := "opened"
 	if e.Action == "reopened" {
@@ -355,28 +253,28 @@ func (n *Notifications) prOpenedMessage(e PREvent) Message {
 		draft = " (draft)"
 	}
 	fields := []string{"*Author*\n" + n.person(e.Author), "*Branch*\n" + branchLine(e)}
-	return Message{
+	return commands.Message{
 		Text: fmt.Sprintf("Pull request %s %s by %s%s", title, verb, n.person(e.Author), draft),
-		Blocks: []Block{
-			Section{Text: fmt.Sprintf("🔀 *%s*%s", title, draft)},
-			Section{Fields: fields},
-			Actions{ID: "pr.notification." + strconv.Itoa(e.Number), Buttons: []Button{
-				{ActionID: ActionCreateReviewApp, Text: "Create review app", Value: strconv.Itoa(e.Number)},
+		Blocks: []commands.Block{
+			commands.Section{Text: fmt.Sprintf("🔀 *%s*%s", title, draft)},
+			commands.Section{Fields: fields},
+			commands.Actions{ID: "pr.notification." + strconv.Itoa(e.Number), Buttons: []commands.Button{
+				{ActionID: commands.ActionCreateReviewApp, Text: "Create review app", Value: strconv.Itoa(e.Number)},
 			}},
-			Context{Texts: []string{"A review app is built only when someone asks: this button, or `@Devy reviewapp` in this thread."}},
+			commands.Context{Texts: []string{"A review app is built only when someone asks: this button, or `@Devy reviewapp` in this thread."}},
 		},
 	}
 }
 
 // prFollowUp is a later event of a pull request, for its thread.
-func (n *Notifications) prFollowUp(e PREvent) Message {
+func (n *Notifier) prFollowUp(e commands.PREvent) commands.Message {
 	var text string
-	var blocks []Block
+	var blocks []commands.Block
 	switch e.Action {
 	case "reopened":
-		m := Message{Text: fmt.Sprintf("🔁 Reopened by %s.", n.person(e.Sender))}
-		m.Blocks = []Block{Section{Text: m.Text}, Actions{ID: "pr.reopened." + strconv.Itoa(e.Number), Buttons: []Button{
-			{ActionID: ActionCreateReviewApp, Text: "Create review app", Value: strconv.Itoa(e.Number)},
+		m := commands.Message{Text: fmt.Sprintf("🔁 Reopened by %s.", n.person(e.Sender))}
+		m.Blocks = []commands.Block{commands.Section{Text: m.Text}, commands.Actions{ID: "pr.reopened." + strconv.Itoa(e.Number), Buttons: []commands.Button{
+			{ActionID: commands.ActionCreateReviewApp, Text: "Create review app", Value: strconv.Itoa(e.Number)},
 		}}}
 		return m
 	case "synchronize":
@@ -402,16 +300,16 @@ func (n *Notifications) prFollowUp(e PREvent) Message {
 			if ra.AppName != "" {
 				app = fmt.Sprintf("Its review app *%s*", ra.AppName)
 			}
-			blocks = append(blocks, Section{Text: text}, Section{Text: fmt.Sprintf(
+			blocks = append(blocks, commands.Section{Text: text}, commands.Section{Text: fmt.Sprintf(
 				"%s is still there, costing dyno hours: `@Devy reviewapp %d destroy` here (or `/reviewapp %d destroy` in a channel) deletes it.", app, e.Number, e.Number)})
 		}
 	}
-	return Message{Text: text, Blocks: blocks}
+	return commands.Message{Text: text, Blocks: blocks}
 }
 
 // liveReviewApp returns the pull request's review app Devy made, if it is
 // not deleted yet.
-func (n *Notifications) liveReviewApp(pr int) (store.ReviewApp, bool) {
+func (n *Notifier) liveReviewApp(pr int) (store.ReviewApp, bool) {
 	ra, err := n.store.ReviewApp(pr)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
@@ -422,14 +320,14 @@ func (n *Notifications) liveReviewApp(pr int) (store.ReviewApp, bool) {
 	return ra, ra.Status != store.ReviewDeleted && ra.Status != store.ReviewDeleting
 }
 
-func prTitle(e PREvent) string {
+func prTitle(e commands.PREvent) string {
 	if e.Title == "" {
 		return fmt.Sprintf("<%s|#%d>", e.URL, e.Number)
 	}
-	return fmt.Sprintf("<%s|#%d %s>", e.URL, e.Number, format.Escape(clipText(e.Title, 150)))
+	return fmt.Sprintf("<%s|#%d %s>", e.URL, e.Number, format.Escape(format.Clip(e.Title, 150)))
 }
 
-func branchLine(e PREvent) string {
+func branchLine(e commands.PREvent) string {
 	s := "`" + format.Escape(e.Branch) + "`"
 	if e.Base != "" {
 		s += " → `" + format.Escape(e.Base) + "`"
@@ -441,7 +339,7 @@ func branchLine(e PREvent) string {
 
 // stage tells where an app sits in the pipeline: "staging", "production",
 // "" for any other app, and known=false when the pipeline is not known.
-func (n *Notifications) stage(ctx context.Context, appID, appName string) (heroku.Pipeline, string, bool) {
+func (n *Notifier) stage(ctx context.Context, appID, appName string) (heroku.Pipeline, string, bool) {
 	if n.pipeline == nil {
 		return heroku.Pipeline{}, "", false
 	}
@@ -463,7 +361,7 @@ func (n *Notifications) stage(ctx context.Context, appID, appName string) (herok
 // Release reports a release: a staging one with what it would ship and a
 // Request promotion button, a production one with whether it went through
 // Devy, a failed one with Heroku's words.
-func (n *Notifications) Release(ctx context.Context, e ReleaseEvent) error {
+func (n *Notifier) Release(ctx context.Context, e commands.ReleaseEvent) error {
 	if !e.Wanted() {
 		return nil
 	}
@@ -473,7 +371,7 @@ func (n *Notifications) Release(ctx context.Context, e ReleaseEvent) error {
 		log.Debug().Msg("release of an app outside the pipeline's staging and production stages; nothing posted")
 		return nil
 	}
-	var m Message
+	var m commands.Message
 	switch {
 	case e.Status == "failed":
 		m = n.releaseFailedMessage(e, stage)
@@ -497,7 +395,7 @@ func (n *Notifications) Release(ctx context.Context, e ReleaseEvent) error {
 // releaseCommit finds the commit a release runs: from the app's current
 // release when it is this one (or shares its slug), otherwise from Heroku's
 // description of a code release ("Deploy 2d9f5fce").
-func (n *Notifications) releaseCommit(ctx context.Context, e ReleaseEvent) string {
+func (n *Notifier) releaseCommit(ctx context.Context, e commands.ReleaseEvent) string {
 	if n.heroku != nil {
 		cur, err := n.heroku.CurrentRelease(ctx, cmp.Or(e.AppID, e.AppName))
 		switch {
@@ -517,26 +415,26 @@ func (n *Notifications) releaseCommit(ctx context.Context, e ReleaseEvent) strin
 
 var deployDescription = regexp.MustCompile(`^Deploy ([0-9a-f]{7,40})\b`)
 
-func (n *Notifications) stagingMessage(ctx context.Context, p heroku.Pipeline, e ReleaseEvent) Message {
+func (n *Notifier) stagingMessage(ctx context.Context, p heroku.Pipeline, e commands.ReleaseEvent) commands.Message {
 	commit := n.releaseCommit(ctx, e)
 	head := fmt.Sprintf("🚚 New staging release: *%s* v%d", format.Escape(e.AppName), e.Version)
 	fields := []string{"*Commit*\n" + n.shaLink(commit), "*Released by*\n" + cmp.Or(e.UserEmail, "unknown")}
 	if e.Description != "" {
-		fields = append(fields, "*Heroku says*\n"+format.Escape(clipText(e.Description, 200)))
+		fields = append(fields, "*Heroku says*\n"+format.Escape(format.Clip(e.Description, 200)))
 	}
 	ahead, promotable := n.aheadOfProduction(ctx, p, commit, e.SlugID)
-	blocks := []Block{Section{Text: head}, Section{Fields: fields}, Section{Text: ahead}}
+	blocks := []commands.Block{commands.Section{Text: head}, commands.Section{Fields: fields}, commands.Section{Text: ahead}}
 	if promotable {
-		blocks = append(blocks, Actions{ID: "deploy.release." + e.ID, Buttons: []Button{
-			{ActionID: ActionRequest, Text: "Request promotion", Value: e.ID, Style: "primary"},
-		}}, Context{Texts: []string{"The button asks for a reviewed promotion, like `/deploy promote`; someone else approves it."}})
+		blocks = append(blocks, commands.Actions{ID: "deploy.release." + e.ID, Buttons: []commands.Button{
+			{ActionID: commands.ActionRequest, Text: "Request promotion", Value: e.ID, Style: "primary"},
+		}}, commands.Context{Texts: []string{"The button asks for a reviewed promotion, like `/deploy promote`; someone else approves it."}})
 	}
-	return Message{Text: fmt.Sprintf("New staging release %s v%d (%s). %s", e.AppName, e.Version, format.Short(commit), plainSentence(ahead)), Blocks: blocks}
+	return commands.Message{Text: fmt.Sprintf("New staging release %s v%d (%s). %s", e.AppName, e.Version, format.Short(commit), plainSentence(ahead)), Blocks: blocks}
 }
 
 // aheadOfProduction says how far staging's commit is ahead of production,
 // and whether there is anything to promote.
-func (n *Notifications) aheadOfProduction(ctx context.Context, p heroku.Pipeline, commit, slugID string) (string, bool) {
+func (n *Notifier) aheadOfProduction(ctx context.Context, p heroku.Pipeline, commit, slugID string) (string, bool) {
 	if len(p.Production) == 0 || n.heroku == nil {
 		return "Production: unknown.", true
 	}
@@ -546,7 +444,7 @@ func (n *Notifications) aheadOfProduction(ctx context.Context, p heroku.Pipeline
 	case errors.Is(err, heroku.ErrNoRelease):
 		return fmt.Sprintf("*%s* has no release yet.", format.Escape(prodApp.Name)), true
 	case err != nil:
-		return "Commits ahead of production: unknown (" + explainInline(err) + ").", true
+		return "Commits ahead of production: unknown (" + format.Failure(err) + ").", true
 	case (slugID != "" && slugID == prod.SlugID) || (commit != "" && commit == prod.Commit):
 		return fmt.Sprintf("Production (*%s* v%d) already runs this code: nothing to promote.", format.Escape(prodApp.Name), prod.Version), false
 	case n.github == nil || commit == "" || prod.Commit == "":
@@ -554,7 +452,7 @@ func (n *Notifications) aheadOfProduction(ctx context.Context, p heroku.Pipeline
 	}
 	c, err := n.github.Compare(ctx, prod.Commit, commit)
 	if err != nil {
-		return "Commits ahead of production: unknown (" + explainInline(err) + ").", true
+		return "Commits ahead of production: unknown (" + format.Failure(err) + ").", true
 	}
 	s := fmt.Sprintf("<%s|%d commit%s ahead> of production (*%s* v%d · %s).", c.URL, c.AheadBy, format.Plural(c.AheadBy), format.Escape(prodApp.Name), prod.Version, n.shaLink(prod.Commit))
 	if c.BehindBy > 0 {
@@ -565,7 +463,7 @@ func (n *Notifications) aheadOfProduction(ctx context.Context, p heroku.Pipeline
 
 // devyPromotion returns Devy's promotion that made a production release: one
 // promoting now to that app, or one that just ended with this release.
-func (n *Notifications) devyPromotion(e ReleaseEvent) *store.PromotionRequest {
+func (n *Notifier) devyPromotion(e commands.ReleaseEvent) *store.PromotionRequest {
 	reqs, err := n.store.Requests(store.StatusPromoting, store.StatusSucceeded, store.StatusFailed, store.StatusUnknown)
 	if err != nil {
 		n.log.Warn().Err(err).Msg("reading promotion requests failed; the release is reported as made outside Devy")
@@ -593,32 +491,32 @@ func (n *Notifications) devyPromotion(e ReleaseEvent) *store.PromotionRequest {
 
 // postPromotedRelease reports a production release Devy made in its
 // request's thread: the request message itself tells the story.
-func (n *Notifications) postPromotedRelease(ctx context.Context, r store.PromotionRequest, e ReleaseEvent) error {
+func (n *Notifier) postPromotedRelease(ctx context.Context, r store.PromotionRequest, e commands.ReleaseEvent) error {
 	text := fmt.Sprintf("🚀 *%s* is now v%d, from Devy's promotion request #%d (%s v%d, approved by <@%s>).",
 		format.Escape(e.AppName), e.Version, r.ID, format.Escape(r.StagingAppName), r.ReleaseVersion, r.DecidedBy)
 	channel, thread := n.cfg.DeployChannel, ""
 	if r.MessageTS != "" && r.Channel != "" {
 		channel, thread = r.Channel, r.MessageTS
 	}
-	if _, err := n.poster.Post(ctx, channel, thread, Message{Text: text}); err != nil {
+	if _, err := n.poster.Post(ctx, channel, thread, commands.Message{Text: text}); err != nil {
 		return fmt.Errorf("post the release of %s v%d: %w", e.AppName, e.Version, err)
 	}
 	return nil
 }
 
-func (n *Notifications) outsideDevyMessage(ctx context.Context, e ReleaseEvent) Message {
+func (n *Notifier) outsideDevyMessage(ctx context.Context, e commands.ReleaseEvent) commands.Message {
 	commit := n.releaseCommit(ctx, e)
 	head := fmt.Sprintf("⚠️ *%s* is now v%d (%s), released by %s — this did not go through Devy: no promotion request of ours was running or just finished for it, so nobody reviewed it here.",
 		format.Escape(e.AppName), e.Version, n.shaLink(commit), format.Escape(cmp.Or(e.UserEmail, "someone"))) + herokuSays(e.Description)
-	return Message{Text: head, Blocks: []Block{Section{Text: head}, Context{Texts: []string{"`/deploy history` lists the promotions made through Devy."}}}}
+	return commands.Message{Text: head, Blocks: []commands.Block{commands.Section{Text: head}, commands.Context{Texts: []string{"`/deploy history` lists the promotions made through Devy."}}}}
 }
 
-func (n *Notifications) plainReleaseMessage(ctx context.Context, e ReleaseEvent) Message {
+func (n *Notifier) plainReleaseMessage(ctx context.Context, e commands.ReleaseEvent) commands.Message {
 	text := fmt.Sprintf("📦 *%s* released v%d (%s) by %s.", format.Escape(e.AppName), e.Version, n.shaLink(n.releaseCommit(ctx, e)), format.Escape(cmp.Or(e.UserEmail, "someone"))) + herokuSays(e.Description)
-	return Message{Text: text}
+	return commands.Message{Text: text}
 }
 
-func (n *Notifications) releaseFailedMessage(e ReleaseEvent, stage string) Message {
+func (n *Notifier) releaseFailedMessage(e commands.ReleaseEvent, stage string) commands.Message {
 	where := ""
 	if stage != "" {
 		where = " (" + stage + ")"
@@ -629,7 +527,7 @@ func (n *Notifications) releaseFailedMessage(e ReleaseEvent, stage string) Messa
 	} else {
 		text += fmt.Sprintf(" `heroku releases:output v%d -a %s` shows its log.", e.Version, e.AppName)
 	}
-	return Message{Text: text}
+	return commands.Message{Text: text}
 }
 
 // heroSays quotes Heroku's description of a release or build.
@@ -637,11 +535,11 @@ func herokuSays(s string) string {
 	if s == "" {
 		return ""
 	}
-	return " Heroku says: “" + format.Escape(clipText(s, 300)) + "”"
+	return " Heroku says: “" + format.Escape(format.Clip(s, 300)) + "”"
 }
 
 // Build reports a failed Heroku build.
-func (n *Notifications) Build(ctx context.Context, e BuildEvent) error {
+func (n *Notifier) Build(ctx context.Context, e commands.BuildEvent) error {
 	if !e.Wanted() {
 		return nil
 	}
@@ -656,9 +554,9 @@ func (n *Notifications) Build(ctx context.Context, e BuildEvent) error {
 		text += " (started by " + format.Escape(e.UserEmail) + ")"
 	}
 	text += "."
-	m := Message{Text: text, Blocks: []Block{Section{Text: text}}}
+	m := commands.Message{Text: text, Blocks: []commands.Block{commands.Section{Text: text}}}
 	if e.ID != "" && e.AppName != "" {
-		m.Blocks = append(m.Blocks, Context{Texts: []string{fmt.Sprintf("<https://dashboard.heroku.com/apps/%s/activity/builds/%s|Heroku's build log> has the details.", e.AppName, e.ID)}})
+		m.Blocks = append(m.Blocks, commands.Context{Texts: []string{fmt.Sprintf("<https://dashboard.heroku.com/apps/%s/activity/builds/%s|Heroku's build log> has the details.", e.AppName, e.ID)}})
 	}
 	if _, err := n.poster.Post(ctx, n.cfg.DeployChannel, "", m); err != nil {
 		return fmt.Errorf("post the failed build of %s: %w", app, err)
@@ -670,7 +568,7 @@ func (n *Notifications) Build(ctx context.Context, e BuildEvent) error {
 
 // Pipeline reports a finished pipeline: of the main branch in the deploy
 // channel, of a pull request's branch in that pull request's thread.
-func (n *Notifications) Pipeline(ctx context.Context, e PipelineEvent) error {
+func (n *Notifier) Pipeline(ctx context.Context, e commands.PipelineEvent) error {
 	if !e.Wanted() {
 		return nil
 	}
@@ -707,7 +605,7 @@ func (n *Notifications) Pipeline(ctx context.Context, e PipelineEvent) error {
 	return nil
 }
 
-func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, main bool) Message {
+func (n *Notifier) pipelineMessage(ctx context.Context, e commands.PipelineEvent, main bool) commands.Message {
 	result := strings.ToLower(e.Result)
 	icon := map[string]string{"passed": "✅", "failed": "❌", "stopped": "⏹", "canceled": "⏹"}[result]
 	if icon == "" {
@@ -719,7 +617,7 @@ func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, ma
 	}
 	head := fmt.Sprintf("%s *%s* at %s", icon, what, n.shaLink(e.SHA))
 	if msg := firstLine(e.CommitMessage); msg != "" {
-		head += " — “" + format.Escape(clipText(msg, 150)) + "”"
+		head += " — “" + format.Escape(format.Clip(msg, 150)) + "”"
 	}
 	var fields []string
 	link := n.workflowURL(e)
@@ -729,7 +627,7 @@ func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, ma
 	} else {
 		fields = append(fields, "*Pipeline*\n"+format.Escape(name))
 	}
-	if d := e.duration(); d > 0 {
+	if d := duration(e); d > 0 {
 		fields = append(fields, "*Duration*\n"+format.Elapsed(d))
 	}
 	text := fmt.Sprintf("%s %s at %s", icon, what, format.Short(e.SHA))
@@ -743,18 +641,18 @@ func (n *Notifications) pipelineMessage(ctx context.Context, e PipelineEvent, ma
 			text += " — " + who
 		}
 	}
-	blocks := []Block{Section{Text: head}, Section{Fields: fields}}
+	blocks := []commands.Block{commands.Section{Text: head}, commands.Section{Fields: fields}}
 	if e.Error != "" {
-		blocks = append(blocks, Context{Texts: []string{"Semaphore says: " + format.Escape(clipText(e.Error, 300))}})
+		blocks = append(blocks, commands.Context{Texts: []string{"Semaphore says: " + format.Escape(format.Clip(e.Error, 300))}})
 	}
-	return Message{Text: text, Blocks: blocks}
+	return commands.Message{Text: text, Blocks: blocks}
 }
 
 // culprit names the author of the commit that failed (the pipeline's, the
 // head of the push), as a Slack mention when DEVY_USER_MAP knows them:
 // from GitHub's list of the push's commits when it can be read, otherwise
 // who pushed.
-func (n *Notifications) culprit(ctx context.Context, e PipelineEvent) string {
+func (n *Notifier) culprit(ctx context.Context, e commands.PipelineEvent) string {
 	if base, head, ok := splitRange(e.CommitRange); ok && n.github != nil {
 		c, err := n.github.Compare(ctx, base, head)
 		if err != nil {
@@ -798,7 +696,7 @@ func splitRange(r string) (string, string, bool) {
 	return base, head, true
 }
 
-func (n *Notifications) workflowURL(e PipelineEvent) string {
+func (n *Notifier) workflowURL(e commands.PipelineEvent) string {
 	switch {
 	case e.WorkflowID == "":
 		return ""
@@ -810,7 +708,7 @@ func (n *Notifications) workflowURL(e PipelineEvent) string {
 	return ""
 }
 
-func (e PipelineEvent) duration() time.Duration {
+func duration(e commands.PipelineEvent) time.Duration {
 	start := e.RunningAt
 	if start.IsZero() || start.Unix() <= 0 {
 		start = e.CreatedAt
@@ -824,9 +722,9 @@ func (e PipelineEvent) duration() time.Duration {
 // --- helpers ---
 
 // person names a GitHub user, as a Slack mention when DEVY_USER_MAP knows them.
-func (n *Notifications) person(login string) string { return format.Person(n.cfg.UserMap, login) }
+func (n *Notifier) person(login string) string { return format.Person(n.cfg.UserMap, login) }
 
-func (n *Notifications) shaLink(sha string) string {
+func (n *Notifier) shaLink(sha string) string {
 	if n.github == nil {
 		return format.Commit(sha, nil)
 	}

@@ -1,7 +1,9 @@
-package commands
+package deploy
 
 import (
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/commandstest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,47 +18,47 @@ import (
 
 // lockCounter counts the lock reads that drawing a status reply makes.
 type lockCounter struct {
-	DeployStore
+	Store
 	reads atomic.Int32
 }
 
 func (s *lockCounter) Lock(pipeline string) (*store.Lock, error) {
 	s.reads.Add(1)
-	return s.DeployStore.Lock(pipeline)
+	return s.Store.Lock(pipeline)
 }
 
 // statusDesk is a /deploy with a sandbox Heroku whose requests can be held,
 // and a count of the lock reads that drawing a status makes.
-func statusDesk(t *testing.T) (*Router, *sandbox.Sandbox, *lockCounter) {
+func statusDesk(t *testing.T) (*commands.Router, *sandbox.Sandbox, *lockCounter) {
 	t.Helper()
 	sb := sandbox.Start()
 	t.Cleanup(sb.Close)
-	counted := &lockCounter{DeployStore: testStore(t)}
-	d := NewDeploy(DeployDeps{
-		Config: DeployConfig{Pipeline: sandbox.Pipeline, Channel: "devy"},
+	counted := &lockCounter{Store: commandstest.Store(t)}
+	d := New(Deps{
+		Config: Config{Pipeline: sandbox.Pipeline, Channel: "devy"},
 		Heroku: heroku.New(sb.HerokuURL, sandbox.HerokuToken, nil), Store: counted,
-		Poster: &recorder{msgs: map[string]Message{}}, Bg: NewBackground(t.Context()), Log: zerolog.Nop(),
+		Poster: &commandstest.Recorder{}, Bg: commands.NewBackground(t.Context()), Log: zerolog.Nop(),
 	})
-	r := NewRouter()
+	r := commands.NewRouter()
 	d.Register(r)
 	return r, sb, counted
 }
 
 type answer struct {
-	reply Reply
+	reply commands.Reply
 	err   error
 }
 
 // askStatus asks for the status while it is being read: the answer must
 // come later, into the channel returned.
-func askStatus(t *testing.T, r *Router, user string) <-chan answer {
+func askStatus(t *testing.T, r *commands.Router, user string) <-chan answer {
 	t.Helper()
-	reply, err := r.Handle(t.Context(), Request{Command: "deploy", Text: "status", UserID: user, ChannelID: "C1", Source: Slash})
+	reply, err := r.Handle(t.Context(), commands.Request{Command: "deploy", Text: "status", UserID: user, ChannelID: "C1", Source: commands.Slash})
 	if err != nil || reply.Later == nil {
 		t.Fatalf("%s asked while the status was read and got (%q, %v); want the answer later", user, reply.Text, err)
 	}
 	c := make(chan answer, 1)
-	reply.Later(func(r Reply, err error) { c <- answer{r, err} })
+	reply.Later(func(r commands.Reply, err error) { c <- answer{r, err} })
 	return c
 }
 
@@ -93,7 +95,7 @@ func TestStatusWaitersShareOneDrawnReply(t *testing.T) {
 		t.Fatalf("%d waiters of one read drew %d replies (lock reads); they should share the one drawn when the read ends", n, got)
 	}
 	// The status just read is reused, and drawn afresh at once.
-	reply, err := r.Handle(t.Context(), Request{Command: "deploy", Text: "status", UserID: "U99", ChannelID: "C1", Source: Slash})
+	reply, err := r.Handle(t.Context(), commands.Request{Command: "deploy", Text: "status", UserID: "U99", ChannelID: "C1", Source: commands.Slash})
 	if err != nil || reply.Later != nil || !strings.Contains(reply.Text, "Pipeline "+sandbox.Pipeline) {
 		t.Fatalf("after the read, status gave (%q, later %t, %v); want the status at once", reply.Text, reply.Later != nil, err)
 	}
@@ -117,7 +119,7 @@ func TestStatusWaitersAllHearAFailedRead(t *testing.T) {
 		if got.err == nil {
 			t.Fatalf("a waiter got %q from a failed read; want the error", got.reply.Text)
 		}
-		if reply, _ := ErrorReply(got.err, "ref"); !strings.Contains(reply.Text, "Heroku") {
+		if reply, _ := commands.ErrorReply(got.err, "ref"); !strings.Contains(reply.Text, "Heroku") {
 			t.Fatalf("a waiter was told %q; want it to name Heroku", reply.Text)
 		}
 	}

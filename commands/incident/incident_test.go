@@ -1,8 +1,10 @@
-package commands
+package incident
 
 import (
 	"context"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/commandstest"
 	"github.com/devy-chatops/devy/commands/format"
 	"path/filepath"
 	"strings"
@@ -180,7 +182,7 @@ func TestPostmortemMarkdown(t *testing.T) {
 func TestValidateForms(t *testing.T) {
 	tests := []struct {
 		name     string
-		validate func(View) map[string]string
+		validate func(commands.View) map[string]string
 		values   map[string][]string
 		want     []string // input ids with errors
 	}{
@@ -194,7 +196,7 @@ func TestValidateForms(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			errs := tc.validate(View{Values: tc.values})
+			errs := tc.validate(commands.View{Values: tc.values})
 			var got []string
 			for id, msg := range errs {
 				got = append(got, id)
@@ -225,7 +227,7 @@ func sorted(s []string) []string {
 }
 
 func TestNudgeDue(t *testing.T) {
-	cfg := IncidentConfig{QuietAfter: 30 * time.Minute, PostmortemAfter: 48 * time.Hour}
+	cfg := Config{QuietAfter: 30 * time.Minute, PostmortemAfter: 48 * time.Hour}
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	open := store.Incident{Status: store.IncidentOpen, OpenedAt: t0, LastEntryAt: t0}
 	resolved := store.Incident{Status: store.IncidentResolved, OpenedAt: t0, LastEntryAt: t0.Add(time.Hour), ResolvedAt: t0.Add(time.Hour)}
@@ -263,13 +265,13 @@ type posts struct {
 	msgs []string
 }
 
-func (p *posts) Post(ctx context.Context, channel, threadTS string, m Message) (Posted, error) {
+func (p *posts) Post(ctx context.Context, channel, threadTS string, m commands.Message) (commands.Posted, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.msgs = append(p.msgs, channel+": "+m.Text)
-	return Posted{Channel: channel, TS: fmt.Sprint(len(p.msgs))}, nil
+	return commands.Posted{Channel: channel, TS: fmt.Sprint(len(p.msgs))}, nil
 }
-func (p *posts) Update(ctx context.Context, channel, ts string, m Message) error { return nil }
+func (p *posts) Update(ctx context.Context, channel, ts string, m commands.Message) error { return nil }
 func (p *posts) all() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -289,13 +291,13 @@ func (s staleIncidents) Incidents() ([]store.Incident, error) { return s.list, n
 func TestNudgesFromStoredState(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "devy.db")
 	clock := testclock.New(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	open := func() (*store.DB, *posts, *Incidents) {
+	open := func() (*store.DB, *posts, *Desk) {
 		db, err := store.Open(path, time.Second, store.WithClock(clock.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := &posts{}
-		return db, p, NewIncidents(IncidentDeps{Store: db, Poster: p, Log: zerolog.Nop()})
+		return db, p, New(Deps{Store: db, Poster: p, Log: zerolog.Nop()})
 	}
 	db, p, inc := open()
 	a, _ := db.OpenIncident(store.Incident{Title: "A", Severity: "SEV2", Commander: "U1", OpenedBy: "U1"})
@@ -319,7 +321,7 @@ func TestNudgesFromStoredState(t *testing.T) {
 	// Another Devy process on the same store read the incidents just
 	// before this one recorded the reminder: it must not send it again.
 	otherPosts := &posts{}
-	other := NewIncidents(IncidentDeps{Store: staleIncidents{db, readBefore}, Poster: otherPosts, Log: zerolog.Nop()})
+	other := New(Deps{Store: staleIncidents{db, readBefore}, Poster: otherPosts, Log: zerolog.Nop()})
 	if err := other.Nudge(context.Background()); err != nil || len(otherPosts.all()) != 0 {
 		t.Fatalf("a second process reminded again: %q, %v", otherPosts.all(), err)
 	}
@@ -359,7 +361,7 @@ func TestNudgesFromStoredState(t *testing.T) {
 // A long incident's timeline is shown within Slack's 50 blocks a message,
 // newest entries kept.
 func TestShowKeepsALongTimelineWithinSlacksBlockLimit(t *testing.T) {
-	db := testStore(t)
+	db := commandstest.Store(t)
 	inc, err := db.OpenIncident(store.Incident{Title: "Long", Severity: "SEV2", Commander: "U1", OpenedBy: "U1"})
 	if err != nil {
 		t.Fatal(err)
@@ -367,15 +369,15 @@ func TestShowKeepsALongTimelineWithinSlacksBlockLimit(t *testing.T) {
 	for n := range 1500 {
 		db.AddTimelineEntry(inc.Number, store.TimelineEntry{Kind: store.EntryUpdate, Actor: "U1", Text: fmt.Sprintf("update %d: %s", n, strings.Repeat("x", 80))})
 	}
-	r := NewRouter()
-	NewIncidents(IncidentDeps{Store: db, Poster: &posts{}, Log: zerolog.Nop()}).Register(r)
-	reply, err := r.Handle(t.Context(), Request{Command: "incident", Text: "show 1", UserID: "U1", ChannelID: "C9"})
+	r := commands.NewRouter()
+	New(Deps{Store: db, Poster: &posts{}, Log: zerolog.Nop()}).Register(r)
+	reply, err := r.Handle(t.Context(), commands.Request{Command: "incident", Text: "show 1", UserID: "U1", ChannelID: "C9"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var all strings.Builder
 	for _, b := range reply.Blocks {
-		if s, ok := b.(Section); ok {
+		if s, ok := b.(commands.Section); ok {
 			all.WriteString(s.Text)
 		}
 	}

@@ -1,9 +1,10 @@
-package commands
+package incident
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 //     reminder per quiet period; a new entry starts the clock again);
 //   - a resolved incident without a postmortem gets one postmortem reminder
 //     PostmortemAfter after its resolution.
-func nudgeDue(inc store.Incident, now time.Time, cfg IncidentConfig) string {
+func nudgeDue(inc store.Incident, now time.Time, cfg Config) string {
 	switch {
 	case inc.Open():
 		last := inc.LastEntryAt
@@ -39,7 +40,7 @@ func nudgeDue(inc store.Incident, now time.Time, cfg IncidentConfig) string {
 // posted, so a crash or restart never sends one twice; the store records it
 // only if it is still due as stored, so of several Devy processes sharing
 // the store only one sends it.
-func (i *Incidents) Nudge(ctx context.Context) error {
+func (i *Desk) Nudge(ctx context.Context) error {
 	all, err := i.store.Incidents()
 	if err != nil {
 		return fmt.Errorf("read incidents for reminders: %w", err)
@@ -67,13 +68,13 @@ func (i *Incidents) Nudge(ctx context.Context) error {
 				inc.Commander, inc.Number, format.Ago(now, inc.ResolvedAt), inc.Number)
 		}
 		i.log.Info().Uint64("incident", inc.Number).Str("kind", kind).Msg("incident reminder")
-		i.postIncident(ctx, inc, Message{Text: text})
+		i.postIncident(ctx, inc, commands.Message{Text: text})
 	}
 	return nil
 }
 
 // RunNudges looks for due reminders every NudgeEvery until ctx ends.
-func (i *Incidents) RunNudges(ctx context.Context) {
+func (i *Desk) RunNudges(ctx context.Context) {
 	t := time.NewTicker(i.cfg.NudgeEvery)
 	defer t.Stop()
 	for {

@@ -1,7 +1,9 @@
-package commands
+package deploy
 
 import (
 	"context"
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/commandstest"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,16 +23,16 @@ import (
 // slowFirstUpdate is a Poster whose first chat.update after armed is set
 // takes hold: Slack having a slow moment.
 type slowFirstUpdate struct {
-	*recorder
+	*commandstest.Recorder
 	armed atomic.Bool
 	hold  time.Duration
 }
 
-func (p *slowFirstUpdate) Update(ctx context.Context, channel, ts string, m Message) error {
+func (p *slowFirstUpdate) Update(ctx context.Context, channel, ts string, m commands.Message) error {
 	if p.armed.CompareAndSwap(true, false) {
 		time.Sleep(p.hold)
 	}
-	return p.recorder.Update(ctx, channel, ts, m)
+	return p.Recorder.Update(ctx, channel, ts, m)
 }
 
 // An approval whose message update is slower than the follower's lease
@@ -40,20 +42,20 @@ func TestApprovalOutlastsASlowMessageUpdate(t *testing.T) {
 	sb := sandbox.Start()
 	t.Cleanup(sb.Close)
 	sb.Heroku.SetPromotionDelay(0)
-	st := testStore(t)
-	poster := &slowFirstUpdate{recorder: &recorder{msgs: map[string]Message{}}, hold: 800 * time.Millisecond}
-	d := NewDeploy(DeployDeps{
-		Config: DeployConfig{Pipeline: sandbox.Pipeline, Channel: "devy", LeaseTTL: 150 * time.Millisecond,
+	st := commandstest.Store(t)
+	poster := &slowFirstUpdate{Recorder: &commandstest.Recorder{}, hold: 800 * time.Millisecond}
+	d := New(Deps{
+		Config: Config{Pipeline: sandbox.Pipeline, Channel: "devy", LeaseTTL: 150 * time.Millisecond,
 			TakeoverEvery: 20 * time.Millisecond, PollInterval: 10 * time.Millisecond, MaxPoll: 50 * time.Millisecond},
 		Heroku: heroku.New(sb.HerokuURL, sandbox.HerokuToken, nil), Store: st,
-		Poster: poster, Bg: NewBackground(t.Context()), Log: zerolog.Nop(),
+		Poster: poster, Bg: commands.NewBackground(t.Context()), Log: zerolog.Nop(),
 	})
-	r := NewRouter()
+	r := commands.NewRouter()
 	d.Register(r)
 	if err := d.Resume(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Handle(t.Context(), Request{Command: "deploy", Text: "promote", UserID: "U1", ChannelID: "C1", ChannelName: "devy", Source: Slash}); err != nil {
+	if _, err := r.Handle(t.Context(), commands.Request{Command: "deploy", Text: "promote", UserID: "U1", ChannelID: "C1", ChannelName: "devy", Source: commands.Slash}); err != nil {
 		t.Fatalf("promote: %v", err)
 	}
 	req, err := st.Request(1)
@@ -61,7 +63,7 @@ func TestApprovalOutlastsASlowMessageUpdate(t *testing.T) {
 		t.Fatalf("no request was posted: %+v, %v", req, err)
 	}
 	poster.armed.Store(true)
-	if _, err := r.Click(t.Context(), Action{ActionID: ActionApprove, Value: "1", UserID: "U2", ChannelID: req.Channel, MessageTS: req.MessageTS}); err != nil {
+	if _, err := r.Click(t.Context(), commands.Action{ActionID: ActionApprove, Value: "1", UserID: "U2", ChannelID: req.Channel, MessageTS: req.MessageTS}); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -82,9 +84,9 @@ func TestApprovalOutlastsASlowMessageUpdate(t *testing.T) {
 // DEVY_APPROVER_NOT_AUTHOR refuses authors; when the commits could not be
 // read at all it cannot tell, and refuses everyone but admins.
 func TestApproverNotAuthor(t *testing.T) {
-	d := NewDeploy(DeployDeps{
-		Config: DeployConfig{ApproverNotAuthor: true, Admins: []string{"UADMIN"}, UserMap: map[string]string{"carol": "UCAROL"}},
-		Store:  testStore(t), Bg: NewBackground(t.Context()), Log: zerolog.Nop(),
+	d := New(Deps{
+		Config: Config{ApproverNotAuthor: true, Admins: []string{"UADMIN"}, UserMap: map[string]string{"carol": "UCAROL"}},
+		Store:  commandstest.Store(t), Bg: commands.NewBackground(t.Context()), Log: zerolog.Nop(),
 	})
 	read := store.PromotionRequest{CompareURL: "https://github.com/acme/shop/compare/a...b", Authors: []string{"Carol"}}
 	unread := store.PromotionRequest{}
@@ -134,20 +136,20 @@ func TestLostAnswerToThePromotionCallIsSettledFromProduction(t *testing.T) {
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
-	st := testStore(t)
-	d := NewDeploy(DeployDeps{
-		Config: DeployConfig{Pipeline: sandbox.Pipeline, Channel: "devy", SettleWithin: 10 * time.Second,
+	st := commandstest.Store(t)
+	d := New(Deps{
+		Config: Config{Pipeline: sandbox.Pipeline, Channel: "devy", SettleWithin: 10 * time.Second,
 			PollInterval: 20 * time.Millisecond, MaxPoll: 100 * time.Millisecond},
 		Heroku: heroku.New(front.URL, sandbox.HerokuToken, nil), Store: st,
-		Poster: &recorder{msgs: map[string]Message{}}, Bg: NewBackground(t.Context()), Log: zerolog.Nop(),
+		Poster: &commandstest.Recorder{}, Bg: commands.NewBackground(t.Context()), Log: zerolog.Nop(),
 	})
-	r := NewRouter()
+	r := commands.NewRouter()
 	d.Register(r)
-	if _, err := r.Handle(t.Context(), Request{Command: "deploy", Text: "promote", UserID: "U1", ChannelID: "C1", ChannelName: "devy", Source: Slash}); err != nil {
+	if _, err := r.Handle(t.Context(), commands.Request{Command: "deploy", Text: "promote", UserID: "U1", ChannelID: "C1", ChannelName: "devy", Source: commands.Slash}); err != nil {
 		t.Fatal(err)
 	}
 	req, _ := st.Request(1)
-	if _, err := r.Click(t.Context(), Action{ActionID: ActionApprove, Value: "1", UserID: "U2", ChannelID: req.Channel, MessageTS: req.MessageTS}); err != nil {
+	if _, err := r.Click(t.Context(), commands.Action{ActionID: ActionApprove, Value: "1", UserID: "U2", ChannelID: req.Channel, MessageTS: req.MessageTS}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)

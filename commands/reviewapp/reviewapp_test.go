@@ -1,12 +1,11 @@
-package commands
+package reviewapp
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/commandstest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/sandbox"
-	"github.com/devy-chatops/devy/store"
 )
 
 func TestParseReviewArgs(t *testing.T) {
@@ -51,7 +49,7 @@ func TestParseReviewArgs(t *testing.T) {
 		t.Run(tc.args, func(t *testing.T) {
 			got, err := parseReviewArgs(strings.Fields(tc.args), "/reviewapp", link)
 			if tc.wantErr != "" {
-				var ue *UserError
+				var ue *commands.UserError
 				if !errors.As(err, &ue) || !strings.Contains(ue.Msg, tc.wantErr) {
 					t.Fatalf("error = %v; want a user error containing %q", err, tc.wantErr)
 				}
@@ -100,48 +98,6 @@ func TestFindPRLink(t *testing.T) {
 	}
 }
 
-// recorder is a Poster that remembers what was posted and updated.
-type recorder struct {
-	mu      sync.Mutex // guards seq and msgs
-	seq     int
-	msgs    map[string]Message
-	updates int
-}
-
-func (r *recorder) Post(ctx context.Context, channel, threadTS string, m Message) (Posted, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.seq++
-	ts := fmt.Sprint(r.seq)
-	r.msgs[ts] = m
-	return Posted{Channel: channel, TS: ts}, nil
-}
-
-func (r *recorder) Update(ctx context.Context, channel, ts string, m Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs[ts] = m
-	r.updates++
-	return nil
-}
-
-func (r *recorder) message(ts string) Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.msgs[ts]
-}
-
-// testStore is a fresh bbolt store, closed when the test ends.
-func testStore(t *testing.T) *store.DB {
-	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "devy.db"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	sb := sandbox.Start()
 	defer sb.Close()
@@ -150,25 +106,25 @@ func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := testStore(t)
+	db := commandstest.Store(t)
 	ctx := t.Context()
-	bg := NewBackground(ctx)
-	poster := &recorder{msgs: map[string]Message{}}
-	ra := NewReviewApps(ReviewAppDeps{
-		Config: ReviewAppConfig{Pipeline: sandbox.Pipeline, PollInterval: 5 * time.Millisecond, MaxPoll: 20 * time.Millisecond, Timeout: 150 * time.Millisecond},
+	bg := commands.NewBackground(ctx)
+	poster := &commandstest.Recorder{}
+	ra := New(Deps{
+		Config: Config{Pipeline: sandbox.Pipeline, PollInterval: 5 * time.Millisecond, MaxPoll: 20 * time.Millisecond, Timeout: 150 * time.Millisecond},
 		Heroku: heroku.New(sb.HerokuURL, sandbox.HerokuToken, nil), GitHub: gh, Store: db, Poster: poster, Bg: bg, Log: zerolog.Nop(),
 	})
-	r := NewRouter()
+	r := commands.NewRouter()
 	ra.Register(r)
 
-	reply, err := r.Handle(ctx, Request{Command: "reviewapp", Text: "7", UserID: "U1", ChannelID: "C1", Source: Slash})
+	reply, err := r.Handle(ctx, commands.Request{Command: "reviewapp", Text: "7", UserID: "U1", ChannelID: "C1", Source: commands.Slash})
 	if err != nil || !strings.Contains(reply.Text, "Creating a review app for") {
 		t.Fatalf("reply = %+v, %v", reply, err)
 	}
 	if !bg.Wait(5 * time.Second) {
 		t.Fatal("Devy kept following the build past its time limit")
 	}
-	m := poster.message("1")
+	m := poster.Message("1")
 	if !strings.Contains(m.Text, "Still building after") || !strings.Contains(m.Text, "`/reviewapp 7 status` shows where it stands") {
 		t.Errorf("last message = %q; want it to say it is still building and how to check", m.Text)
 	}
@@ -183,7 +139,7 @@ func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	}
 
 	// Asking later still works: the status check reads Heroku afresh.
-	st, err := r.Handle(ctx, Request{Command: "reviewapp", Text: "7 status", UserID: "U2", ChannelID: "C1", Source: Slash})
+	st, err := r.Handle(ctx, commands.Request{Command: "reviewapp", Text: "7 status", UserID: "U2", ChannelID: "C1", Source: commands.Slash})
 	if err != nil || !st.Ephemeral || !strings.Contains(fmt.Sprint(st.Blocks), "Heroku status: pending") {
 		t.Errorf("status = %+v, %v", st, err)
 	}

@@ -1,10 +1,11 @@
-package commands
+package reviewapp
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"regexp"
 	"slices"
@@ -23,8 +24,8 @@ import (
 	"github.com/devy-chatops/devy/store"
 )
 
-// ReviewHeroku is what /reviewapp needs of Heroku.
-type ReviewHeroku interface {
+// Heroku is what /reviewapp needs of Heroku.
+type Heroku interface {
 	Pipeline(ctx context.Context, idOrName string) (heroku.Pipeline, error)
 	App(ctx context.Context, idOrName string) (heroku.App, error)
 	CreateReviewApp(ctx context.Context, pipelineID, branch string, pr int, tarballURL, version string) (heroku.ReviewApp, error)
@@ -33,8 +34,8 @@ type ReviewHeroku interface {
 	DeleteReviewApp(ctx context.Context, id string) error
 }
 
-// ReviewGitHub is what /reviewapp needs of GitHub.
-type ReviewGitHub interface {
+// GitHub is what /reviewapp needs of GitHub.
+type GitHub interface {
 	PullRequest(ctx context.Context, n int) (github.PullRequest, error)
 	TarballURL(ctx context.Context, sha string) (string, error)
 	CommitURL(sha string) string
@@ -42,8 +43,8 @@ type ReviewGitHub interface {
 	WebURL() string // https://github.com/owner/name
 }
 
-// ReviewStore is the state /reviewapp keeps.
-type ReviewStore interface {
+// Store is the state /reviewapp keeps.
+type Store interface {
 	Now() time.Time
 	CreateReviewApp(r store.ReviewApp) (store.ReviewApp, error)
 	ReviewApp(pr int) (store.ReviewApp, error)
@@ -53,8 +54,8 @@ type ReviewStore interface {
 	ReviewAppsBuilding() ([]store.ReviewApp, error)
 }
 
-// ReviewAppConfig is how /reviewapp behaves.
-type ReviewAppConfig struct {
+// Config is how /reviewapp behaves.
+type Config struct {
 	Pipeline     string            // name or id
 	Admins       []string          // Slack user ids allowed to destroy any review app
 	UserMap      map[string]string // GitHub login (lowercase) → Slack user id
@@ -63,30 +64,30 @@ type ReviewAppConfig struct {
 	Timeout      time.Duration // stop following a build after this long
 }
 
-// ReviewAppDeps is what ReviewApps is built from. CI may be nil.
-type ReviewAppDeps struct {
-	Config    ReviewAppConfig
-	Heroku    ReviewHeroku
-	GitHub    ReviewGitHub
-	CI        ReviewCI
-	Store     ReviewStore
-	Poster    Poster
-	Directory Directory
-	Bg        *Background
+// Deps is what Apps is built from. CI may be nil.
+type Deps struct {
+	Config    Config
+	Heroku    Heroku
+	GitHub    GitHub
+	CI        CI
+	Store     Store
+	Poster    commands.Poster
+	Directory commands.Directory
+	Bg        *commands.Background
 	Log       zerolog.Logger
 }
 
-// ReviewApps implements /reviewapp, its mention from a PR's thread, the
+// Apps implements /reviewapp, its mention from a PR's thread, the
 // "Create review app" message shortcut and the button on PR notifications.
-type ReviewApps struct {
-	cfg    ReviewAppConfig
-	heroku ReviewHeroku
-	github ReviewGitHub
-	ci     ReviewCI
-	store  ReviewStore
-	poster Poster
-	dir    Directory
-	bg     *Background
+type Apps struct {
+	cfg    Config
+	heroku Heroku
+	github GitHub
+	ci     CI
+	store  Store
+	poster commands.Poster
+	dir    commands.Directory
+	bg     *commands.Background
 	log    zerolog.Logger
 	link   *regexp.Regexp // a link to a pull request of the repository
 	usage  string
@@ -100,11 +101,10 @@ type ReviewApps struct {
 // Callback and action ids that start a review app from Slack.
 const (
 	ShortcutCreateReviewApp = "create_review_app" // the message shortcut (manifest.yml)
-	ActionCreateReviewApp   = "reviewapp.create"  // the button on PR notifications; value: the PR number
 )
 
-// NewReviewApps builds /reviewapp.
-func NewReviewApps(d ReviewAppDeps) *ReviewApps {
+// New builds /reviewapp.
+func New(d Deps) *Apps {
 	c := d.Config
 	if c.PollInterval <= 0 {
 		c.PollInterval = 5 * time.Second
@@ -115,58 +115,58 @@ func NewReviewApps(d ReviewAppDeps) *ReviewApps {
 	if c.Timeout <= 0 {
 		c.Timeout = 20 * time.Minute
 	}
-	return &ReviewApps{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory,
+	return &Apps{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory,
 		bg: d.Bg, log: d.Log.With().Str("cmd", "reviewapp").Logger(), link: prLinkPattern(d.GitHub.Repo(), d.GitHub.WebURL()), creating: map[int]bool{}}
 }
 
 // Register adds /reviewapp, its shortcut and its button to r.
-func (ra *ReviewApps) Register(r *Router) {
+func (ra *Apps) Register(r *commands.Router) {
 	cmd := reviewAppCommand(ra.list, ra.run)
 	cmd.Bare = ra.bare
 	ra.usage = cmd.Usage()
 	r.Add(cmd)
 	r.OnShortcut(ShortcutCreateReviewApp, ra.shortcut)
-	r.OnAction(ActionCreateReviewApp, ra.button)
+	r.OnAction(commands.ActionCreateReviewApp, ra.button)
 }
 
 // reviewAppCommand is the help table of /reviewapp; the stand-in for an
 // unconfigured Devy shares it so help never differs.
-func reviewAppCommand(list, numbered Handler) Command {
-	return Command{
+func reviewAppCommand(list, numbered commands.Handler) commands.Command {
+	return commands.Command{
 		Name:    "reviewapp",
 		Summary: "build a Heroku review app for a pull request (also `@Devy reviewapp` in the PR's thread)",
-		Subs: []Sub{
+		Subs: []commands.Sub{
 			// Names in angle brackets are shown in help only; Default routes them.
-			{"<PR number>", "", "create a review app from the PR's head commit, or show the existing one", nil},
-			{"<PR number> status", "", "the review app's state and URL", nil},
-			{"<PR number> destroy", "", "delete the review app (who asked for it, the PR's author or an admin)", nil},
-			{"list", "", "open review apps with PR, branch, status, age, URL", list},
+			{Name: "<PR number>", Args: "", Help: "create a review app from the PR's head commit, or show the existing one", Handler: nil},
+			{Name: "<PR number> status", Args: "", Help: "the review app's state and URL", Handler: nil},
+			{Name: "<PR number> destroy", Args: "", Help: "delete the review app (who asked for it, the PR's author or an admin)", Handler: nil},
+			{Name: "list", Args: "", Help: "open review apps with PR, branch, status, age, URL", Handler: list},
 		},
 		Default: numbered,
 	}
 }
 
-// UnconfiguredReviewApp stands in for /reviewapp when Heroku or GitHub is
+// Unconfigured stands in for /reviewapp when Heroku or GitHub is
 // not configured.
-func UnconfiguredReviewApp() Command {
-	h := func(ctx context.Context, req Request, args []string) (Reply, error) {
-		return Reply{}, Userf("Review apps need Heroku and GitHub; an admin needs to set HEROKU_API_TOKEN, HEROKU_PIPELINE and GITHUB_REPOSITORY.")
+func Unconfigured() commands.Command {
+	h := func(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
+		return commands.Reply{}, commands.Userf("Review apps need Heroku and GitHub; an admin needs to set HEROKU_API_TOKEN, HEROKU_PIPELINE and GITHUB_REPOSITORY.")
 	}
 	return reviewAppCommand(h, h)
 }
 
-func prefixOf(req Request) string {
-	if req.Source == Slash {
+func prefixOf(req commands.Request) string {
+	if req.Source == commands.Slash {
 		return "/reviewapp"
 	}
 	return "@Devy reviewapp"
 }
 
 // run handles `/reviewapp <PR> [status|destroy]`.
-func (ra *ReviewApps) run(ctx context.Context, req Request, args []string) (Reply, error) {
+func (ra *Apps) run(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	a, err := parseReviewArgs(args, prefixOf(req), ra.link)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	switch a.Action {
 	case reviewStatus:
@@ -179,38 +179,38 @@ func (ra *ReviewApps) run(ctx context.Context, req Request, args []string) (Repl
 
 // bare handles `@Devy reviewapp` with no number: in a thread whose first
 // message links a pull request, that is the one meant.
-func (ra *ReviewApps) bare(ctx context.Context, req Request, _ []string) (Reply, error) {
-	if req.Source == Slash {
-		return Say("%s", ra.usage), nil
+func (ra *Apps) bare(ctx context.Context, req commands.Request, _ []string) (commands.Reply, error) {
+	if req.Source == commands.Slash {
+		return commands.Say("%s", ra.usage), nil
 	}
 	if req.ThreadTS == "" || ra.dir == nil {
-		return Reply{}, Userf("Tell me which pull request: type `@Devy reviewapp 123` with its number, or ask in the thread of a message that links it.")
+		return commands.Reply{}, commands.Userf("Tell me which pull request: type `@Devy reviewapp 123` with its number, or ask in the thread of a message that links it.")
 	}
 	parent, _, err := ra.dir.MessageText(ctx, req.ChannelID, req.ThreadTS)
 	if err != nil {
 		ra.log.Warn().Err(err).Str("channel", req.ChannelID).Str("thread", req.ThreadTS).Msg("reading a thread's first message failed")
-		return Reply{}, Userf("I couldn't read this thread's first message to find its pull request; type `@Devy reviewapp 123` with its number.")
+		return commands.Reply{}, commands.Userf("I couldn't read this thread's first message to find its pull request; type `@Devy reviewapp 123` with its number.")
 	}
 	pr, ok := findPRLink(parent, ra.link)
 	if !ok {
-		return Reply{}, Userf("This thread's first message links no pull request of %s, so I don't know which one you mean; type `@Devy reviewapp 123` with its number.", ra.github.Repo())
+		return commands.Reply{}, commands.Userf("This thread's first message links no pull request of %s, so I don't know which one you mean; type `@Devy reviewapp 123` with its number.", ra.github.Repo())
 	}
 	return ra.create(ctx, ra.asked(ctx, req, pr))
 }
 
-func (ra *ReviewApps) shortcut(ctx context.Context, s Shortcut) (Reply, error) {
+func (ra *Apps) shortcut(ctx context.Context, s commands.Shortcut) (commands.Reply, error) {
 	pr, ok := findPRLink(s.MessageText, ra.link)
 	if !ok {
-		return Reply{}, Userf("That message links no pull request of %s; run the shortcut on one that does, or type `@Devy reviewapp 123` in its thread.", ra.github.Repo())
+		return commands.Reply{}, commands.Userf("That message links no pull request of %s; run the shortcut on one that does, or type `@Devy reviewapp 123` in its thread.", ra.github.Repo())
 	}
 	return ra.create(ctx, creation{PR: pr, User: s.UserID, Places: []place{{Channel: s.ChannelID, ThreadTS: s.ThreadTS}}, Prefix: "@Devy reviewapp"})
 }
 
-func (ra *ReviewApps) button(ctx context.Context, a Action) (Reply, error) {
+func (ra *Apps) button(ctx context.Context, a commands.Action) (commands.Reply, error) {
 	// The value comes from Slack and may have been tampered with.
 	pr, ok := prNumber(a.Value)
 	if !ok {
-		return Reply{}, Userf("That button names no pull request I can read; type `/reviewapp 123` with the PR's number.")
+		return commands.Reply{}, commands.Userf("That button names no pull request I can read; type `/reviewapp 123` with the PR's number.")
 	}
 	return ra.create(ctx, creation{PR: pr, User: a.UserID, Places: []place{{Channel: a.ChannelID, ThreadTS: cmp.Or(a.ThreadTS, a.MessageTS)}}, Prefix: "@Devy reviewapp"})
 }
@@ -231,9 +231,9 @@ type creation struct {
 // asked turns a request into a creation. A mention answers in its thread; a
 // slash command answers in its channel and, when Devy posted the PR's
 // notification, in that thread too, where the PR is discussed.
-func (ra *ReviewApps) asked(ctx context.Context, req Request, pr int) creation {
+func (ra *Apps) asked(ctx context.Context, req commands.Request, pr int) creation {
 	c := creation{PR: pr, User: req.UserID, Prefix: prefixOf(req)}
-	if req.Source != Slash {
+	if req.Source != commands.Slash {
 		c.Places = []place{{Channel: req.ChannelID, ThreadTS: req.ThreadTS}}
 		return c
 	}
@@ -250,7 +250,7 @@ func (ra *ReviewApps) asked(ctx context.Context, req Request, pr int) creation {
 
 // pipelineID resolves the configured pipeline once in a while: the id is
 // what the review-app endpoints take, and it does not change.
-func (ra *ReviewApps) pipelineID(ctx context.Context) (string, error) {
+func (ra *Apps) pipelineID(ctx context.Context) (string, error) {
 	ra.mu.Lock()
 	id, at := ra.pipeline, ra.pipeAt
 	ra.mu.Unlock()
@@ -269,27 +269,27 @@ func (ra *ReviewApps) pipelineID(ctx context.Context) (string, error) {
 
 // pull reads an open pull request; unknown, closed and merged ones are the
 // asker's mistake and are explained.
-func (ra *ReviewApps) pull(ctx context.Context, n int) (github.PullRequest, error) {
+func (ra *Apps) pull(ctx context.Context, n int) (github.PullRequest, error) {
 	pr, err := ra.github.PullRequest(ctx, n)
 	if apierr.StatusCode(err) == 404 {
-		return pr, Userf("Pull request #%d does not exist in %s; check the number on GitHub and try again.", n, ra.github.Repo())
+		return pr, commands.Userf("Pull request #%d does not exist in %s; check the number on GitHub and try again.", n, ra.github.Repo())
 	}
 	if err != nil {
 		return pr, err
 	}
 	switch {
 	case pr.Merged:
-		return pr, Userf("Pull request <%s|#%d> is already merged, so there is nothing left to review; review apps are for open pull requests.", pr.URL, n)
+		return pr, commands.Userf("Pull request <%s|#%d> is already merged, so there is nothing left to review; review apps are for open pull requests.", pr.URL, n)
 	case pr.State != "open":
-		return pr, Userf("Pull request <%s|#%d> is closed, so I won't build it; reopen it on GitHub first if it still needs a review app.", pr.URL, n)
+		return pr, commands.Userf("Pull request <%s|#%d> is closed, so I won't build it; reopen it on GitHub first if it still needs a review app.", pr.URL, n)
 	case pr.HeadRef == "" || pr.HeadSHA == "":
-		return pr, Userf("GitHub did not tell me the branch and commit of <%s|#%d>, so I can't build it; try again in a minute.", pr.URL, n)
+		return pr, commands.Userf("GitHub did not tell me the branch and commit of <%s|#%d>, so I can't build it; try again in a minute.", pr.URL, n)
 	}
 	return pr, nil
 }
 
 // existing returns the pipeline's live review app for pr, if any.
-func (ra *ReviewApps) existing(ctx context.Context, pipelineID string, pr int) (*heroku.ReviewApp, error) {
+func (ra *Apps) existing(ctx context.Context, pipelineID string, pr int) (*heroku.ReviewApp, error) {
 	list, err := ra.heroku.ReviewApps(ctx, pipelineID)
 	if err != nil {
 		return nil, err
@@ -311,7 +311,7 @@ func (ra *ReviewApps) existing(ctx context.Context, pipelineID string, pr int) (
 
 // claim makes concurrent requests for the same PR take turns, so that two
 // people clicking at once do not build two review apps.
-func (ra *ReviewApps) claim(pr int) bool {
+func (ra *Apps) claim(pr int) bool {
 	ra.mu.Lock()
 	defer ra.mu.Unlock()
 	if ra.creating[pr] {
@@ -321,27 +321,27 @@ func (ra *ReviewApps) claim(pr int) bool {
 	return true
 }
 
-func (ra *ReviewApps) unclaim(pr int) {
+func (ra *Apps) unclaim(pr int) {
 	ra.mu.Lock()
 	defer ra.mu.Unlock()
 	delete(ra.creating, pr)
 }
 
-func (ra *ReviewApps) create(ctx context.Context, c creation) (Reply, error) {
+func (ra *Apps) create(ctx context.Context, c creation) (commands.Reply, error) {
 	pr, err := ra.pull(ctx, c.PR)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	pipelineID, err := ra.pipelineID(ctx)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if !ra.claim(c.PR) {
-		return Reply{}, Userf("Someone is asking for the review app of #%d right now; `%s %d status` shows it in a minute.", c.PR, c.Prefix, c.PR)
+		return commands.Reply{}, commands.Userf("Someone is asking for the review app of #%d right now; `%s %d status` shows it in a minute.", c.PR, c.Prefix, c.PR)
 	}
 	defer ra.unclaim(c.PR)
 	if h, err := ra.existing(ctx, pipelineID, c.PR); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	} else if h != nil {
 		return ra.alreadyThere(ctx, *h, pr, c.Prefix)
 	}
@@ -365,7 +365,7 @@ func (ra *ReviewApps) create(ctx context.Context, c creation) (Reply, error) {
 		rec.Messages = append(rec.Messages, store.MessageRef{Channel: posted.Channel, TS: posted.TS, ThreadTS: p.ThreadTS})
 	}
 	if len(rec.Messages) == 0 {
-		return Reply{}, Userf("I couldn't post in this channel, so I built nothing; if I'm not a member, invite me with `/invite @Devy`, otherwise try again in a minute.")
+		return commands.Reply{}, commands.Userf("I couldn't post in this channel, so I built nothing; if I'm not a member, invite me with `/invite @Devy`, otherwise try again in a minute.")
 	}
 
 	h, err := ra.build(ctx, rec)
@@ -374,13 +374,13 @@ func (ra *ReviewApps) create(ctx context.Context, c creation) (Reply, error) {
 		ra.redraw(ctx, rec)
 		var ae *apierr.Error
 		if !errors.As(err, &ae) {
-			return Reply{}, err // a bug: the asker gets a reference to the log
+			return commands.Reply{}, err // a bug: the asker gets a reference to the log
 		}
 		ra.log.Warn().Err(err).Int("pr", c.PR).Msg("creating the review app failed")
 		if c.Slash {
-			return Say("I could not create the review app for #%d: %s", c.PR, rec.Message), nil
+			return commands.Say("I could not create the review app for #%d: %s", c.PR, rec.Message), nil
 		}
-		return Reply{}, nil
+		return commands.Reply{}, nil
 	}
 	rec.ID, rec.Status = h.ID, cmp.Or(h.Status, store.ReviewPending)
 	saved, err := ra.store.CreateReviewApp(rec)
@@ -393,7 +393,7 @@ func (ra *ReviewApps) create(ctx context.Context, c creation) (Reply, error) {
 	ra.log.Info().Int("pr", c.PR).Str("review_app", h.ID).Str("user", c.User).Msg("review app requested")
 	ra.bg.Work("a review app", func(ctx context.Context) { ra.follow(ctx, rec) })
 	if !c.Slash {
-		return Reply{}, nil // the progress message in the thread is the answer
+		return commands.Reply{}, nil // the progress message in the thread is the answer
 	}
 	where := "in this channel"
 	switch {
@@ -402,12 +402,12 @@ func (ra *ReviewApps) create(ctx context.Context, c creation) (Reply, error) {
 	case rec.Messages[0].ThreadTS != "":
 		where = "in the pull request's thread"
 	}
-	return Say("⏳ Creating a review app for <%s|#%d>; I'll update the message %s when Heroku is done.", pr.URL, c.PR, where), nil
+	return commands.Say("⏳ Creating a review app for <%s|#%d>; I'll update the message %s when Heroku is done.", pr.URL, c.PR, where), nil
 }
 
 // build asks Heroku for the review app, from GitHub's tarball of the head
 // commit.
-func (ra *ReviewApps) build(ctx context.Context, rec store.ReviewApp) (heroku.ReviewApp, error) {
+func (ra *Apps) build(ctx context.Context, rec store.ReviewApp) (heroku.ReviewApp, error) {
 	tarball, err := ra.github.TarballURL(ctx, rec.SHA)
 	if err != nil {
 		return heroku.ReviewApp{}, err
@@ -428,7 +428,7 @@ func failure(err error) string {
 }
 
 // alreadyThere reports a review app that exists instead of making another.
-func (ra *ReviewApps) alreadyThere(ctx context.Context, h heroku.ReviewApp, pr github.PullRequest, prefix string) (Reply, error) {
+func (ra *Apps) alreadyThere(ctx context.Context, h heroku.ReviewApp, pr github.PullRequest, prefix string) (commands.Reply, error) {
 	rec := ra.known(ctx, h)
 	link := fmt.Sprintf("<%s|#%d>", pr.URL, pr.Number)
 	var text string
@@ -442,13 +442,13 @@ func (ra *ReviewApps) alreadyThere(ctx context.Context, h heroku.ReviewApp, pr g
 	default:
 		text = fmt.Sprintf("⏳ A review app for %s is already being built (%s, started %s); `%s %d status` shows where it stands.", link, h.Status, format.Ago(ra.store.Now(), h.CreatedAt), prefix, pr.Number)
 	}
-	return Reply{Message: Message{Text: text}}, nil
+	return commands.Reply{Message: commands.Message{Text: text}}, nil
 }
 
 // known is what Devy knows of a Heroku review app: its record when Devy
 // made it (brought up to date, messages redrawn), otherwise a record made
 // from Heroku's answer alone.
-func (ra *ReviewApps) known(ctx context.Context, h heroku.ReviewApp) store.ReviewApp {
+func (ra *Apps) known(ctx context.Context, h heroku.ReviewApp) store.ReviewApp {
 	rec, err := ra.store.ReviewApp(h.PRNumber)
 	if err != nil || rec.ID != h.ID {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -462,7 +462,7 @@ func (ra *ReviewApps) known(ctx context.Context, h heroku.ReviewApp) store.Revie
 
 // Resume follows again the review apps that were building when Devy
 // stopped, so their messages still end in "Ready" or "Failed".
-func (ra *ReviewApps) Resume(ctx context.Context) error {
+func (ra *Apps) Resume(ctx context.Context) error {
 	recs, err := ra.store.ReviewAppsBuilding()
 	if err != nil {
 		return fmt.Errorf("resume review apps: %w", err)
@@ -477,8 +477,8 @@ func (ra *ReviewApps) Resume(ctx context.Context) error {
 // follow polls a building review app with back-off until it is created or
 // errored, updating its messages when its state changes. After the time
 // limit it says so and leaves the rest to `/reviewapp N status`.
-func (ra *ReviewApps) follow(ctx context.Context, rec store.ReviewApp) {
-	poll := Backoff{Next: ra.cfg.PollInterval, Max: ra.cfg.MaxPoll}
+func (ra *Apps) follow(ctx context.Context, rec store.ReviewApp) {
+	poll := commands.Backoff{Next: ra.cfg.PollInterval, Max: ra.cfg.MaxPoll}
 	deadline := ra.store.Now().Add(ra.cfg.Timeout)
 	for {
 		if !poll.Wait(ctx) {
@@ -507,7 +507,7 @@ func (ra *ReviewApps) follow(ctx context.Context, rec store.ReviewApp) {
 // apply brings rec up to date with Heroku's view h, saving and redrawing it
 // when something people see changed. It reports whether the review app has
 // reached an end (ready, failed or deleted) Devy need not follow further.
-func (ra *ReviewApps) apply(ctx context.Context, rec *store.ReviewApp, h heroku.ReviewApp) bool {
+func (ra *Apps) apply(ctx context.Context, rec *store.ReviewApp, h heroku.ReviewApp) bool {
 	before := *rec
 	rec.Status = h.Status
 	final := true
@@ -536,7 +536,7 @@ func (ra *ReviewApps) apply(ctx context.Context, rec *store.ReviewApp, h heroku.
 
 // save stores a record Devy made and redraws its messages; a failure is
 // logged, not fatal: the next status check catches up.
-func (ra *ReviewApps) save(ctx context.Context, rec store.ReviewApp) {
+func (ra *Apps) save(ctx context.Context, rec store.ReviewApp) {
 	if len(rec.Messages) == 0 {
 		return // not one of Devy's
 	}
@@ -549,7 +549,7 @@ func (ra *ReviewApps) save(ctx context.Context, rec store.ReviewApp) {
 	ra.redraw(ctx, rec)
 }
 
-func (ra *ReviewApps) redraw(ctx context.Context, rec store.ReviewApp) {
+func (ra *Apps) redraw(ctx context.Context, rec store.ReviewApp) {
 	for _, ref := range rec.Messages {
 		if err := ra.poster.Update(ctx, ref.Channel, ref.TS, ra.message(rec, prefixIn(ref.ThreadTS))); err != nil {
 			ra.log.Warn().Err(err).Int("pr", rec.PR).Str("channel", ref.Channel).Msg("updating the progress message failed")
@@ -568,7 +568,7 @@ func prefixIn(threadTS string) string {
 
 // message draws a review app as it stands, from its record alone; prefix is
 // how readers of this copy of the message can ask Devy.
-func (ra *ReviewApps) message(rec store.ReviewApp, prefix string) Message {
+func (ra *Apps) message(rec store.ReviewApp, prefix string) commands.Message {
 	link := ra.prLink(rec)
 	var head string
 	switch {
@@ -598,20 +598,20 @@ func (ra *ReviewApps) message(rec store.ReviewApp, prefix string) Message {
 	}
 	fields := []string{"*Pull request*\n" + title, "*Author*\n" + ra.person(rec.AuthorLogin),
 		fmt.Sprintf("*Branch*\n`%s` at %s", format.Escape(rec.Branch), ra.shaLink(rec.SHA)), "*CI*\n" + cmp.Or(rec.CI, "not checked")}
-	blocks := []Block{Section{Text: head}, Section{Fields: fields}}
+	blocks := []commands.Block{commands.Section{Text: head}, commands.Section{Fields: fields}}
 	if rec.RequestedBy != "" {
-		blocks = append(blocks, Context{Texts: []string{fmt.Sprintf("Asked by <@%s> · `%s %d status` shows its state", rec.RequestedBy, prefix, rec.PR)}})
+		blocks = append(blocks, commands.Context{Texts: []string{fmt.Sprintf("Asked by <@%s> · `%s %d status` shows its state", rec.RequestedBy, prefix, rec.PR)}})
 	}
-	return Message{Text: head, Blocks: blocks}
+	return commands.Message{Text: head, Blocks: blocks}
 }
 
-func (ra *ReviewApps) prLink(rec store.ReviewApp) string {
+func (ra *Apps) prLink(rec store.ReviewApp) string {
 	return fmt.Sprintf("<%s|#%d>", cmp.Or(rec.PRURL, ra.pullURL(rec.PR)), rec.PR)
 }
 
-func (ra *ReviewApps) pullURL(n int) string { return ra.github.WebURL() + "/pull/" + strconv.Itoa(n) }
+func (ra *Apps) pullURL(n int) string { return ra.github.WebURL() + "/pull/" + strconv.Itoa(n) }
 
-func (ra *ReviewApps) appLink(rec store.ReviewApp) string {
+func (ra *Apps) appLink(rec store.ReviewApp) string {
 	switch {
 	case rec.WebURL != "" && rec.AppName != "":
 		return fmt.Sprintf("<%s> (*%s*)", rec.WebURL, rec.AppName)
@@ -621,19 +621,20 @@ func (ra *ReviewApps) appLink(rec store.ReviewApp) string {
 	return "the app's URL is not known yet"
 }
 
-func (ra *ReviewApps) shaLink(sha string) string { return format.Commit(sha, ra.github.CommitURL) }
+func (ra *Apps) shaLink(sha string) string { return format.Commit(sha, ra.github.CommitURL) }
 
 // person names a GitHub user, as a Slack mention when DEVY_USER_MAP knows them.
-func (ra *ReviewApps) person(login string) string { return format.Person(ra.cfg.UserMap, login) }
+func (ra *Apps) person(login string) string { return format.Person(ra.cfg.UserMap, login) }
 
-// ReviewCI is what review apps need of Semaphore: the CI of a pull
+// CI is what review apps need of Semaphore: the CI of a pull
 // request's head, built as a branch or as a pull request.
-type ReviewCI interface {
-	CI
+type CI interface {
+	CommitState(ctx context.Context, sha, branch string) (semaphore.State, semaphore.Pipeline, error)
+	WorkflowURL(wfID string) string
 	PullRequestState(ctx context.Context, pr int) (semaphore.State, semaphore.Pipeline, error)
 }
 
-func (ra *ReviewApps) ciOf(ctx context.Context, pr github.PullRequest) string {
+func (ra *Apps) ciOf(ctx context.Context, pr github.PullRequest) string {
 	if ra.ci == nil {
 		return "not configured"
 	}
@@ -644,7 +645,7 @@ func (ra *ReviewApps) ciOf(ctx context.Context, pr github.PullRequest) string {
 		// newest such run is the pull request's CI.
 		st, p, err = ra.ci.PullRequestState(ctx, pr.Number)
 	}
-	c := ciState{State: st, Err: err}
+	c := format.CI{State: st, Err: err}
 	if p.WorkflowID != "" {
 		c.URL = ra.ci.WorkflowURL(p.WorkflowID)
 	}
@@ -655,7 +656,7 @@ func (ra *ReviewApps) ciOf(ctx context.Context, pr github.PullRequest) string {
 }
 
 // lookup finds the pipeline's review app of pull request n, or nil.
-func (ra *ReviewApps) lookup(ctx context.Context, n int) (*heroku.ReviewApp, error) {
+func (ra *Apps) lookup(ctx context.Context, n int) (*heroku.ReviewApp, error) {
 	pipelineID, err := ra.pipelineID(ctx)
 	if err != nil {
 		return nil, err
@@ -665,45 +666,45 @@ func (ra *ReviewApps) lookup(ctx context.Context, n int) (*heroku.ReviewApp, err
 
 // status answers `/reviewapp N status`, bringing Devy's messages up to date
 // on the way.
-func (ra *ReviewApps) status(ctx context.Context, req Request, n int) (Reply, error) {
+func (ra *Apps) status(ctx context.Context, req commands.Request, n int) (commands.Reply, error) {
 	h, err := ra.lookup(ctx, n)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if h == nil {
-		return Reply{}, Userf("Pull request <%s|#%d> has no review app; `%s %d` creates one.", ra.pullURL(n), n, prefixOf(req), n)
+		return commands.Reply{}, commands.Userf("Pull request <%s|#%d> has no review app; `%s %d` creates one.", ra.pullURL(n), n, prefixOf(req), n)
 	}
 	rec := ra.known(ctx, *h)
 	m := ra.message(rec, prefixOf(req))
-	m.Blocks = append(m.Blocks, Context{Texts: []string{fmt.Sprintf("Heroku status: %s · created %s", h.Status, format.Ago(ra.store.Now(), h.CreatedAt))}})
-	return Reply{Message: m, Ephemeral: true}, nil
+	m.Blocks = append(m.Blocks, commands.Context{Texts: []string{fmt.Sprintf("Heroku status: %s · created %s", h.Status, format.Ago(ra.store.Now(), h.CreatedAt))}})
+	return commands.Reply{Message: m, Ephemeral: true}, nil
 }
 
 // destroy answers `/reviewapp N destroy`: who asked for it, the PR's author
 // or an admin may.
-func (ra *ReviewApps) destroy(ctx context.Context, req Request, n int) (Reply, error) {
+func (ra *Apps) destroy(ctx context.Context, req commands.Request, n int) (commands.Reply, error) {
 	h, err := ra.lookup(ctx, n)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if h == nil {
-		return Reply{}, Userf("Pull request <%s|#%d> has no review app to destroy; `%s list` shows the ones there are.", ra.pullURL(n), n, prefixOf(req))
+		return commands.Reply{}, commands.Userf("Pull request <%s|#%d> has no review app to destroy; `%s list` shows the ones there are.", ra.pullURL(n), n, prefixOf(req))
 	}
 	if h.Status == store.ReviewDeleting {
-		return Reply{}, Userf("The review app of <%s|#%d> is already being deleted.", ra.pullURL(n), n)
+		return commands.Reply{}, commands.Userf("The review app of <%s|#%d> is already being deleted.", ra.pullURL(n), n)
 	}
 	rec, err := ra.store.ReviewApp(n)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if rec.ID != h.ID {
 		rec = store.ReviewApp{PR: n, ID: h.ID, Branch: h.Branch}
 	}
 	if err := ra.mayDestroy(ctx, req.UserID, &rec); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	if err := ra.heroku.DeleteReviewApp(ctx, h.ID); err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	deleted, err := ra.store.DeleteReviewApp(n, h.ID, req.UserID)
 	if err != nil {
@@ -716,12 +717,12 @@ func (ra *ReviewApps) destroy(ctx context.Context, req Request, n int) (Reply, e
 	if rec.AppName != "" {
 		name = " (" + rec.AppName + ")"
 	}
-	return Reply{Message: Message{Text: fmt.Sprintf("🗑 <@%s> destroyed the review app of <%s|#%d>%s.", req.UserID, ra.pullURL(n), n, name)}}, nil
+	return commands.Reply{Message: commands.Message{Text: fmt.Sprintf("🗑 <@%s> destroyed the review app of <%s|#%d>%s.", req.UserID, ra.pullURL(n), n, name)}}, nil
 }
 
 // mayDestroy lets through who asked for the review app, the PR's author and
 // admins, and tells anyone else who can.
-func (ra *ReviewApps) mayDestroy(ctx context.Context, user string, rec *store.ReviewApp) error {
+func (ra *Apps) mayDestroy(ctx context.Context, user string, rec *store.ReviewApp) error {
 	if user != "" && (user == rec.RequestedBy || slices.Contains(ra.cfg.Admins, user)) {
 		return nil
 	}
@@ -747,9 +748,9 @@ func (ra *ReviewApps) mayDestroy(ctx context.Context, user string, rec *store.Re
 	if len(who) == 0 {
 		// Nobody is known to have asked for it: a review app made outside
 		// Devy, of a pull request GitHub no longer knows.
-		return Userf("I don't know who asked for the review app of #%d and no Devy admins are set (DEVY_ADMINS), so I won't destroy it; delete it in Heroku's dashboard instead.", rec.PR)
+		return commands.Userf("I don't know who asked for the review app of #%d and no Devy admins are set (DEVY_ADMINS), so I won't destroy it; delete it in Heroku's dashboard instead.", rec.PR)
 	}
-	return Userf("Only %s can destroy the review app of #%d; ask one of them.", joinOr(who), rec.PR)
+	return commands.Userf("Only %s can destroy the review app of #%d; ask one of them.", joinOr(who), rec.PR)
 }
 
 func joinOr(items []string) string {
@@ -760,17 +761,17 @@ func joinOr(items []string) string {
 }
 
 // list answers `/reviewapp list`.
-func (ra *ReviewApps) list(ctx context.Context, req Request, args []string) (Reply, error) {
+func (ra *Apps) list(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	if len(args) > 0 {
-		return Reply{}, Userf("`%s list` takes no arguments; type `%s list`.", prefixOf(req), prefixOf(req))
+		return commands.Reply{}, commands.Userf("`%s list` takes no arguments; type `%s list`.", prefixOf(req), prefixOf(req))
 	}
 	pipelineID, err := ra.pipelineID(ctx)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	all, err := ra.heroku.ReviewApps(ctx, pipelineID)
 	if err != nil {
-		return Reply{}, err
+		return commands.Reply{}, err
 	}
 	var apps []heroku.ReviewApp
 	for _, h := range all {
@@ -779,7 +780,7 @@ func (ra *ReviewApps) list(ctx context.Context, req Request, args []string) (Rep
 		}
 	}
 	if len(apps) == 0 {
-		return Say("There are no review apps right now; `%s 123` creates one for pull request 123.", prefixOf(req)), nil
+		return commands.Say("There are no review apps right now; `%s 123` creates one for pull request 123.", prefixOf(req)), nil
 	}
 	sort.Slice(apps, func(i, j int) bool { return apps[i].PRNumber < apps[j].PRNumber })
 	const shown = 25 // each one may cost an API call for its URL
@@ -792,13 +793,13 @@ func (ra *ReviewApps) list(ctx context.Context, req Request, args []string) (Rep
 		}
 		lines = append(lines, ra.listLine(ctx, h, now))
 	}
-	return Reply{Message: Message{Text: fmt.Sprintf("%d review app%s", len(apps), format.Plural(len(apps))), Blocks: []Block{
-		Header{Text: fmt.Sprintf("Review apps (%d)", len(apps))},
-		Section{Text: strings.Join(lines, "\n")},
+	return commands.Reply{Message: commands.Message{Text: fmt.Sprintf("%d review app%s", len(apps), format.Plural(len(apps))), Blocks: []commands.Block{
+		commands.Header{Text: fmt.Sprintf("Review apps (%d)", len(apps))},
+		commands.Section{Text: strings.Join(lines, "\n")},
 	}}, Ephemeral: true}, nil
 }
 
-func (ra *ReviewApps) listLine(ctx context.Context, h heroku.ReviewApp, now time.Time) string {
+func (ra *Apps) listLine(ctx context.Context, h heroku.ReviewApp, now time.Time) string {
 	icon := map[string]string{store.ReviewCreated: "✅", store.ReviewErrored: "❌", store.ReviewDeleting: "🗑"}[h.Status]
 	if icon == "" {
 		icon = "⏳"
@@ -815,7 +816,7 @@ func (ra *ReviewApps) listLine(ctx context.Context, h heroku.ReviewApp, now time
 		if app, err := ra.heroku.App(ctx, h.AppID); err == nil {
 			url = fmt.Sprintf(" · <%s|%s>", app.WebURL, app.Name)
 		} else {
-			url = " · URL unknown (" + explainInline(err) + ")"
+			url = " · URL unknown (" + format.Failure(err) + ")"
 		}
 	}
 	return fmt.Sprintf("%s %s · `%s` · %s · %s%s", icon, pr, format.Escape(h.Branch), h.Status, format.Ago(now, h.CreatedAt), url)
