@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/devy-chatops/devy/commands/format"
-	"github.com/devy-chatops/devy/commands/incident"
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
+	"github.com/devy-chatops/devy/commands/incident"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/shell"
 )

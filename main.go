@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/devy-chatops/devy/commands/deploy"
-	"github.com/devy-chatops/devy/commands/incident"
 	"io"
 	"net"
 	"net/http"
@@ -26,6 +24,8 @@ import (
 
 	"github.com/devy-chatops/devy/bot"
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy"
+	"github.com/devy-chatops/devy/commands/incident"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/shell"

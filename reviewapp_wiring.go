@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"github.com/devy-chatops/devy/commands/reviewapp"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/reviewapp"
 	"github.com/devy-chatops/devy/config"
 )
 

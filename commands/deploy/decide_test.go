@@ -2,8 +2,6 @@ package deploy
 
 import (
 	"context"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/commandstest"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/commandstest"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/store"

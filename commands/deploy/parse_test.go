@@ -1,11 +1,12 @@
 package deploy
 
 import (
-	"github.com/devy-chatops/devy/integrations/heroku"
-	"github.com/devy-chatops/devy/store"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devy-chatops/devy/integrations/heroku"
+	"github.com/devy-chatops/devy/store"
 )
 
 func TestParseLockDuration(t *testing.T) {

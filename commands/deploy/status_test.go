@@ -2,8 +2,6 @@ package deploy
 
 import (
 	"fmt"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/commandstest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/commandstest"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/store"

@@ -7,11 +7,12 @@ package format
 import (
 	"errors"
 	"fmt"
-	"github.com/devy-chatops/devy/integrations/apierr"
-	"github.com/devy-chatops/devy/integrations/semaphore"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/devy-chatops/devy/integrations/apierr"
+	"github.com/devy-chatops/devy/integrations/semaphore"
 )
 
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/format"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +11,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/apierr"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/store"

@@ -3,9 +3,6 @@ package incident
 import (
 	"context"
 	"fmt"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/commandstest"
-	"github.com/devy-chatops/devy/commands/format"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +11,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/commandstest"
+	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/internal/testclock"
 	"github.com/devy-chatops/devy/store"
 )

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/format"
 	"time"
 
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/store"
 )
 

@@ -2,16 +2,17 @@ package incident
 
 import (
 	"fmt"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/format"
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/store"
 )
 

@@ -3,8 +3,6 @@ package notify
 import (
 	"context"
 	"fmt"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/format"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/store"

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/format"
 	"regexp"
 	"slices"
 	"sort"
@@ -17,6 +15,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/apierr"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"

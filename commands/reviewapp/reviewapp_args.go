@@ -1,12 +1,13 @@
 package reviewapp
 
 import (
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/commands/format"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
 )
 
 // maxPR bounds pull request numbers: GitHub's are positive 32-bit integers,
