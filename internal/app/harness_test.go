@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"github.com/devy-chatops/devy/internal/sandbox"
 )
 
-// The end-to-end tests run Devy's real run() — configuration from the
+// The end-to-end tests run Devy's real Run() — configuration from the
 // environment, store, adapters, Socket Mode bot — against the fake Slack and
 // the sandbox's fake Heroku, GitHub and Semaphore, and assert what those
 // services received.
@@ -109,7 +109,7 @@ func (h *harness) run() {
 	n := h.slack.Connections()
 	apps := h.sb.Heroku.Count("GET", "/apps/*")
 	go func() {
-		h.done <- run(ctx, nil, func(k string) string { return h.env[k] }, strings.NewReader(""), &bytes.Buffer{}, h.logs)
+		h.done <- Run(ctx, nil, func(k string) string { return h.env[k] }, strings.NewReader(""), &bytes.Buffer{}, h.logs)
 	}()
 	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer wcancel()

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -159,7 +159,7 @@ func TestBadConfigurationStopsWithOneLine(t *testing.T) {
 			var out bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			err := run(ctx, nil, func(k string) string { return tc.env[k] }, strings.NewReader(""), &out, &out)
+			err := Run(ctx, nil, func(k string) string { return tc.env[k] }, strings.NewReader(""), &out, &out)
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want+":") || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("got %v, want one line starting with %s", err, tc.want)
 			}
@@ -191,7 +191,7 @@ func TestRefusedTokensStopDevyAtStart(t *testing.T) {
 			defer cancel()
 			var logs bytes.Buffer
 			start := time.Now()
-			err := run(ctx, nil, func(k string) string { return env[k] }, strings.NewReader(""), &logs, &logs)
+			err := Run(ctx, nil, func(k string) string { return env[k] }, strings.NewReader(""), &logs, &logs)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("run = %v; want %q", err, tc.want)
 			}

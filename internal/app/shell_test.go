@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func startShell(t *testing.T) (expect func(line, want string), typing io.Writer)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard)
+		done <- Run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -94,7 +94,7 @@ func TestShellScriptFinishesItsWork(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, logs syncBuffer
-			if err := run(context.Background(), []string{"shell"}, func(string) string { return "" }, strings.NewReader(tc.script), &out, &logs); err != nil {
+			if err := Run(context.Background(), []string{"shell"}, func(string) string { return "" }, strings.NewReader(tc.script), &out, &logs); err != nil {
 				t.Fatalf("shell returned %v", err)
 			}
 			for _, w := range tc.want {
@@ -121,7 +121,7 @@ func TestShellStopsWaitingOnInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard) }()
+	go func() { done <- Run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard) }()
 	fmt.Fprint(keys, "/deploy promote\nas bob\nclick 1\nquit\n")
 	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out.String(), "Waiting for running work"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

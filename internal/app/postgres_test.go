@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -85,7 +85,7 @@ func (p *process) kill(t *testing.T) {
 func TestTwoProcessesOnOnePostgreSQL(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	bin := filepath.Join(t.TempDir(), "devy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/devy-chatops/devy").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
@@ -308,7 +308,7 @@ func TestUnreachableDatabaseStopsDevyAtStart(t *testing.T) {
 	env := map[string]string{"SLACK_APP_TOKEN": appToken, "SLACK_BOT_TOKEN": botToken,
 		"DATABASE_URL": "postgres://devy:s3cret@127.0.0.1:" + freePort(t) + "/devy?sslmode=require"}
 	start := time.Now()
-	err := run(context.Background(), nil, func(k string) string { return env[k] }, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	err := Run(context.Background(), nil, func(k string) string { return env[k] }, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.HasPrefix(err.Error(), "DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1:") || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("run = %v; want one line naming DATABASE_URL, without the password", err)
 	}
@@ -320,7 +320,7 @@ func TestUnreachableDatabaseStopsDevyAtStart(t *testing.T) {
 func TestUnusableDBPathStopsDevyAtStart(t *testing.T) {
 	env := map[string]string{"SLACK_APP_TOKEN": appToken, "SLACK_BOT_TOKEN": botToken,
 		"DEVY_DB_PATH": filepath.Join(t.TempDir(), "no-such-dir", "devy.db")}
-	err := run(context.Background(), nil, func(k string) string { return env[k] }, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	err := Run(context.Background(), nil, func(k string) string { return env[k] }, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.HasPrefix(err.Error(), "DEVY_DB_PATH: ") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("run = %v; want one line naming DEVY_DB_PATH", err)
 	}
@@ -347,7 +347,7 @@ func TestMigrateStore(t *testing.T) {
 
 	migrate := func(args ...string) (string, error) {
 		var out bytes.Buffer
-		err := run(context.Background(), append([]string{"migrate-store"}, args...), func(string) string { return "" }, strings.NewReader(""), &out, &bytes.Buffer{})
+		err := Run(context.Background(), append([]string{"migrate-store"}, args...), func(string) string { return "" }, strings.NewReader(""), &out, &bytes.Buffer{})
 		return out.String(), err
 	}
 	out, err := migrate("--from", "bbolt:"+path, "--to", dbURL)
