@@ -2,12 +2,7 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -16,41 +11,27 @@ import (
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/commands/notify"
 	"github.com/devy-chatops/devy/config"
-	"github.com/devy-chatops/devy/integrations/github"
-	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/webhooks"
 )
-
-// notifySide is the notifications and the clients they were built with;
-// the shell's simulator reads the same clients to make up its events.
-type notifySide struct {
-	n        *notify.Notifier
-	pipeline notify.PipelineSource // nil without Heroku
-	heroku   *heroku.Client        // nil without Heroku
-	github   *github.Client        // nil without GitHub
-	store    notify.Store
-}
 
 // buildNotifications makes the notifications from the configuration.
 // Channels are given as chat.postMessage takes them: an id, or "#name" in
 // Slack; the shell's channels are plain names.
-func buildNotifications(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services, shellChannels bool) notifySide {
+func buildNotifications(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services, shellChannels bool) *notify.Notifier {
 	channel := func(c string) string {
 		if shellChannels || format.IsChannelID(c) {
 			return c
 		}
 		return "#" + c
 	}
-	side := notifySide{store: db}
 	deps := notify.Deps{
 		Config: notify.Config{PRChannel: channel(cfg.PRChannel), DeployChannel: channel(cfg.DeployChannel), UserMap: cfg.UserMap},
 		Poster: poster, Store: db, Log: log,
 	}
 	// Interfaces stay nil, never typed nils, when a service is not configured.
 	if desk != nil {
-		deps.Pipeline, side.pipeline = desk, desk
+		deps.Pipeline = desk
 	}
-	side.heroku, side.github = svc.heroku, svc.github
 	if svc.heroku != nil {
 		deps.Heroku = svc.heroku
 	}
@@ -60,8 +41,7 @@ func buildNotifications(cfg config.Config, log zerolog.Logger, db notify.Store, 
 	if svc.ci != nil {
 		deps.CI = svc.ci
 	}
-	side.n = notify.New(deps)
-	return side
+	return notify.New(deps)
 }
 
 // mountWebhooks adds to mux the webhook endpoints whose secret is set; the
@@ -73,133 +53,19 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 	if secrets == (webhooks.Secrets{}) {
 		return nil
 	}
-	side := buildNotifications(cfg, log, db, poster, desk, svc, false)
-	paths := webhooks.New(secrets, side.n, bg, log).Register(mux)
+	n := buildNotifications(cfg, log, db, poster, desk, svc, false)
+	paths := webhooks.New(secrets, n, bg, log).Register(mux)
 	log.Info().Strs("paths", paths).Msg("serving webhooks")
 	return nil
 }
 
-// simulations is the help of the shell's `simulate`.
-const simulations = "`simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release`, `simulate ci-failed` (master) or `simulate ci-failed 7` (the PR's branch)"
-
 // newSimulator makes up the services' webhooks in the shell from what the
 // configured (or sandbox) services hold now, and hands them to the same
-// Notifications the webhook endpoints use.
+// notifications the webhook endpoints use.
 func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services) func(ctx context.Context, what string, args []string) error {
-	return buildNotifications(cfg, log, db, poster, desk, svc, true).simulate
-}
-
-func (s notifySide) simulate(ctx context.Context, what string, args []string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	prArg := func() (int, error) {
-		if len(args) != 1 {
-			return 0, fmt.Errorf("type `simulate %s 7` with a pull request's number", what)
-		}
-		n, err := strconv.Atoi(strings.TrimPrefix(args[0], "#"))
-		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("%q is not a pull request number; type `simulate %s 7`", args[0], what)
-		}
-		return n, nil
+	n := buildNotifications(cfg, log, db, poster, desk, svc, true)
+	if svc.github == nil {
+		return notify.NewSimulator(n, nil).Simulate
 	}
-	switch what {
-	case "pr-opened", "pr-merged", "pr-closed":
-		n, err := prArg()
-		if err != nil {
-			return err
-		}
-		if s.github == nil {
-			return errors.New("pull requests need GitHub (GITHUB_REPOSITORY)")
-		}
-		pr, err := s.github.PullRequest(ctx, n)
-		if err != nil {
-			return err
-		}
-		e := commands.PREvent{Action: "opened", Repo: s.github.Repo(), Number: n, Title: pr.Title, URL: pr.URL, Author: pr.AuthorLogin,
-			Sender: pr.AuthorLogin, Branch: pr.HeadRef, Base: "master", HeadSHA: pr.HeadSHA, Draft: pr.Draft}
-		if what != "pr-opened" {
-			e.Action, e.Merged = "closed", what == "pr-merged"
-			e.MergedBy = pr.AuthorLogin
-			if th, err := s.store.PRThread(n); err == nil && th == nil {
-				return fmt.Errorf("Devy has not announced #%d, so there is no thread to follow up in; `simulate pr-opened %d` first", n, n)
-			}
-		}
-		return s.n.PullRequest(ctx, e)
-	case "staging-release", "prod-release":
-		if s.pipeline == nil || s.heroku == nil {
-			return errors.New("releases need Heroku (HEROKU_API_TOKEN and HEROKU_PIPELINE)")
-		}
-		p, err := s.pipeline.Pipeline(ctx)
-		if err != nil {
-			return err
-		}
-		app := p.Staging[0]
-		if what == "prod-release" {
-			app = p.Production[0]
-		}
-		r, err := s.heroku.CurrentRelease(ctx, app.ID)
-		if err != nil {
-			return err
-		}
-		return s.n.Release(ctx, commands.ReleaseEvent{Action: "create", ID: r.ID, Version: r.Version, Status: "succeeded",
-			AppID: app.ID, AppName: app.Name, SlugID: r.SlugID, Description: r.Description, UserEmail: r.UserEmail, CreatedAt: r.CreatedAt})
-	case "ci-failed":
-		return s.ciFailed(ctx, args)
-	}
-	return fmt.Errorf("I can simulate %s", simulations)
-}
-
-// ciFailed makes up a failed pipeline: of master at staging's commit, or of
-// a pull request's branch at its head.
-func (s notifySide) ciFailed(ctx context.Context, args []string) error {
-	now := time.Now().UTC()
-	e := commands.PipelineEvent{
-		PipelineID: "simulated-" + strconv.FormatInt(now.UnixNano(), 36), WorkflowID: "simulated-" + strconv.FormatInt(now.UnixNano(), 36),
-		Name: "Pipeline", Project: "shop", State: "done", Result: "failed", ResultReason: "test",
-		CreatedAt: now.Add(-4 * time.Minute), RunningAt: now.Add(-3*time.Minute - 12*time.Second), DoneAt: now,
-	}
-	if s.github == nil {
-		return errors.New("CI results need GitHub (GITHUB_REPOSITORY) to find the commit's author")
-	}
-	if len(args) == 1 {
-		n, err := strconv.Atoi(strings.TrimPrefix(args[0], "#"))
-		if err != nil || n <= 0 {
-			return fmt.Errorf("%q is not a pull request number; type `simulate ci-failed 7`", args[0])
-		}
-		if th, err := s.store.PRThread(n); err != nil {
-			return err
-		} else if th == nil {
-			return fmt.Errorf("branch pipelines go into the pull request's thread, and Devy has not announced #%d; `simulate pr-opened %d` first", n, n)
-		}
-		pr, err := s.github.PullRequest(ctx, n)
-		if err != nil {
-			return err
-		}
-		e.PR, e.PRBranch, e.Branch, e.SHA, e.Sender, e.CommitMessage = n, pr.HeadRef, pr.HeadRef, pr.HeadSHA, pr.AuthorLogin, pr.Title
-		return s.n.Pipeline(ctx, e)
-	}
-	if len(args) > 1 {
-		return errors.New("type `simulate ci-failed` (master) or `simulate ci-failed 7` (a PR's branch)")
-	}
-	if s.pipeline == nil || s.heroku == nil {
-		return errors.New("`simulate ci-failed` tests staging's commit, which needs Heroku; `simulate ci-failed 7` tests a PR's branch")
-	}
-	p, err := s.pipeline.Pipeline(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := s.heroku.CurrentRelease(ctx, p.Staging[0].ID)
-	if err != nil {
-		return err
-	}
-	prod, err := s.heroku.CurrentRelease(ctx, p.Production[0].ID)
-	if err != nil {
-		return err
-	}
-	e.Branch, e.SHA = "master", st.Commit
-	if c, err := s.github.Compare(ctx, prod.Commit, st.Commit); err == nil && len(c.Commits) > 0 {
-		last := c.Commits[len(c.Commits)-1]
-		e.Sender, e.CommitMessage = last.AuthorLogin, last.Message
-	}
-	return s.n.Pipeline(ctx, e)
+	return notify.NewSimulator(n, svc.github).Simulate
 }
