@@ -1,33 +1,17 @@
 // Command devy is a Slack ChatOps bot: the deploy desk and incident desk of a
-// team that ships through a Heroku pipeline. main wires configuration, logger,
-// store, adapters and transport together, and nothing else.
+// team that ships through a Heroku pipeline. main makes the context that a
+// stop signal ends and runs the app (internal/app), which does the wiring.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"syscall"
-	"time"
 
-	"github.com/rs/zerolog"
-	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
-
-	"github.com/devy-chatops/devy/bot"
-	"github.com/devy-chatops/devy/commands"
-	"github.com/devy-chatops/devy/config"
-	"github.com/devy-chatops/devy/internal/sandbox"
-	"github.com/devy-chatops/devy/shell"
-	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/internal/app"
 )
 
 func main() {
@@ -36,284 +20,15 @@ func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
 	}
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	if err := app.Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "devy:", err)
 		os.Exit(1)
 	}
 }
 
-// gcPercent is Devy's garbage-collection target unless GOGC says otherwise.
-// Devy's live heap is a few megabytes; at Go's default of 100 the collector
-// runs whenever the heap reaches twice that (4 MB at least), which under a
-// burst of commands is some twenty times a second, and each cycle briefly
-// stops every goroutine, the one acknowledging envelopes included. At 400 it
-// runs a quarter as often for about 10 MiB more at peak; in the benchmark at
-// 1,000 commands a second the ack p99 fell from 1.40 to 1.06 ms (medians of
-// six alternating runs) and peak RSS rose from 36 to 46 MiB.
+// gcPercent is Devy's garbage-collection target unless GOGC says otherwise:
+// with a live heap of a few megabytes, Go's default collects many times a
+// second under a burst, and each cycle briefly stops the goroutine that
+// acknowledges envelopes; a few more megabytes of heap buy fewer cycles
+// (bench/README.md has the measurements).
 const gcPercent = 400
-
-// shutdownGrace bounds how long in-flight work may take once a stop signal
-// arrives; Heroku sends SIGKILL 30 seconds after SIGTERM, we aim for 10.
-const shutdownGrace = 8 * time.Second
-
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	mode := config.Slack
-	if len(args) > 0 {
-		switch args[0] {
-		case "shell":
-			mode = config.Shell
-		case "migrate-store":
-			return migrateStore(ctx, args[1:], stdout, stderr)
-		case "help", "-h", "--help":
-			fmt.Fprintln(stdout, "usage: devy [shell | migrate-store --from bbolt:devy.db --to \"$DATABASE_URL\"]\n"+
-				"  devy                connect to Slack over Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)\n"+
-				"  devy shell          a local chat in the terminal; with no Heroku token it runs against a built-in sandbox pipeline\n"+
-				"  devy migrate-store  copy a bbolt file's state into an empty PostgreSQL database, verified by counts")
-			return nil
-		default:
-			return fmt.Errorf("unknown argument %q; run `devy` to connect to Slack or `devy shell` for the local chat", args[0])
-		}
-	}
-	cfg, err := config.Load(getenv, mode)
-	if err != nil {
-		return err
-	}
-	if mode == config.Shell {
-		return runShell(ctx, cfg, newShellLogger(cfg, stderr), stdin, stdout)
-	}
-	return serve(ctx, cfg, newLogger(cfg, stderr))
-}
-
-func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
-	if cfg.LogFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.Kitchen}
-	}
-	return zerolog.New(w).Level(cfg.LogLevel).With().Timestamp().Logger()
-}
-
-// newShellLogger keeps the shell's terminal a chat: its log shares the
-// screen with the messages, so unless LOG_FORMAT=console asks for the whole
-// log it shows only errors, each as one readable line. The warnings (a poll
-// retried, a call settled another way) are about work whose outcome the
-// chat itself shows.
-func newShellLogger(cfg config.Config, w io.Writer) zerolog.Logger {
-	if cfg.LogFormat != "console" {
-		cfg.LogFormat, cfg.LogLevel = "console", max(cfg.LogLevel, zerolog.ErrorLevel)
-	}
-	return newLogger(cfg, w)
-}
-
-// serve runs the Slack bot until ctx ends.
-func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	// Everything below ends with this context: a refused token stops Devy
-	// with its cause, and background work is cancelled before it is
-	// waited for.
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-
-	// One pool for Slack, Heroku, GitHub and Semaphore. Go keeps only two
-	// idle connections per host by default; under a burst of commands every
-	// reply would open a new connection to Slack (the benchmark saw
-	// thousands in TIME_WAIT and slower acknowledgements).
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 64
-	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: transport}
-	api := slack.New(cfg.SlackBotToken.Value(),
-		slack.OptionAppLevelToken(cfg.SlackAppToken.Value()),
-		slack.OptionAPIURL(cfg.SlackAPIURL),
-		slack.OptionHTTPClient(httpClient),
-	)
-	go checkBotToken(ctx, api, stop, log)
-	sm := socketmode.New(api)
-	sl := bot.NewSlack(api)
-	bg := commands.NewBackground(ctx)
-	bg.OnPanic(func(v any, stack []byte) {
-		log.Error().Str("panic", fmt.Sprint(v)).Str("stack", string(stack)).Msg("background work panicked and was stopped; Devy goes on")
-	})
-
-	svc, err := newServices(cfg, httpClient)
-	if err != nil {
-		return err
-	}
-	router, deploy, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second)
-	if err != nil {
-		return err
-	}
-	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
-	if d, ok := db.(bot.Deliveries); ok {
-		// PostgreSQL: other Devy processes may get Slack's retries of what
-		// this one took. bbolt has one process; its memory is enough.
-		b.ShareDeliveries(d)
-	}
-
-	var srv *http.Server
-	if cfg.Port != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
-		if err := mountWebhooks(mux, cfg, log, db, sl, deploy, bg, svc); err != nil {
-			return err
-		}
-		srv = &http.Server{Addr: net.JoinHostPort("", cfg.Port), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		ln, err := net.Listen("tcp", srv.Addr)
-		if err != nil {
-			return fmt.Errorf("PORT: listen on %s: %w", srv.Addr, err)
-		}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error().Err(err).Msg("http listener stopped")
-			}
-		}()
-		log.Info().Str("port", cfg.Port).Msg("serving /healthz")
-	}
-	if deploy != nil {
-		if err := deploy.Resume(ctx); err != nil {
-			log.Error().Err(err).Msg("resuming promotions failed")
-		}
-	}
-	log.Info().Str("store", storeName(cfg)).Msg("Devy starting")
-	runErr := b.Run(ctx)
-	if cause := context.Cause(ctx); runErr == nil && cause != nil && !errors.Is(cause, context.Canceled) {
-		runErr = cause // the bot token was refused
-	}
-	stop(nil)
-
-	log.Info().Msg("Devy stopping")
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
-	if !bg.Wait(shutdownGrace) {
-		log.Warn().Msg("some work did not finish before shutdown; promotions resume at the next start")
-	}
-	return runErr
-}
-
-// checkBotToken asks Slack who the bot token is (auth.test): Slack checks
-// the app token when the socket opens, but the bot token only when Devy
-// first answers someone. A token Slack refuses stops Devy now, naming it;
-// any other failure to ask is only logged.
-func checkBotToken(ctx context.Context, api *slack.Client, stop context.CancelCauseFunc, log zerolog.Logger) {
-	_, err := api.AuthTestContext(ctx)
-	var se slack.SlackErrorResponse
-	switch {
-	case err == nil:
-	case errors.As(err, &se) && bot.RefusedToken(se.Err):
-		stop(fmt.Errorf("SLACK_BOT_TOKEN: Slack refused the bot token (%s)", se.Err))
-	case ctx.Err() == nil:
-		log.Warn().Err(err).Msg("could not check the bot token with auth.test; going on")
-	}
-}
-
-// chat is the side of Slack that commands talk to: the bot's Web API client,
-// or the shell.
-type chat interface {
-	commands.Poster
-	commands.Directory
-	commands.Modals
-	commands.Channels
-}
-
-// buildCommands makes every command from the configuration. Integrations that
-// are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration) (*commands.Router, *commands.Deploy, error) {
-	poster, dir := commands.Poster(ui), commands.Directory(ui)
-	router := commands.NewRouter()
-	var deploy *commands.Deploy
-	var incidents *commands.Incidents // built below; finished promotions reach its timelines
-	if svc.heroku != nil {
-		deps := commands.DeployDeps{
-			Config: commands.DeployConfig{
-				Pipeline: cfg.HerokuPipeline, Channel: cfg.DeployChannel, Approvers: cfg.Approvers, Admins: cfg.Admins,
-				AllowSelfApproval: cfg.AllowSelfApproval, ApproverNotAuthor: cfg.ApproverNotAuthor, UserMap: cfg.UserMap,
-				TTL: cfg.ApprovalTTL, PollInterval: poll,
-			},
-			Heroku: svc.heroku,
-			Store:  db, Poster: poster, Directory: dir, Bg: bg, Log: log,
-			Finished: func(ctx context.Context, r store.PromotionRequest) {
-				if incidents != nil {
-					incidents.PromotionFinished(ctx, r)
-				}
-			},
-		}
-		if svc.github != nil {
-			deps.GitHub = svc.github
-		}
-		if svc.ci != nil {
-			deps.CI = svc.ci
-		}
-		deploy = commands.NewDeploy(deps)
-		deploy.Register(router)
-	} else {
-		router.Add(commands.UnconfiguredDeploy())
-	}
-	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
-	incidents = addIncidents(router, cfg, log, db, ui, bg, svc)
-	return router, deploy, nil
-}
-
-// runShell runs the local chat. Without a Heroku token it starts the built-in
-// sandbox pipeline and a fresh store, so anyone can try every flow.
-func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin io.Reader, stdout io.Writer) error {
-	if !cfg.HerokuConfigured() {
-		sb := sandbox.Start()
-		defer sb.Close()
-		cfg = sb.Configure(cfg)
-		dir, err := os.MkdirTemp("", "devy-shell-")
-		if err != nil {
-			return fmt.Errorf("shell: temp dir: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		cfg.DBPath = filepath.Join(dir, "devy.db")
-		cfg.DatabaseURL = "" // the sandbox's state is thrown away, never a real database's
-		fmt.Fprintf(stdout, "Sandbox: pipeline %q with a staging app a few commits ahead of two production apps (no accounts needed).\n", cfg.HerokuPipeline)
-	}
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	// Quitting the shell ends its background work (reminder loops, promotions
-	// being followed); see below for what it waits for first.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	bg := commands.NewBackground(ctx)
-	sh := shell.New(nil, stdout, "alice", cfg.DeployChannel)
-	svc, err := newServices(cfg, &http.Client{Timeout: 30 * time.Second})
-	if err != nil {
-		return err
-	}
-	router, deploy, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	sh.SetRouter(router)
-	sh.SetSimulator(newSimulator(cfg, log, db, sh, deploy, svc))
-	if deploy != nil {
-		if err := deploy.Resume(ctx); err != nil {
-			return err
-		}
-	}
-	err = sh.Run(ctx, stdin)
-	// A piped script, or a quick `quit`, ends before the promotion or review
-	// app it started does: see that through, so its messages are shown and
-	// nothing is cut off mid-call. Ctrl-C (ctx) still stops at once.
-	if kinds := bg.Working(); len(kinds) > 0 && ctx.Err() == nil {
-		sh.Say("\nWaiting for running work to finish (%s) — press Ctrl-C to stop now…\n", strings.Join(kinds, ", "))
-		if !bg.WaitWork(ctx, shellDrain) && ctx.Err() == nil {
-			sh.Say("Stopped waiting after %s; %s did not finish.\n", shellDrain, strings.Join(bg.Working(), ", "))
-		}
-	}
-	cancel()
-	bg.Wait(2 * time.Second)
-	return err
-}
-
-// shellDrain bounds how long the shell, once left, waits for the work it
-// started; a sandbox promotion takes a few seconds.
-const shellDrain = 60 * time.Second

@@ -40,7 +40,7 @@ import (
 // Semaphore's are smaller still.
 const MaxBody = 5 << 20
 
-// Notifier is what the webhooks tell about (commands.Notifications). Its
+// Notifier is what the webhooks tell about (commands/notify.Notifier). Its
 // methods run in the background, after the service was answered.
 type Notifier interface {
 	PullRequest(ctx context.Context, e commands.PREvent) error

@@ -1,0 +1,401 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
+	"github.com/devy-chatops/devy/integrations/semaphore"
+	"github.com/devy-chatops/devy/store"
+)
+
+// requestOf reads the request a button points at. The value comes from Slack
+// and may have been tampered with, so it is parsed strictly.
+func (d *Desk) requestOf(ctx context.Context, a commands.Action) (store.PromotionRequest, error) {
+	id, err := strconv.ParseUint(a.Value, 10, 64)
+	if err != nil || id == 0 {
+		return store.PromotionRequest{}, commands.Userf("That button does not point at a promotion request I know; run `/deploy status` to see what is pending.")
+	}
+	r, err := d.store.Request(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, commands.Userf("Promotion request #%d does not exist; run `/deploy status` to see what is pending.", id)
+	}
+	if err != nil {
+		return r, err
+	}
+	// The message is live as soon as Slack has it, a moment before its ts
+	// is recorded; a click from that moment waits for it (briefly), so that
+	// it can be matched to its message.
+	for wait := 0; r.MessageTS == "" && a.MessageTS != "" && r.Status == store.StatusPending && wait < 20; wait++ {
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if r, err = d.store.Request(id); err != nil {
+			return r, err
+		}
+	}
+	// A button decides only the request of the message it sits on: what was
+	// reviewed is that message's diff.
+	if r.MessageTS != "" && (a.MessageTS != "" && a.MessageTS != r.MessageTS || a.ChannelID != "" && a.ChannelID != r.Channel) {
+		return r, commands.Userf("That button does not belong to promotion request #%d's message, so it decides nothing; use the buttons on the request itself.", id)
+	}
+	return r, nil
+}
+
+// alreadyDecided tells a late clicker what happened to the request.
+func (d *Desk) alreadyDecided(r store.PromotionRequest) error {
+	switch r.Status {
+	case store.StatusRejected:
+		return commands.Userf("Request #%d was already rejected by <@%s> at %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt))
+	case store.StatusCancelled:
+		return commands.Userf("Request #%d was withdrawn; nothing will be promoted.", r.ID)
+	case store.StatusExpired:
+		return commands.Userf("Request #%d expired; run `/deploy promote` for a fresh one.", r.ID)
+	case store.StatusPending:
+		return nil
+	}
+	return commands.Userf("Request #%d was already approved by <@%s> at %s; it is %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt), r.Status)
+}
+
+func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, error) {
+	r, err := d.requestOf(ctx, a)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	if err := d.alreadyDecided(r); err != nil {
+		return commands.Reply{}, err
+	}
+	now := d.store.Now()
+	if !now.Before(r.ExpiresAt) {
+		return commands.Reply{}, d.expire(ctx, r, "")
+	}
+	if a.UserID == r.RequestedBy && !d.cfg.AllowSelfApproval {
+		return commands.Reply{}, commands.Userf("You asked for this promotion, so someone else has to approve it: that is the point of a second pair of eyes.")
+	}
+	if err := d.checkApprover(ctx, a.UserID, r); err != nil {
+		return commands.Reply{}, err
+	}
+	// Every gate again, now: time has passed since the request was made.
+	// Any failure to check refuses (fail closed).
+	if l, err := d.store.Lock(r.Pipeline); err != nil {
+		return commands.Reply{}, err
+	} else if l != nil && l.RequestID == r.ID {
+		// Someone approved this very request a moment ago.
+		if cur, err := d.store.Request(r.ID); err == nil {
+			return commands.Reply{}, d.alreadyDecided(cur)
+		}
+		return commands.Reply{}, commands.Userf("Request #%d is already being promoted.", r.ID)
+	} else if l != nil && (l.RequestID != 0 || l.Holder != r.RequestedBy) {
+		return commands.Reply{}, commands.Userf("%s Nothing was promoted; approve again once it is lifted.", lockText(*l))
+	}
+	cur, err := d.heroku.CurrentRelease(ctx, r.StagingAppID)
+	if err != nil {
+		return commands.Reply{}, fmt.Errorf("check staging before approving: %w", err)
+	}
+	if cur.ID != r.ReleaseID {
+		note := fmt.Sprintf("Staging moved on from v%d to v%d after this request, so its approval was refused as stale; run `/deploy promote` for a fresh diff.", r.ReleaseVersion, cur.Version)
+		return commands.Reply{}, d.expire(ctx, r, note)
+	}
+	if r.SkipCIReason == "" && d.ci != nil {
+		ci := d.ciOf(ctx, r.SHA)
+		if ci.Err != nil {
+			return commands.Reply{}, fmt.Errorf("check CI before approving: %w", ci.Err)
+		}
+		if ci.State != semaphore.Passed {
+			return commands.Reply{}, commands.Userf("CI for %s is %s now, so I won't promote it; nothing was promoted.", format.Short(r.SHA), ci.State)
+		}
+	}
+
+	r, err = d.store.Approve(r.ID, a.UserID)
+	var de *store.DecisionError
+	if errors.As(err, &de) {
+		switch de.Reason {
+		case "locked":
+			return commands.Reply{}, commands.Userf("%s Nothing was promoted.", lockText(*de.Lock))
+		case "expired":
+			return commands.Reply{}, d.expire(ctx, de.Request, "")
+		}
+		return commands.Reply{}, d.alreadyDecided(de.Request)
+	}
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	d.log.Info().Uint64("request", r.ID).Str("approver", a.UserID).Str("follower", d.cfg.Follower).Msg("promotion approved")
+	// The lease is taken before anything else that can be slow: an
+	// approved promotion without a follower looks abandoned to the other
+	// processes' (and this one's) takeover after LeaseTTL, and a slow
+	// chat.update must not let it be settled before it was ever called.
+	// The redraw runs first inside the work, so the message cannot go back
+	// to "promoting…" after the progress the work shows.
+	d.adopt(r, true, func(ctx context.Context, r store.PromotionRequest) {
+		d.redraw(ctx, r)
+		d.carryOut(ctx, r)
+	})
+	return commands.Reply{}, nil
+}
+
+// expire closes a pending request that can no longer be approved and redraws
+// it; the returned error tells the clicker why.
+func (d *Desk) expire(ctx context.Context, r store.PromotionRequest, note string) error {
+	closed, err := d.store.CloseRequest(r.ID, store.StatusExpired, "devy", note)
+	var de *store.DecisionError
+	if errors.As(err, &de) {
+		return d.alreadyDecided(de.Request)
+	}
+	if err != nil {
+		return err
+	}
+	d.redraw(ctx, closed)
+	if note != "" {
+		return commands.Userf("%s", note)
+	}
+	return commands.Userf("Request #%d expired at %s; run `/deploy promote` for a fresh one.", r.ID, format.Stamp(r.ExpiresAt))
+}
+
+// checkApprover applies DEVY_APPROVERS and DEVY_APPROVER_NOT_AUTHOR.
+func (d *Desk) checkApprover(ctx context.Context, user string, r store.PromotionRequest) error {
+	if len(d.cfg.Approvers) > 0 {
+		allowed := false
+		for _, id := range d.cfg.Approvers {
+			if id == user {
+				allowed = true
+				break
+			}
+			if strings.HasPrefix(id, "S") {
+				members, err := d.dir.GroupMembers(ctx, id)
+				if err != nil {
+					// Fail closed, but say so plainly: this is not the clicker's fault.
+					d.log.Warn().Err(err).Str("group", id).Msg("reading an approver group failed")
+					return commands.Userf("I couldn't check whether you are in <!subteam^%s>, so nothing was promoted; try again, or ask an admin to check DEVY_APPROVERS.", id)
+				}
+				for _, m := range members {
+					if m == user {
+						allowed = true
+					}
+				}
+			}
+			if allowed {
+				break
+			}
+		}
+		if !allowed {
+			var who []string
+			for _, id := range d.cfg.Approvers {
+				if strings.HasPrefix(id, "S") {
+					who = append(who, "<!subteam^"+id+">")
+				} else {
+					who = append(who, "<@"+id+">")
+				}
+			}
+			return commands.Userf("Only %s can approve promotions; ask one of them.", strings.Join(who, ", "))
+		}
+	}
+	if d.cfg.ApproverNotAuthor {
+		if r.CompareURL == "" && !d.isAdmin(user) {
+			// No commit list was read (Heroku did not know a release's
+			// commit): the check cannot be made, so it refuses.
+			next := "a Devy admin can approve it"
+			if len(d.cfg.Admins) == 0 {
+				next = "no Devy admins are set (DEVY_ADMINS) to approve it instead"
+			}
+			return commands.Userf("I couldn't tell who wrote the commits in this promotion (Heroku does not know its commit), and DEVY_APPROVER_NOT_AUTHOR asks me to check, so nothing was promoted; %s.", next)
+		}
+		for _, login := range r.Authors {
+			if d.cfg.UserMap[strings.ToLower(login)] == user {
+				return commands.Userf("You wrote commits in this promotion (as %s), so someone who didn't has to approve it.", login)
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Desk) reject(ctx context.Context, a commands.Action) (commands.Reply, error) {
+	r, err := d.requestOf(ctx, a)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	if err := d.alreadyDecided(r); err != nil {
+		return commands.Reply{}, err
+	}
+	r, err = d.store.CloseRequest(r.ID, store.StatusRejected, a.UserID, "")
+	var de *store.DecisionError
+	if errors.As(err, &de) {
+		if de.Reason == "expired" {
+			return commands.Reply{}, d.expire(ctx, de.Request, "")
+		}
+		return commands.Reply{}, d.alreadyDecided(de.Request)
+	}
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	d.redraw(ctx, r)
+	return commands.Reply{}, nil
+}
+
+func (d *Desk) cancel(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
+	if len(args) > 0 {
+		return commands.Reply{}, commands.Userf("`/deploy cancel` takes no arguments; it withdraws your pending request.")
+	}
+	pipelineID, err := d.pipelineKey(ctx)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	r, err := d.store.OpenRequest(pipelineID)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	if r == nil || r.Status != store.StatusPending {
+		if r != nil {
+			return commands.Reply{}, commands.Userf("Request #%d is already being promoted; it can't be withdrawn now.", r.ID)
+		}
+		return commands.Reply{}, commands.Userf("You have no pending promotion request; `/deploy status` shows what is going on.")
+	}
+	if r.RequestedBy != req.UserID {
+		return commands.Reply{}, commands.Userf("Request #%d is <@%s>'s, so only they can withdraw it; press Reject on it if it should not ship.", r.ID, r.RequestedBy)
+	}
+	closed, err := d.store.CloseRequest(r.ID, store.StatusCancelled, req.UserID, "")
+	var de *store.DecisionError
+	if errors.As(err, &de) {
+		return commands.Reply{}, d.alreadyDecided(de.Request)
+	}
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	d.redraw(ctx, closed)
+	return commands.Say("Withdrew your promotion request #%d.", r.ID), nil
+}
+
+func (d *Desk) lock(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
+	dur, args, err := lockDuration(args, d.cfg.LockDuration)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	reason := strings.Join(args, " ")
+	pipelineID, err := d.pipelineKey(ctx)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	now := d.store.Now()
+	l, err := d.store.AcquireLock(store.Lock{Pipeline: pipelineID, Holder: req.UserID, Reason: reason, Until: now.Add(dur)})
+	var le *store.LockedError
+	if errors.As(err, &le) {
+		return commands.Reply{}, commands.Userf("%s Ask them to `/deploy unlock`, or wait.", lockText(le.Lock))
+	}
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	return commands.Reply{Message: commands.Message{Text: "🔒 " + lockText(l) + " `/deploy unlock` lifts it."}}, nil
+}
+
+// lockDuration takes a trailing "for 2h" (or "for 2 hours") off a lock's
+// words. "for" followed by words that are no duration is part of the reason,
+// as in "waiting for QA"; a number that is no duration is refused.
+func lockDuration(args []string, def time.Duration) (time.Duration, []string, error) {
+	n := len(args)
+	switch {
+	case n >= 3 && strings.EqualFold(args[n-3], "for") && startsWithDigit(args[n-2]):
+		if unit, ok := lockUnits[strings.ToLower(args[n-1])]; ok {
+			d, err := parseLockDuration(args[n-2] + unit)
+			return d, args[:n-3], err
+		}
+	case n >= 2 && strings.EqualFold(args[n-2], "for") && startsWithDigit(args[n-1]):
+		d, err := parseLockDuration(args[n-1])
+		return d, args[:n-2], err
+	}
+	return def, args, nil
+}
+
+var lockUnits = map[string]string{
+	"m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+	"h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+	"d": "d", "day": "d", "days": "d",
+}
+
+func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
+
+func parseLockDuration(s string) (time.Duration, error) {
+	bad := commands.Userf("I couldn't read “for %s”; give a duration such as `for 30m`, `for 2h` or `for 1d` (at most 7 days).", s)
+	var d time.Duration
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil {
+			return 0, bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
+	}
+	if d < time.Minute || d > 7*24*time.Hour {
+		return 0, bad
+	}
+	return d, nil
+}
+
+func (d *Desk) unlock(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
+	if len(args) > 0 {
+		return commands.Reply{}, commands.Userf("`/deploy unlock` takes no arguments; it lifts your lock.")
+	}
+	pipelineID, err := d.pipelineKey(ctx)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	l, err := d.store.ReleaseLock(pipelineID, req.UserID, d.isAdmin(req.UserID))
+	var le *store.LockedError
+	switch {
+	case errors.Is(err, store.ErrNotLocked):
+		return commands.Reply{}, commands.Userf("Production is not locked; nothing to unlock.")
+	case errors.As(err, &le) && le.Lock.RequestID != 0:
+		return commands.Reply{}, commands.Userf("%s It unlocks by itself when the promotion ends.", lockText(le.Lock))
+	case errors.As(err, &le):
+		return commands.Reply{}, commands.Userf("%s Only they or a Devy admin can unlock it.", lockText(le.Lock))
+	case err != nil:
+		return commands.Reply{}, err
+	}
+	text := fmt.Sprintf("🔓 <@%s> unlocked production promotions.", req.UserID)
+	if l.Holder != req.UserID {
+		text = fmt.Sprintf("🔓 <@%s> lifted <@%s>'s lock on production promotions.", req.UserID, l.Holder)
+	}
+	return commands.Reply{Message: commands.Message{Text: text}}, nil
+}
+
+func (d *Desk) history(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
+	if len(args) > 0 {
+		return commands.Reply{}, commands.Userf("`/deploy history` takes no arguments; it lists the recent promotions.")
+	}
+	entries, err := d.store.AuditLog(10, "promotion.finished")
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	if len(entries) == 0 {
+		return commands.Say("No promotions yet. `/deploy promote` asks for the first one."), nil
+	}
+	var lines []string
+	for _, e := range entries {
+		lines = append(lines, d.historyLine(e))
+	}
+	return commands.Reply{Message: commands.Message{Text: "Recent promotions", Blocks: []commands.Block{
+		commands.Header{Text: "Recent promotions"},
+		commands.Section{Text: strings.Join(lines, "\n")},
+	}}, Ephemeral: true}, nil
+}
+
+func (d *Desk) historyLine(e store.AuditEntry) string {
+	x := e.Detail
+	rng := d.shaLink(x["base_sha"]) + "…" + d.shaLink(x["sha"])
+	if x["compare_url"] != "" {
+		rng = fmt.Sprintf("<%s|%s…%s>", x["compare_url"], format.Short(x["base_sha"]), format.Short(x["sha"]))
+	}
+	icon := map[string]string{store.StatusSucceeded: "✅", store.StatusFailed: "❌", store.StatusUnknown: "⚠️"}[x["outcome"]]
+	return fmt.Sprintf("%s %s — %s v%s %s, requested by <@%s>, approved by <@%s>: %s",
+		icon, format.Stamp(e.At), x["staging_app"], x["release"], rng, x["requested_by"], x["approved_by"], x["outcome"])
+}

@@ -1,0 +1,290 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
+	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/integrations/semaphore"
+	"github.com/devy-chatops/devy/store"
+)
+
+// maxCommitsShown folds long commit lists; the compare link shows the rest.
+const maxCommitsShown = 15
+
+func (d *Desk) promote(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
+	skipReason, err := parseSkipCI(args)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	if skipReason != "" && !d.isAdmin(req.UserID) {
+		return commands.Reply{}, commands.Userf("Only Devy admins can skip the CI check; ask one, or wait for CI to pass.")
+	}
+	if !d.inDeployChannel(ctx, req) {
+		return commands.Reply{}, commands.Userf("`/deploy promote` works only in %s, so the whole team sees what ships; run it there.", d.channelRef())
+	}
+	pipelineID, err := d.pipelineKey(ctx)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	// Cheap gates first: they need no API call.
+	lock, err := d.store.Lock(pipelineID)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	if lock != nil && (lock.Holder != req.UserID || lock.RequestID != 0) {
+		return commands.Reply{}, commands.Userf("%s Nothing was requested; ask them, or try again after the lock ends.", lockText(*lock))
+	}
+	if r, err := d.store.OpenRequest(pipelineID); err != nil {
+		return commands.Reply{}, err
+	} else if r != nil {
+		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(*r, d.store.Now()))
+	}
+
+	s, err := d.snapshot(ctx)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	st := s.Staging.Release
+	var behind []appRelease
+	for _, p := range s.Production {
+		if !sameCode(st, p.Release) {
+			behind = append(behind, p)
+		}
+	}
+	if len(behind) == 0 {
+		return commands.Reply{}, commands.Userf("Nothing to promote: staging and production both run %s (staging v%d).", d.shaLink(st.Commit), st.Version)
+	}
+	ci := d.ciOf(ctx, st.Commit)
+	if ci.Err != nil && skipReason == "" {
+		return commands.Reply{}, ci.Err
+	}
+	if d.ci != nil && ci.State != semaphore.Passed && skipReason == "" {
+		return commands.Reply{}, commands.Userf("CI has not passed for staging's %s (%s), so I won't ask for a promotion; wait for a green build, or an admin can run `/deploy promote --skip-ci <reason>`.", format.Short(st.Commit), ci.String())
+	}
+
+	base := s.Production[0].Release.Commit
+	r := store.PromotionRequest{
+		Pipeline: s.Pipeline.ID, RequestedBy: req.UserID, ExpiresAt: d.store.Now().Add(d.cfg.TTL),
+		Channel: req.ChannelID, StagingAppID: s.Staging.App.ID, StagingAppName: s.Staging.App.Name,
+		ReleaseID: st.ID, ReleaseVersion: st.Version, SlugID: st.SlugID, SHA: st.Commit, BaseSHA: base,
+		CIState: string(ci.State), SkipCIReason: skipReason,
+	}
+	for _, p := range s.Production {
+		r.Targets = append(r.Targets, store.Target{AppID: p.App.ID, AppName: p.App.Name, FromVersion: p.Release.Version, FromSHA: p.Release.Commit, FromSlugID: p.Release.SlugID})
+	}
+	r.CIURL = ci.URL
+	if r.Diff, err = d.diff(ctx, s, &r); err != nil {
+		return commands.Reply{}, err
+	}
+	if lock == nil {
+		r.Diff = append(r.Diff, "*Lock*: 🔓 production is not locked.")
+	} else {
+		r.Diff = append(r.Diff, "*Lock*: 🔒 held by the requester ("+lockText(*lock)+"); it stays theirs after the promotion.")
+	}
+
+	r, err = d.store.CreateRequest(r)
+	var pe *store.PendingError
+	var le *store.LockedError
+	switch {
+	case errors.As(err, &pe):
+		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(pe.Request, d.store.Now()))
+	case errors.As(err, &le):
+		return commands.Reply{}, commands.Userf("%s Nothing was requested.", lockText(le.Lock))
+	case err != nil:
+		return commands.Reply{}, err
+	}
+	posted, err := d.poster.Post(ctx, req.ChannelID, "", d.requestMessage(r))
+	if err != nil {
+		// Without a message nobody can approve it: withdraw it at once.
+		if _, cerr := d.store.CloseRequest(r.ID, store.StatusCancelled, "devy", "the request message could not be posted"); cerr != nil {
+			d.log.Error().Err(cerr).Uint64("request", r.ID).Msg("withdrawing unposted request failed")
+		}
+		return commands.Reply{}, fmt.Errorf("post request %d: %w", r.ID, err)
+	}
+	if err := d.store.SetMessage(r.ID, posted.Channel, posted.TS); err != nil {
+		return commands.Reply{}, err
+	}
+	// The message is live as soon as Slack has it: a click can decide the
+	// request before its ts is recorded, and that decision could not redraw
+	// it. Draw where the request is now if it moved on meanwhile.
+	if cur, err := d.store.Request(r.ID); err == nil && cur.Status != store.StatusPending {
+		d.redraw(ctx, cur)
+	}
+	return commands.Reply{}, nil
+}
+
+func parseSkipCI(args []string) (string, error) {
+	if len(args) == 0 {
+		return "", nil
+	}
+	if args[0] != "--skip-ci" {
+		return "", commands.Userf("`/deploy promote` takes no arguments except `--skip-ci <reason>` (admins only); type `/deploy promote`.")
+	}
+	reason := strings.Join(args[1:], " ")
+	if reason == "" {
+		return "", commands.Userf("Say why CI is skipped: `/deploy promote --skip-ci <reason>`.")
+	}
+	return reason, nil
+}
+
+// diff describes what the promotion ships: commits, files and risks.
+func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest) ([]string, error) {
+	var out []string
+	var files []github.File
+	switch {
+	case d.github == nil:
+		out = append(out, "_GitHub is not configured, so I can't list the commits; check the releases on Heroku before approving._")
+	case r.BaseSHA == "" || r.SHA == "":
+		out = append(out, "_Heroku does not know the commit of one of the releases, so I can't list the commits; check the releases on Heroku before approving._")
+	default:
+		cmp, err := d.github.Compare(ctx, r.BaseSHA, r.SHA)
+		if err != nil {
+			return nil, err
+		}
+		r.CompareURL = cmp.URL
+		r.CommitCount = cmp.TotalCommits
+		if r.CommitCount == 0 {
+			r.CommitCount = len(cmp.Commits)
+		}
+		files = cmp.Files
+		out = append(out, d.commitList(cmp, r))
+		if cmp.Status == "behind" || cmp.Status == "diverged" {
+			out = append(out, fmt.Sprintf("⚠️ Staging is *%s* production (%d behind): promoting would take commits *out* of production.", cmp.Status, cmp.BehindBy))
+		}
+		if len(files) > 0 {
+			out = append(out, fileList(files))
+		}
+	}
+	risks, err := d.risks(ctx, s, files)
+	if err != nil {
+		return nil, err
+	}
+	if len(risks) > 0 {
+		out = append(out, "*Risks*\n• "+strings.Join(risks, "\n• "))
+	} else {
+		out = append(out, "*Risks*: none spotted (no migrations, Procfile or app.json changes, no missing config vars).")
+	}
+	return out, nil
+}
+
+func (d *Desk) commitList(cmp github.Comparison, r *store.PromotionRequest) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d commit%s* (<%s|compare on GitHub>)", r.CommitCount, format.Plural(r.CommitCount), cmp.URL)
+	authors := map[string]bool{}
+	// Newest first: that is what people look for.
+	for i := len(cmp.Commits) - 1; i >= 0; i-- {
+		c := cmp.Commits[i]
+		if c.AuthorLogin != "" && !authors[c.AuthorLogin] {
+			authors[c.AuthorLogin] = true
+			r.Authors = append(r.Authors, c.AuthorLogin)
+		}
+		if len(cmp.Commits)-1-i >= maxCommitsShown {
+			continue
+		}
+		who := c.AuthorLogin
+		if who == "" {
+			who = c.AuthorName
+		}
+		msg := c.Message
+		if c.PR != 0 {
+			// A squash merge's title ends in "(#123)"; the link replaces it.
+			msg = strings.TrimSuffix(msg, fmt.Sprintf(" (#%d)", c.PR))
+		}
+		line := fmt.Sprintf("\n• %s %s — %s", d.shaLink(c.SHA), format.Escape(msg), format.Escape(who))
+		if c.PR != 0 {
+			line += fmt.Sprintf(" (<%s|#%d>)", d.github.PullURL(c.PR), c.PR)
+		}
+		b.WriteString(line)
+	}
+	if hidden := r.CommitCount - min(len(cmp.Commits), maxCommitsShown); hidden > 0 {
+		fmt.Fprintf(&b, "\n…and %d more: <%s|see them all on GitHub>", hidden, cmp.URL)
+	}
+	sort.Strings(r.Authors)
+	return b.String()
+}
+
+func fileList(files []github.File) string {
+	const shown = 20
+	var names []string
+	for i, f := range files {
+		if i == shown {
+			break
+		}
+		names = append(names, "`"+f.Name+"`")
+	}
+	s := fmt.Sprintf("*%d file%s changed*: %s", len(files), format.Plural(len(files)), strings.Join(names, ", "))
+	if len(files) > shown {
+		s += fmt.Sprintf(" and %d more", len(files)-shown)
+	}
+	return s
+}
+
+// risks lists what tends to break a promotion: schema migrations, process
+// changes, and config vars staging has but a production app lacks (a
+// promotion copies the slug, not the config).
+func (d *Desk) risks(ctx context.Context, s snapshot, files []github.File) ([]string, error) {
+	var out, migrations []string
+	for _, f := range files {
+		name := f.Name
+		base := path.Base(name)
+		switch {
+		case isMigration(name):
+			migrations = append(migrations, "`"+name+"`")
+		case name == "Procfile":
+			out = append(out, "`Procfile` changed: process types or the release phase may differ on production.")
+		case name == "app.json":
+			out = append(out, "`app.json` changed: scripts, add-ons or the release phase may differ.")
+		case base == "release-tasks.sh" || base == "release.sh":
+			out = append(out, "`"+name+"` changed: it may run in the release phase.")
+		}
+	}
+	if len(migrations) > 0 {
+		sort.Strings(migrations)
+		shown := migrations
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(migrations)-5))
+		}
+		out = append([]string{"Database migrations: " + strings.Join(shown, ", ")}, out...)
+	}
+	stagingVars, err := d.heroku.ConfigVarNames(ctx, s.Staging.App.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range s.Production {
+		prodVars, err := d.heroku.ConfigVarNames(ctx, p.App.ID)
+		if err != nil {
+			return nil, err
+		}
+		have := map[string]bool{}
+		for _, v := range prodVars {
+			have[v] = true
+		}
+		var missing []string
+		for _, v := range stagingVars {
+			if !have[v] {
+				missing = append(missing, "`"+v+"`")
+			}
+		}
+		if len(missing) > 0 {
+			out = append(out, fmt.Sprintf("Config vars on %s missing on *%s*: %s", s.Staging.App.Name, p.App.Name, strings.Join(missing, ", ")))
+		}
+	}
+	return out, nil
+}
+
+func isMigration(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.Contains(lower, "migrat") || strings.HasSuffix(lower, "schema.rb") || strings.HasSuffix(lower, "structure.sql") ||
+		strings.HasSuffix(lower, ".sql") && strings.Contains(lower, "db/")
+}
+
+// timeNow exists so that the promotion deadline can use the store's clock.
+func (d *Desk) timeNow() time.Time { return d.store.Now() }

@@ -1,0 +1,182 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/devy-chatops/devy/config"
+)
+
+// startShell runs `devy shell` with no accounts (the sandbox). expect types
+// a line (none if empty) and waits until the shell has shown want; typing is
+// the keyboard, for lines whose answer is not awaited.
+func startShell(t *testing.T) (expect func(line, want string), typing io.Writer) {
+	t.Helper()
+	in, keys := io.Pipe()
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		keys.Close()
+		if err := <-done; err != nil {
+			t.Errorf("shell returned %v", err)
+		}
+	})
+	expect = func(line, want string) {
+		t.Helper()
+		if line != "" {
+			fmt.Fprintln(keys, line)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for !strings.Contains(out.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %q the shell never showed %q; it showed:\n%s", line, want, out.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return expect, keys
+}
+
+// TestShellPromotion is the README's walk-through: the shell, with no
+// accounts, runs a promotion from request to success in the sandbox.
+func TestShellPromotion(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("", "alice in #devy>")
+	expect("/deploy status", "Staging is 3 commits ahead of production.")
+	expect("/deploy promote", "[1] Approve   [2] Reject")
+	expect("click 1", "someone else has to approve it")
+	expect("as bob", "You are now bob.")
+	expect("click 1", "Approved by @bob")
+	expect("", "🚀 Promoted to production, approved by @bob.")
+	expect("", "@alice your promotion #1 (shop-staging v3) 🚀 is live on shop-prod, shop-prod-eu.")
+	expect("/deploy history", "requested by @alice, approved by @bob: succeeded")
+	expect("in random", "You are now in #random.")
+	expect("/deploy promote", "works only in #devy")
+	expect("click 9", "There is no message with buttons yet.")
+	expect("/reviewapp help", "/reviewapp list")
+	expect("@devy deploy help", "/deploy lock")
+	expect("nonsense", "I don't understand")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellScriptFinishesItsWork: a session piped in ends (EOF or `quit`)
+// before the work it started; the shell waits for it and shows how it ended,
+// with no log lines in between.
+func TestShellScriptFinishesItsWork(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		want   []string
+	}{
+		{name: "promotion, then quit", script: "/deploy status\n/deploy promote\nas bob\nclick 1\nquit\n", want: []string{
+			"Waiting for running work to finish (a promotion) — press Ctrl-C to stop now…",
+			"🚀 Promoted to production, approved by @bob.",
+			"@alice your promotion #1 (shop-staging v3) 🚀 is live on shop-prod, shop-prod-eu.",
+		}},
+		{name: "review app, then end of input", script: "/reviewapp 7\n", want: []string{
+			"Waiting for running work to finish (a review app)",
+			"✅ Ready: https://shop-pr-7.herokuapp.com/ (shop-pr-7) — the review app of #7.",
+		}},
+		{name: "nothing running", script: "/deploy status\nquit\n", want: []string{"Staging is 3 commits ahead"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, logs syncBuffer
+			if err := Run(context.Background(), []string{"shell"}, func(string) string { return "" }, strings.NewReader(tc.script), &out, &logs); err != nil {
+				t.Fatalf("shell returned %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("the shell never showed %q; it showed:\n%s", w, out.String())
+				}
+			}
+			if len(tc.want) == 1 && strings.Contains(out.String(), "Waiting") {
+				t.Errorf("the shell waited with nothing running:\n%s", out.String())
+			}
+			if logs.String() != "" {
+				t.Errorf("the shell's log is not quiet:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestShellStopsWaitingOnInterrupt: Ctrl-C while the shell waits for a
+// promotion stops it at once.
+func TestShellStopsWaitingOnInterrupt(t *testing.T) {
+	in, keys := io.Pipe()
+	out := &syncBuffer{}
+	defer keys.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard) }()
+	fmt.Fprint(keys, "/deploy promote\nas bob\nclick 1\nquit\n")
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out.String(), "Waiting for running work"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the shell never waited; it showed:\n%s", out.String())
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("shell returned %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the shell kept waiting after Ctrl-C")
+	}
+}
+
+// TestShellLogger: the shell's terminal shows errors as one readable line and
+// no warnings, unless LOG_FORMAT=console asks for the whole log.
+func TestShellLogger(t *testing.T) {
+	tests := []struct {
+		name     string
+		format   string
+		wantWarn bool
+	}{
+		{name: "default", format: "json"},
+		{name: "LOG_FORMAT=console", format: "console", wantWarn: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			log := newShellLogger(config.Config{LogFormat: tc.format, LogLevel: zerolog.InfoLevel}, &b)
+			log.Warn().Msg("reading promotion targets failed; will retry")
+			log.Error().Err(errors.New("disk full")).Uint64("request", 1).Msg("recording the promotion outcome failed")
+			got := b.String()
+			if strings.Contains(got, "will retry") != tc.wantWarn {
+				t.Errorf("warning shown = %v, want %v:\n%s", !tc.wantWarn, tc.wantWarn, got)
+			}
+			lines := strings.Split(strings.TrimSpace(got), "\n")
+			last := lines[len(lines)-1]
+			if strings.Contains(got, "{") || !strings.Contains(last, "recording the promotion outcome failed") || !strings.Contains(last, "disk full") {
+				t.Errorf("the error is not one readable line:\n%s", got)
+			}
+		})
+	}
+}
+
+// TestShellIncidentCommander: `/incident commander @bob` typed in the shell
+// reaches the command as Slack's escaped mention.
+func TestShellIncidentCommander(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("in critical", "You are now in #critical.")
+	expect("/incident open Checkout returns 500 --sev1", "(#inc-1-checkout-returns-500 was created)")
+	expect("in inc-1-checkout-returns-500", "You are now in #inc-1-checkout-returns-500.")
+	expect("/incident commander @bob", "🎖️ @bob is now the incident commander (handed over by @alice).")
+	expect("/incident show 1", "Commander\n    @bob")
+	fmt.Fprintln(typing, "quit")
+}
