@@ -59,7 +59,7 @@ func New(baseURL, token, repo string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: defaultTimeout}
 	}
-	c := gh.NewClient(hc)
+	c := gh.NewClient(closingClient(hc))
 	if token != "" {
 		c = c.WithAuthToken(token)
 	}
