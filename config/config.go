@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 )
@@ -208,7 +209,7 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	}
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL.Value())
-		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		if !utf8.ValidString(c.DatabaseURL.Value()) || err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			return c, &Error{"DATABASE_URL", "expected a postgres:// URL"}
 		}
 	}
@@ -272,12 +273,26 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	return c, nil
 }
 
+// checkURL refuses anything but an absolute http(s) URL with a host, in
+// valid UTF-8: the URLs end up in regular expressions and links, and
+// invalid UTF-8 would otherwise panic at start.
 func checkURL(name, v string) error {
+	if !utf8.ValidString(v) {
+		return &Error{name, "expected an http(s) URL in valid UTF-8, got " + strconv.QuoteToASCII(v)}
+	}
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &Error{name, "expected an http(s) URL, got " + strconv.Quote(v)}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return &Error{name, "expected an http(s) URL with a host, got " + quoteURL(v, u)}
 	}
 	return nil
+}
+
+// quoteURL quotes v for an error, unless it carries a password.
+func quoteURL(v string, u *url.URL) string {
+	if u != nil && u.User != nil {
+		return "a URL with a user name or password in it"
+	}
+	return strconv.QuoteToASCII(v)
 }
 
 func durationVar(name, v string, def time.Duration) (time.Duration, error) {
