@@ -75,6 +75,9 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 // Slack's disconnect messages and dropped sockets; Run returns an error only
 // when Slack refuses the tokens.
 func (b *Bot) Run(ctx context.Context) error {
+	// slack-go's own loop ends with this context when Run returns early.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- b.client.RunContext(ctx) }()
 	for {
@@ -92,9 +95,44 @@ func (b *Bot) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-b.client.Events:
+			if err := appTokenMistake(evt); err != nil {
+				b.connected.Store(false)
+				return err
+			}
 			b.dispatch(evt)
 		}
 	}
+}
+
+// appTokenMistake turns a failure to open the socket that no retry mends
+// into an error naming SLACK_APP_TOKEN and the fix; slack-go retries
+// these for ever. It returns nil for anything else.
+func appTokenMistake(evt socketmode.Event) error {
+	if evt.Type != socketmode.EventTypeConnectionError {
+		return nil
+	}
+	ce, ok := evt.Data.(*slack.ConnectionErrorEvent)
+	if !ok {
+		return nil
+	}
+	var se slack.SlackErrorResponse
+	if !errors.As(ce.ErrorObj, &se) {
+		return nil
+	}
+	switch se.Err {
+	case "missing_scope":
+		needed := se.Needed
+		if needed == "" {
+			needed = "connections:write"
+		}
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the app-level token (missing_scope): give it the %s scope under Basic Information → App-Level Tokens, then restart Devy", needed)
+	case "not_allowed_token_type":
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the token (not_allowed_token_type): Socket Mode needs an app-level token (xapp-…) with connections:write, not a bot or user token")
+	}
+	if RefusedToken(se.Err) {
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the app-level token (%s)", se.Err)
+	}
+	return nil
 }
 
 // RefusedToken reports whether a Slack error code says the token itself is

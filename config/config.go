@@ -146,17 +146,8 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	}
 
 	if mode == Slack {
-		if c.SlackAppToken == "" {
-			return c, &Error{"SLACK_APP_TOKEN", "required: the app-level token (xapp-…) with connections:write, for Socket Mode"}
-		}
-		if !strings.HasPrefix(c.SlackAppToken.Value(), "xapp-") {
-			return c, &Error{"SLACK_APP_TOKEN", "expected an app-level token starting with xapp-"}
-		}
-		if c.SlackBotToken == "" {
-			return c, &Error{"SLACK_BOT_TOKEN", "required: the bot token (xoxb-…)"}
-		}
-		if !strings.HasPrefix(c.SlackBotToken.Value(), "xoxb-") {
-			return c, &Error{"SLACK_BOT_TOKEN", "expected a bot token starting with xoxb-"}
+		if err := checkSlackTokens(c.SlackAppToken.Value(), c.SlackBotToken.Value()); err != nil {
+			return c, err
 		}
 	}
 	for _, u := range []struct{ name, val string }{
@@ -271,6 +262,40 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 		return c, &Error{"LOG_FORMAT", "expected json or console"}
 	}
 	return c, nil
+}
+
+// checkSlackTokens checks the two Slack tokens by their prefixes, which
+// Slack gives each kind: a token of the wrong kind would only be refused
+// when the socket opens, and some refusals (not_allowed_token_type) would
+// be retried for ever.
+func checkSlackTokens(app, bot string) error {
+	switch {
+	case app == "":
+		return &Error{"SLACK_APP_TOKEN", "required: the app-level token (xapp-…) with connections:write, for Socket Mode"}
+	case strings.HasPrefix(app, "xoxb-") && strings.HasPrefix(bot, "xapp-"):
+		return &Error{"SLACK_APP_TOKEN", "holds a bot token (xoxb-…) and SLACK_BOT_TOKEN an app-level token (xapp-…): these two look swapped"}
+	case !strings.HasPrefix(app, "xapp-"):
+		return &Error{"SLACK_APP_TOKEN", "expected an app-level token starting with xapp-" + tokenKind(app, "SLACK_BOT_TOKEN")}
+	case bot == "":
+		return &Error{"SLACK_BOT_TOKEN", "required: the bot token (xoxb-…)"}
+	case !strings.HasPrefix(bot, "xoxb-"):
+		return &Error{"SLACK_BOT_TOKEN", "expected a bot token starting with xoxb-" + tokenKind(bot, "SLACK_APP_TOKEN")}
+	}
+	return nil
+}
+
+// tokenKind names the kind of a token in the wrong place, and where it
+// belongs if Devy has a place for it.
+func tokenKind(token, other string) string {
+	switch {
+	case strings.HasPrefix(token, "xoxb-") && other == "SLACK_BOT_TOKEN":
+		return ", got a bot token (xoxb-…), which belongs in SLACK_BOT_TOKEN"
+	case strings.HasPrefix(token, "xapp-") && other == "SLACK_APP_TOKEN":
+		return ", got an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN"
+	case strings.HasPrefix(token, "xoxp-"):
+		return ", got a user token (xoxp-…), which Devy does not use"
+	}
+	return ""
 }
 
 // checkURL refuses anything but an absolute http(s) URL with a host, in

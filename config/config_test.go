@@ -99,6 +99,33 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
+// A token in the wrong variable is named with the fix, before Slack is
+// asked: some of Slack's refusals would be retried for ever.
+func TestSlackTokenMistakes(t *testing.T) {
+	tests := []struct {
+		name, app, bot string
+		wantVar, want  string
+	}{
+		{"swapped", "xoxb-secret-bot", "xapp-1-secret-app", "SLACK_APP_TOKEN", "these two look swapped"},
+		{"bot token in both", "xoxb-secret-bot", "xoxb-secret-bot", "SLACK_APP_TOKEN", "which belongs in SLACK_BOT_TOKEN"},
+		{"app token in both", "xapp-1-secret-app", "xapp-1-secret-app", "SLACK_BOT_TOKEN", "which belongs in SLACK_APP_TOKEN"},
+		{"user token as the bot token", "xapp-1-secret-app", "xoxp-secret-user", "SLACK_BOT_TOKEN", "a user token"},
+		{"legacy token as the app token", "xoxa-secret", "xoxb-secret-bot", "SLACK_APP_TOKEN", "starting with xapp-"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(envOf(map[string]string{"SLACK_APP_TOKEN": tc.app, "SLACK_BOT_TOKEN": tc.bot}), Slack)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != tc.wantVar || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v; want an error naming %s that says %q", err, tc.wantVar, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("not one clean line: %q", err)
+			}
+		})
+	}
+}
+
 func TestShellNeedsNoTokens(t *testing.T) {
 	if _, err := Load(envOf(map[string]string{}), Shell); err != nil {
 		t.Fatalf("shell without tokens: %v", err)
