@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	gh "github.com/google/go-github/v60/github"
 )
 
 // Each service signs the raw body with HMAC-SHA256 and the shared secret;
@@ -104,9 +106,21 @@ func verify(read func(http.Header) ([]byte, error), secret string, h http.Header
 	return check(secret, body, got)
 }
 
-// VerifyGitHub checks X-Hub-Signature-256: "sha256=" and the hex HMAC.
+// VerifyGitHub checks X-Hub-Signature-256: "sha256=" and the hex HMAC,
+// with go-github's ValidateSignature. The header must name SHA-256 (which
+// ValidateSignature alone would not insist on), and an empty secret is
+// refused rather than used as a key.
 func VerifyGitHub(secret string, h http.Header, body []byte) error {
-	return verify(githubSignature, secret, h, body)
+	if _, err := githubSignature(h); err != nil {
+		return err
+	}
+	if secret == "" {
+		return errNoSecret
+	}
+	if err := gh.ValidateSignature(strings.TrimSpace(h.Get("X-Hub-Signature-256")), body, []byte(secret)); err != nil {
+		return fmt.Errorf("X-Hub-Signature-256: %w: %w", errBadSignature, err)
+	}
+	return nil
 }
 
 // VerifyHeroku checks Heroku-Webhook-Hmac-SHA256: the base64 HMAC.

@@ -94,9 +94,9 @@ func New(secrets Secrets, n Notifier, bg *commands.Background, log zerolog.Logge
 func (s *Server) Register(mux *http.ServeMux) []string {
 	var paths []string
 	for _, ep := range []endpoint{
-		{service: "github", secret: s.secrets.GitHub, signature: githubSignature, decode: s.github},
-		{service: "heroku", secret: s.secrets.Heroku, signature: herokuSignature, decode: s.heroku},
-		{service: "semaphore", secret: s.secrets.Semaphore, signature: semaphoreSignature, decode: s.semaphore},
+		{service: "github", secret: s.secrets.GitHub, signature: githubSignature, verify: VerifyGitHub, decode: s.github},
+		{service: "heroku", secret: s.secrets.Heroku, signature: herokuSignature, verify: VerifyHeroku, decode: s.heroku},
+		{service: "semaphore", secret: s.secrets.Semaphore, signature: semaphoreSignature, verify: VerifySemaphore, decode: s.semaphore},
 	} {
 		if ep.secret == "" {
 			continue
@@ -126,7 +126,8 @@ var errIgnored = errors.New("event ignored")
 type endpoint struct {
 	service   string
 	secret    string
-	signature func(h http.Header) ([]byte, error) // reads the signature header
+	signature func(h http.Header) ([]byte, error) // reads the signature header, before the body
+	verify    func(secret string, h http.Header, body []byte) error
 	decode    func(h http.Header, body []byte) (delivery, error)
 }
 
@@ -137,8 +138,7 @@ func (s *Server) handler(ep endpoint) http.Handler {
 			answer(w, http.StatusRequestEntityTooLarge, "payload over 5 MiB")
 			return
 		}
-		sig, err := ep.signature(r.Header)
-		if err != nil {
+		if _, err := ep.signature(r.Header); err != nil {
 			log.Warn().Err(err).Str("remote", r.RemoteAddr).Msg("webhook refused: no readable signature")
 			answer(w, http.StatusUnauthorized, "signature missing or wrong")
 			return
@@ -149,7 +149,7 @@ func (s *Server) handler(ep endpoint) http.Handler {
 			answer(w, code, bodyRefusal(code))
 			return
 		}
-		if err := check(ep.secret, body, sig); err != nil {
+		if err := ep.verify(ep.secret, r.Header, body); err != nil {
 			log.Warn().Err(err).Str("remote", r.RemoteAddr).Int("bytes", len(body)).Msg("webhook refused: bad signature")
 			answer(w, http.StatusUnauthorized, "signature missing or wrong")
 			return
