@@ -12,8 +12,7 @@ import (
 // thousand waiting commands are answered at once; a goroutine per answer
 // would be a thousand goroutines made runnable together, and Go checks the
 // network for new envelopes only once nothing else is runnable, so the
-// acknowledgements would wait until all of them had run (9 ms in the
-// benchmark at 1,000 commands a second). Here at most runners deliveries
+// acknowledgements would wait until all of them had run. Here at most runners deliveries
 // run at once, in the order the answers came, and the rest are entries in
 // a slice. The sends themselves are bounded again by the Slack window.
 type answerQueue struct {

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -44,14 +45,21 @@ type Bot struct {
 
 	answers answerQueue // deliveries of answers that came later
 
-	mu    sync.Mutex           // guards seen and swept
-	seen  map[string]time.Time // envelope and event ids handled recently, for Slack's redeliveries
-	swept time.Time            // when seen was last cleared of old ids
+	mu   sync.Mutex                       // makes seen's look-up and add one step
+	seen *expirable.LRU[string, struct{}] // envelope and event ids handled recently, for Slack's redeliveries
 }
+
+// Slack redelivers an envelope within minutes; ids are remembered for
+// seenFor, and at most seenMax of them, so a sustained burst cannot grow
+// the memory without bound.
+const (
+	seenFor = 30 * time.Minute
+	seenMax = 1 << 16
+)
 
 // New builds a bot. timeout bounds each handler.
 func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
-	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: map[string]time.Time{},
+	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor),
 		answers: answerQueue{bg: bg, runners: maxSends}}
 }
 
@@ -75,6 +83,9 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 // Slack's disconnect messages and dropped sockets; Run returns an error only
 // when Slack refuses the tokens.
 func (b *Bot) Run(ctx context.Context) error {
+	// slack-go's own loop ends with this context when Run returns early.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- b.client.RunContext(ctx) }()
 	for {
@@ -92,9 +103,44 @@ func (b *Bot) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-b.client.Events:
+			if err := appTokenMistake(evt); err != nil {
+				b.connected.Store(false)
+				return err
+			}
 			b.dispatch(evt)
 		}
 	}
+}
+
+// appTokenMistake turns a failure to open the socket that no retry mends
+// into an error naming SLACK_APP_TOKEN and the fix; slack-go retries
+// these for ever. It returns nil for anything else.
+func appTokenMistake(evt socketmode.Event) error {
+	if evt.Type != socketmode.EventTypeConnectionError {
+		return nil
+	}
+	ce, ok := evt.Data.(*slack.ConnectionErrorEvent)
+	if !ok {
+		return nil
+	}
+	var se slack.SlackErrorResponse
+	if !errors.As(ce.ErrorObj, &se) {
+		return nil
+	}
+	switch se.Err {
+	case "missing_scope":
+		needed := se.Needed
+		if needed == "" {
+			needed = "connections:write"
+		}
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the app-level token (missing_scope): give it the %s scope under Basic Information → App-Level Tokens, then restart Devy", needed)
+	case "not_allowed_token_type":
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the token (not_allowed_token_type): Socket Mode needs an app-level token (xapp-…) with connections:write, not a bot or user token")
+	}
+	if RefusedToken(se.Err) {
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the app-level token (%s)", se.Err)
+	}
+	return nil
 }
 
 // RefusedToken reports whether a Slack error code says the token itself is
@@ -158,13 +204,10 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 // ackAndStart acknowledges the envelope and, unless Slack is redelivering
 // one it thinks was lost, starts its work in the background.
 //
-// The work's goroutine is started before the acknowledgement is queued, not
-// after: Go runs the goroutine readied last first, so a handler started
-// after Ack runs ahead of slack-go's socket writer, and the acknowledgement
-// waits for the handler's first stretch of work. In a runtime trace of the
-// benchmark at 1,000 commands a second the writer waited 45 µs at the median
-// and over 100 µs for a quarter of the envelopes that way; started first,
-// 1–2 µs. start therefore only reads the payload and starts goroutines.
+// The work's goroutine is started before the acknowledgement is queued:
+// Go runs the goroutine readied last first, so one started after Ack would
+// run ahead of slack-go's socket writer and delay the acknowledgement.
+// start therefore only reads the payload and starts goroutines.
 func (b *Bot) ackAndStart(evt socketmode.Event, start func()) {
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
 		b.log.Warn().Str("type", string(evt.Type)).Msg("envelope without an id; dropped")
@@ -234,25 +277,14 @@ func (b *Bot) firstAnywhere(key string) bool {
 	return first
 }
 
+// seenBefore records key and reports whether it was recorded before.
 func (b *Bot) seenBefore(key string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := time.Now()
-	if _, ok := b.seen[key]; ok {
+	if _, ok := b.seen.Peek(key); ok {
 		return true
 	}
-	// Sweep old ids once the map is large, but at most once a minute: under
-	// a sustained burst every id is young, and sweeping on each envelope
-	// would walk thousands of entries for nothing.
-	if len(b.seen) > 5000 && now.Sub(b.swept) > time.Minute {
-		b.swept = now
-		for k, at := range b.seen {
-			if now.Sub(at) > 30*time.Minute {
-				delete(b.seen, k)
-			}
-		}
-	}
-	b.seen[key] = now
+	b.seen.Add(key, struct{}{})
 	return false
 }
 
@@ -375,9 +407,7 @@ func (b *Bot) interactive(evt socketmode.Event) {
 // timeout. The goroutine first yields its processor once: it was started
 // from the loop that reads envelopes, and Go would otherwise run it ahead of
 // slack-go's socket writer queued on the same processor, so the
-// acknowledgement of the next envelope would wait for this one's work. In a
-// runtime trace at 1,000 commands a second the writer's scheduling delay at
-// p99 fell from ~300 µs to ~25 µs, what the bare slack-go loop sees.
+// acknowledgement of the next envelope would wait for this one's work.
 func (b *Bot) background(f func(ctx context.Context)) {
 	b.bg.Go(func(ctx context.Context) {
 		runtime.Gosched()

@@ -4,36 +4,61 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
-func TestSeenForgetsOldIDsAtMostOnceAMinute(t *testing.T) {
-	b := &Bot{seen: map[string]time.Time{}}
-	old := time.Now().Add(-31 * time.Minute)
-	fill := func(prefix string) {
-		for i := range 5001 {
-			b.seen[fmt.Sprintf("%s%d", prefix, i)] = old
-		}
+// Envelope and event ids are recognised when redelivered, and remembered
+// for a bounded time and in a bounded number.
+func TestSeenIsABoundedTTLSet(t *testing.T) {
+	tests := []struct {
+		name   string
+		max    int
+		ttl    time.Duration
+		add    []string
+		wait   bool // for the id to expire before asking again
+		ask    string
+		before bool
+	}{
+		{"a redelivery", 10, time.Hour, []string{"env:1"}, false, "env:1", true},
+		{"another id", 10, time.Hour, []string{"env:1"}, false, "env:2", false},
+		{"pushed out by newer ids", 2, time.Hour, []string{"env:1", "env:2", "env:3"}, false, "env:1", false},
+		{"the newest kept", 2, time.Hour, []string{"env:1", "env:2", "env:3"}, false, "env:3", true},
+		{"forgotten after its time", 10, 20 * time.Millisecond, []string{"env:1"}, true, "env:1", false},
 	}
-	fill("a")
-	if b.seenBefore("env:1") {
-		t.Fatal("a new id was taken for a redelivery")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &Bot{seen: expirable.NewLRU[string, struct{}](tc.max, nil, tc.ttl)}
+			for _, k := range tc.add {
+				if b.seenBefore(k) {
+					t.Fatalf("%s taken for a redelivery the first time", k)
+				}
+			}
+			if tc.wait {
+				deadline := time.Now().Add(10 * time.Second)
+				for _, ok := b.seen.Peek(tc.ask); ok; _, ok = b.seen.Peek(tc.ask) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s still remembered long after its time", tc.ask)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			if got := b.seenBefore(tc.ask); got != tc.before {
+				t.Errorf("seenBefore(%s) = %v; want %v", tc.ask, got, tc.before)
+			}
+			if n := b.seen.Len(); n > tc.max {
+				t.Errorf("%d ids remembered; want at most %d", n, tc.max)
+			}
+		})
 	}
-	if len(b.seen) != 1 {
-		t.Fatalf("%d ids remembered after the sweep, want 1 (old ones forgotten)", len(b.seen))
-	}
-	if !b.seenBefore("env:1") {
-		t.Fatal("a redelivered id was not recognised")
-	}
+}
 
-	// Within the minute no second sweep: the ids stay until the next one.
-	fill("b")
-	b.seenBefore("env:2")
-	if len(b.seen) != 5003 {
-		t.Fatalf("%d ids remembered, want 5003 (no sweep within a minute)", len(b.seen))
+func TestSeenIsBoundedUnderABurst(t *testing.T) {
+	b := &Bot{seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor)}
+	for i := range 3 * seenMax {
+		b.seenBefore(fmt.Sprintf("env:%d", i))
 	}
-	b.swept = time.Now().Add(-2 * time.Minute)
-	b.seenBefore("env:3")
-	if len(b.seen) != 3 {
-		t.Fatalf("%d ids remembered after the next sweep, want 3", len(b.seen))
+	if n := b.seen.Len(); n != seenMax {
+		t.Errorf("%d ids remembered after a burst; want %d", n, seenMax)
 	}
 }

@@ -27,8 +27,7 @@ type Slack struct {
 	// sends bounds the messages being sent at once (see window). When a
 	// slow read ends and a thousand waiting commands answer together, an
 	// unbounded herd of sends starves the goroutine that acknowledges new
-	// envelopes (the benchmark saw acknowledgements pushed past a second);
-	// queued sends cost nothing while they wait.
+	// envelopes; queued sends cost nothing while they wait.
 	sends window
 }
 

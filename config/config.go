@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 )
@@ -145,17 +146,8 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	}
 
 	if mode == Slack {
-		if c.SlackAppToken == "" {
-			return c, &Error{"SLACK_APP_TOKEN", "required: the app-level token (xapp-…) with connections:write, for Socket Mode"}
-		}
-		if !strings.HasPrefix(c.SlackAppToken.Value(), "xapp-") {
-			return c, &Error{"SLACK_APP_TOKEN", "expected an app-level token starting with xapp-"}
-		}
-		if c.SlackBotToken == "" {
-			return c, &Error{"SLACK_BOT_TOKEN", "required: the bot token (xoxb-…)"}
-		}
-		if !strings.HasPrefix(c.SlackBotToken.Value(), "xoxb-") {
-			return c, &Error{"SLACK_BOT_TOKEN", "expected a bot token starting with xoxb-"}
+		if err := checkSlackTokens(c.SlackAppToken.Value(), c.SlackBotToken.Value()); err != nil {
+			return c, err
 		}
 	}
 	for _, u := range []struct{ name, val string }{
@@ -208,7 +200,7 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	}
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL.Value())
-		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		if !utf8.ValidString(c.DatabaseURL.Value()) || err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			return c, &Error{"DATABASE_URL", "expected a postgres:// URL"}
 		}
 	}
@@ -272,12 +264,60 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	return c, nil
 }
 
-func checkURL(name, v string) error {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &Error{name, "expected an http(s) URL, got " + strconv.Quote(v)}
+// checkSlackTokens checks the two Slack tokens by their prefixes, which
+// Slack gives each kind: a token of the wrong kind would only be refused
+// when the socket opens, and some refusals (not_allowed_token_type) would
+// be retried for ever.
+func checkSlackTokens(app, bot string) error {
+	switch {
+	case app == "":
+		return &Error{"SLACK_APP_TOKEN", "required: the app-level token (xapp-…) with connections:write, for Socket Mode"}
+	case strings.HasPrefix(app, "xoxb-") && strings.HasPrefix(bot, "xapp-"):
+		return &Error{"SLACK_APP_TOKEN", "holds a bot token (xoxb-…) and SLACK_BOT_TOKEN an app-level token (xapp-…): these two look swapped"}
+	case !strings.HasPrefix(app, "xapp-"):
+		return &Error{"SLACK_APP_TOKEN", "expected an app-level token starting with xapp-" + tokenKind(app, "SLACK_BOT_TOKEN")}
+	case bot == "":
+		return &Error{"SLACK_BOT_TOKEN", "required: the bot token (xoxb-…)"}
+	case !strings.HasPrefix(bot, "xoxb-"):
+		return &Error{"SLACK_BOT_TOKEN", "expected a bot token starting with xoxb-" + tokenKind(bot, "SLACK_APP_TOKEN")}
 	}
 	return nil
+}
+
+// tokenKind names the kind of a token in the wrong place, and where it
+// belongs if Devy has a place for it.
+func tokenKind(token, other string) string {
+	switch {
+	case strings.HasPrefix(token, "xoxb-") && other == "SLACK_BOT_TOKEN":
+		return ", got a bot token (xoxb-…), which belongs in SLACK_BOT_TOKEN"
+	case strings.HasPrefix(token, "xapp-") && other == "SLACK_APP_TOKEN":
+		return ", got an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN"
+	case strings.HasPrefix(token, "xoxp-"):
+		return ", got a user token (xoxp-…), which Devy does not use"
+	}
+	return ""
+}
+
+// checkURL refuses anything but an absolute http(s) URL with a host, in
+// valid UTF-8: the URLs end up in regular expressions and links, and
+// invalid UTF-8 would otherwise panic at start.
+func checkURL(name, v string) error {
+	if !utf8.ValidString(v) {
+		return &Error{name, "expected an http(s) URL in valid UTF-8, got " + strconv.QuoteToASCII(v)}
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return &Error{name, "expected an http(s) URL with a host, got " + quoteURL(v, u)}
+	}
+	return nil
+}
+
+// quoteURL quotes v for an error, unless it carries a password.
+func quoteURL(v string, u *url.URL) string {
+	if u != nil && u.User != nil {
+		return "a URL with a user name or password in it"
+	}
+	return strconv.QuoteToASCII(v)
 }
 
 func durationVar(name, v string, def time.Duration) (time.Duration, error) {

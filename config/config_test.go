@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -98,6 +99,33 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
+// A token in the wrong variable is named with the fix, before Slack is
+// asked: some of Slack's refusals would be retried for ever.
+func TestSlackTokenMistakes(t *testing.T) {
+	tests := []struct {
+		name, app, bot string
+		wantVar, want  string
+	}{
+		{"swapped", "xoxb-secret-bot", "xapp-1-secret-app", "SLACK_APP_TOKEN", "these two look swapped"},
+		{"bot token in both", "xoxb-secret-bot", "xoxb-secret-bot", "SLACK_APP_TOKEN", "which belongs in SLACK_BOT_TOKEN"},
+		{"app token in both", "xapp-1-secret-app", "xapp-1-secret-app", "SLACK_BOT_TOKEN", "which belongs in SLACK_APP_TOKEN"},
+		{"user token as the bot token", "xapp-1-secret-app", "xoxp-secret-user", "SLACK_BOT_TOKEN", "a user token"},
+		{"legacy token as the app token", "xoxa-secret", "xoxb-secret-bot", "SLACK_APP_TOKEN", "starting with xapp-"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(envOf(map[string]string{"SLACK_APP_TOKEN": tc.app, "SLACK_BOT_TOKEN": tc.bot}), Slack)
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != tc.wantVar || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v; want an error naming %s that says %q", err, tc.wantVar, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("not one clean line: %q", err)
+			}
+		})
+	}
+}
+
 func TestShellNeedsNoTokens(t *testing.T) {
 	if _, err := Load(envOf(map[string]string{}), Shell); err != nil {
 		t.Fatalf("shell without tokens: %v", err)
@@ -140,5 +168,66 @@ func TestSecretNeverPrintsItsValue(t *testing.T) {
 	}
 	if s.Value() != "xoxb-very-secret" {
 		t.Fatal("Value lost the token")
+	}
+}
+
+// Every URL variable is checked the same way, with a one-line error naming
+// it; invalid UTF-8 used to reach a regular expression and panic at start.
+func TestURLVariables(t *testing.T) {
+	vars := []string{"SLACK_API_URL", "HEROKU_API_URL", "GITHUB_API_URL", "SEMAPHORE_URL"}
+	tests := []struct {
+		name, value string
+		ok          bool
+	}{
+		{"https", "https://api.example.com/", true},
+		{"http with a port and a path", "http://127.0.0.1:8080/api/v3", true},
+		{"unicode host", "https://exämple.com/", true},
+		{"invalid UTF-8 in the host", "https://api.git\xffhub.com/", false},
+		{"invalid UTF-8 in the path", "https://api.github.com/\xc3\x28", false},
+		{"not a URL", "not a url", false},
+		{"no scheme", "api.github.com", false},
+		{"ftp", "ftp://example.com/", false},
+		{"no host", "https:///api", false},
+		{"opaque", "https:example.com", false},
+		{"space in the host", "https://exa mple.com/", false},
+		{"control character", "https://example.com/\x7f", false},
+		{"bad escape", "https://example.com/%zz", false},
+		{"bad port", "https://example.com:port/", false},
+		{"credentials, not echoed", "ftp://user:hunter2@example.com/", false},
+	}
+	for _, name := range vars {
+		for _, tc := range tests {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				env := base()
+				env[name] = tc.value
+				if name == "SEMAPHORE_URL" {
+					env["SEMAPHORE_API_TOKEN"], env["SEMAPHORE_PROJECT_ID"] = "s", "p"
+				}
+				_, err := Load(envOf(env), Slack)
+				if tc.ok {
+					if err != nil {
+						t.Fatalf("%q refused: %v", tc.value, err)
+					}
+					return
+				}
+				var ce *Error
+				if !errors.As(err, &ce) || ce.Var != name {
+					t.Fatalf("got %v; want an error naming %s", err, name)
+				}
+				msg := err.Error()
+				if strings.Contains(msg, "\n") || !utf8.ValidString(msg) || strings.Contains(msg, "hunter2") {
+					t.Errorf("error is not one clean line: %q", msg)
+				}
+			})
+		}
+	}
+}
+
+func TestDatabaseURLInvalidUTF8(t *testing.T) {
+	env := base()
+	env["DATABASE_URL"] = "postgres://db\xff/devy"
+	var ce *Error
+	if _, err := Load(envOf(env), Slack); !errors.As(err, &ce) || ce.Var != "DATABASE_URL" {
+		t.Fatalf("got %v; want an error naming DATABASE_URL", err)
 	}
 }

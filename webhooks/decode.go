@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	gh "github.com/google/go-github/v60/github"
 
 	"github.com/devy-chatops/devy/commands"
 )
@@ -21,78 +24,48 @@ import (
 // maxPR bounds pull request numbers: GitHub's are positive 32-bit integers.
 const maxPR = 1<<31 - 1
 
-type ghUser struct {
-	Login string `json:"login"`
-}
-
-type ghBranch struct {
-	Ref string `json:"ref"`
-	SHA string `json:"sha"`
-}
-
-// ghPullRequestEvent is GitHub's pull_request payload (go-github's
-// PullRequestEvent, reduced).
-type ghPullRequestEvent struct {
-	Action      string `json:"action"`
-	Number      int64  `json:"number"`
-	Before      string `json:"before"`
-	After       string `json:"after"`
-	PullRequest *struct {
-		Number   int64    `json:"number"`
-		Title    string   `json:"title"`
-		HTMLURL  string   `json:"html_url"`
-		State    string   `json:"state"`
-		Draft    bool     `json:"draft"`
-		Merged   bool     `json:"merged"`
-		MergedBy *ghUser  `json:"merged_by"`
-		User     ghUser   `json:"user"`
-		Head     ghBranch `json:"head"`
-		Base     ghBranch `json:"base"`
-	} `json:"pull_request"`
-	Repository struct {
-		FullName string `json:"full_name"`
-	} `json:"repository"`
-	Sender ghUser `json:"sender"`
-}
-
-// DecodeGitHub reads a GitHub delivery of event (X-GitHub-Event). Only
-// pull_request events with an action Devy reports are returned; anything
-// else is errIgnored. A form-encoded delivery (a webhook set up with
-// content type application/x-www-form-urlencoded) carries the JSON in its
-// payload field; the signature covers the raw body either way.
+// DecodeGitHub reads a GitHub delivery of event (X-GitHub-Event) with
+// go-github's ParseWebHook. Only pull_request events with an action Devy
+// reports are returned; anything else is errIgnored. A form-encoded
+// delivery (a webhook set up with content type
+// application/x-www-form-urlencoded) carries the JSON in its payload field;
+// any other or missing Content-Type is read as JSON, as GitHub sends it.
+// The signature covers the raw body either way and is checked before.
 func DecodeGitHub(event, contentType string, body []byte) (commands.PREvent, error) {
 	if event != "pull_request" {
 		return commands.PREvent{}, errIgnored
 	}
-	if mt, _, err := mime.ParseMediaType(contentType); err == nil && mt == "application/x-www-form-urlencoded" {
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return commands.PREvent{}, fmt.Errorf("github: form-encoded delivery: %w", err)
-		}
-		body = []byte(form.Get("payload"))
+	mt := "application/json"
+	if m, _, err := mime.ParseMediaType(contentType); err == nil && m == "application/x-www-form-urlencoded" {
+		mt = m
 	}
-	var p ghPullRequestEvent
-	if err := strictJSON(body, &p); err != nil {
-		return commands.PREvent{}, fmt.Errorf("github: pull_request payload: %w", err)
+	// No signature and no secret: go-github only takes the JSON out of the
+	// body here; VerifyGitHub checked the signature over the raw body.
+	payload, err := gh.ValidatePayloadFromBody(mt, bytes.NewReader(body), "", nil)
+	if err != nil {
+		return commands.PREvent{}, fmt.Errorf("github: %s delivery: %w", mt, err)
 	}
-	if p.PullRequest == nil {
+	parsed, err := gh.ParseWebHook(event, payload)
+	if err != nil {
+		return commands.PREvent{}, fmt.Errorf("github: pull_request payload: %w", jsonProblem(err))
+	}
+	p, ok := parsed.(*gh.PullRequestEvent)
+	if !ok || p.PullRequest == nil {
 		return commands.PREvent{}, fmt.Errorf("github: pull_request payload has no pull_request")
 	}
 	pr := p.PullRequest
-	n := p.Number
+	n := int64(p.GetNumber())
 	if n == 0 {
-		n = pr.Number
+		n = int64(pr.GetNumber())
 	}
 	if n <= 0 || n > maxPR {
 		return commands.PREvent{}, fmt.Errorf("github: pull request number out of range")
 	}
 	e := commands.PREvent{
-		Action: p.Action, Repo: p.Repository.FullName, Number: int(n), Title: pr.Title, URL: pr.HTMLURL,
-		Author: pr.User.Login, Sender: p.Sender.Login, Branch: pr.Head.Ref, Base: pr.Base.Ref, HeadSHA: pr.Head.SHA,
-		Before: p.Before, After: p.After, Draft: pr.Draft, Merged: pr.Merged,
-	}
-	if pr.MergedBy != nil {
-		e.MergedBy = pr.MergedBy.Login
+		Action: p.GetAction(), Repo: p.GetRepo().GetFullName(), Number: int(n), Title: pr.GetTitle(), URL: pr.GetHTMLURL(),
+		Author: pr.GetUser().GetLogin(), Sender: p.GetSender().GetLogin(), Branch: pr.GetHead().GetRef(), Base: pr.GetBase().GetRef(),
+		HeadSHA: pr.GetHead().GetSHA(), Before: p.GetBefore(), After: p.GetAfter(), Draft: pr.GetDraft(), Merged: pr.GetMerged(),
+		MergedBy: pr.GetMergedBy().GetLogin(),
 	}
 	if !safeURL(e.URL) && e.Repo != "" {
 		e.URL = "https://github.com/" + e.Repo + "/pull/" + strconv.Itoa(e.Number)
@@ -104,6 +77,20 @@ func DecodeGitHub(event, contentType string, body []byte) (commands.PREvent, err
 		return e, errIgnored
 	}
 	return e, nil
+}
+
+// jsonProblem keeps what was wrong with a payload and drops the values
+// encoding/json quotes: payloads stay out of the log.
+func jsonProblem(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("not JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Errorf("field %s is not a %s", typ.Field, typ.Type)
+	}
+	return errors.New("not a readable JSON object")
 }
 
 // herokuEnvelope is the envelope of Heroku's app webhook events

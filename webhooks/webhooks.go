@@ -13,8 +13,13 @@
 //
 // Answers: 200 accepted (or a redelivery, posted once), 204 an event Devy
 // does nothing with, 400 a payload it cannot read, 401 a missing or wrong
-// signature (nothing is posted), 413 a body over 5 MiB, 404 an endpoint
-// whose secret is not configured (it is not mounted at all).
+// signature (nothing is posted), 413 a body over 5 MiB, 503 too many bodies
+// being read at once, 404 an endpoint whose secret is not configured (it is
+// not mounted at all).
+//
+// A missing or garbled signature header is refused before the body is
+// read, and the bodies read at once are bounded in bytes: a flood of large
+// unsigned or wrongly signed POSTs costs a bounded amount of memory.
 package webhooks
 
 import (
@@ -31,6 +36,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/devy-chatops/devy/commands"
 )
@@ -39,6 +45,16 @@ import (
 // 25 MB but pull_request events are a few tens of KB; Heroku's and
 // Semaphore's are smaller still.
 const MaxBody = 5 << 20
+
+// readBudget bounds the bytes of the bodies being read at once, before
+// their signature is checked: eight bodies of the largest size keep the
+// memory of a flood of forged 5 MiB POSTs well under a 512 MB dyno's,
+// while the services' few-kilobyte deliveries hardly ever wait.
+const readBudget = 8 * MaxBody
+
+// readWait is how long a delivery waits for its turn to be read before it
+// is answered 503.
+const readWait = 10 * time.Second
 
 // Notifier is what the webhooks tell about (commands/notify.Notifier). Its
 // methods run in the background, after the service was answered.
@@ -63,13 +79,14 @@ type Server struct {
 	log     zerolog.Logger
 	seen    *seenSet
 	lanes   *lanes
-	timeout time.Duration // for the background work of one delivery
+	reading *semaphore.Weighted // the bytes of the bodies being read, at most readBudget
+	timeout time.Duration       // for the background work of one delivery
 }
 
 // New builds the endpoints; work outlives the request through bg.
 func New(secrets Secrets, n Notifier, bg *commands.Background, log zerolog.Logger) *Server {
 	return &Server{secrets: secrets, notify: n, bg: bg, log: log.With().Str("component", "webhooks").Logger(),
-		seen: newSeenSet(4096), lanes: newLanes(), timeout: 2 * time.Minute}
+		seen: newSeenSet(4096), lanes: newLanes(), reading: semaphore.NewWeighted(readBudget), timeout: 2 * time.Minute}
 }
 
 // Register mounts the endpoints whose secret is set on mux, and reports
@@ -77,9 +94,9 @@ func New(secrets Secrets, n Notifier, bg *commands.Background, log zerolog.Logge
 func (s *Server) Register(mux *http.ServeMux) []string {
 	var paths []string
 	for _, ep := range []endpoint{
-		{service: "github", secret: s.secrets.GitHub, verify: VerifyGitHub, decode: s.github},
-		{service: "heroku", secret: s.secrets.Heroku, verify: VerifyHeroku, decode: s.heroku},
-		{service: "semaphore", secret: s.secrets.Semaphore, verify: VerifySemaphore, decode: s.semaphore},
+		{service: "github", secret: s.secrets.GitHub, signature: githubSignature, verify: VerifyGitHub, decode: s.github},
+		{service: "heroku", secret: s.secrets.Heroku, signature: herokuSignature, verify: VerifyHeroku, decode: s.heroku},
+		{service: "semaphore", secret: s.secrets.Semaphore, signature: semaphoreSignature, verify: VerifySemaphore, decode: s.semaphore},
 	} {
 		if ep.secret == "" {
 			continue
@@ -107,30 +124,29 @@ type delivery struct {
 var errIgnored = errors.New("event ignored")
 
 type endpoint struct {
-	service string
-	secret  string
-	verify  func(secret string, h http.Header, body []byte) error
-	decode  func(h http.Header, body []byte) (delivery, error)
+	service   string
+	secret    string
+	signature func(h http.Header) ([]byte, error) // reads the signature header, before the body
+	verify    func(secret string, h http.Header, body []byte) error
+	decode    func(h http.Header, body []byte) (delivery, error)
 }
 
 func (s *Server) handler(ep endpoint) http.Handler {
 	log := s.log.With().Str("service", ep.service).Logger()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A slow sender must not hold the connection: the services send
-		// their few kilobytes at once.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
 		if r.ContentLength > MaxBody {
 			answer(w, http.StatusRequestEntityTooLarge, "payload over 5 MiB")
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			answer(w, http.StatusRequestEntityTooLarge, "payload over 5 MiB")
+		if _, err := ep.signature(r.Header); err != nil {
+			log.Warn().Err(err).Str("remote", r.RemoteAddr).Msg("webhook refused: no readable signature")
+			answer(w, http.StatusUnauthorized, "signature missing or wrong")
 			return
 		}
+		body, code, err := s.readBody(w, r)
 		if err != nil {
-			answer(w, http.StatusBadRequest, "could not read the payload")
+			log.Warn().Err(err).Str("remote", r.RemoteAddr).Int("status", code).Msg("webhook refused: body not read")
+			answer(w, code, bodyRefusal(code))
 			return
 		}
 		if err := ep.verify(ep.secret, r.Header, body); err != nil {
@@ -180,6 +196,55 @@ func (s *Server) handler(ep endpoint) http.Handler {
 		})
 		answer(w, http.StatusOK, "accepted")
 	})
+}
+
+// bodyRefusal is the answer to a body that could not be read, by status.
+func bodyRefusal(code int) string {
+	switch code {
+	case http.StatusRequestEntityTooLarge:
+		return "payload over 5 MiB"
+	case http.StatusServiceUnavailable:
+		return "too many deliveries at once; try again"
+	}
+	return "could not read the payload"
+}
+
+// readBody reads the body of r, at most MaxBody bytes, once its bytes fit
+// in the read budget; on failure it gives the status to answer.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
+	// A body of unknown length may be as large as the limit.
+	weight := int64(MaxBody)
+	if r.ContentLength >= 0 {
+		weight = r.ContentLength
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readWait)
+	defer cancel()
+	if err := s.reading.Acquire(ctx, weight); err != nil {
+		return nil, http.StatusServiceUnavailable, fmt.Errorf("wait to read %d bytes: %w", weight, err)
+	}
+	defer s.reading.Release(weight)
+	// A slow sender must not hold its share of the budget: the services
+	// send their few kilobytes at once.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(10 * time.Second))
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	var buf []byte
+	var err error
+	if r.ContentLength >= 0 {
+		// The length is known (and the server holds the sender to it):
+		// one allocation of that size, not a doubling buffer.
+		buf = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(body, buf)
+	} else {
+		buf, err = io.ReadAll(body)
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("read the body: %w", err)
+	case err != nil:
+		return nil, http.StatusBadRequest, fmt.Errorf("read the body: %w", err)
+	}
+	return buf, 0, nil
 }
 
 func answer(w http.ResponseWriter, code int, msg string) {

@@ -178,14 +178,17 @@ func TestEndpointLimitsAndMounting(t *testing.T) {
 		name, method, path string
 		body               []byte
 		chunked            bool // hide the length, so only reading finds the size
+		signed             bool // a well-formed signature, with another secret, so that the body is read
 		want               int
 	}{
-		{"oversized", "POST", "/webhooks/github", big, false, 413},
-		{"oversized without a length", "POST", "/webhooks/github", big, true, 413},
-		{"just under the limit, unsigned", "POST", "/webhooks/github", bytes.Repeat([]byte("x"), MaxBody), false, 401},
-		{"no secret: not mounted", "POST", "/webhooks/heroku", []byte("{}"), false, 404},
-		{"no secret: not mounted either", "POST", "/webhooks/semaphore", []byte("{}"), false, 404},
-		{"GET", "GET", "/webhooks/github", nil, false, 405},
+		{"oversized", "POST", "/webhooks/github", big, false, false, 413},
+		{"oversized without a length", "POST", "/webhooks/github", big, true, true, 413},
+		{"oversized without a length, unsigned", "POST", "/webhooks/github", big, true, false, 401},
+		{"just under the limit, unsigned", "POST", "/webhooks/github", bytes.Repeat([]byte("x"), MaxBody), false, false, 401},
+		{"just under the limit, signed with another secret", "POST", "/webhooks/github", bytes.Repeat([]byte("x"), MaxBody), false, true, 401},
+		{"no secret: not mounted", "POST", "/webhooks/heroku", []byte("{}"), false, false, 404},
+		{"no secret: not mounted either", "POST", "/webhooks/semaphore", []byte("{}"), false, false, 404},
+		{"GET", "GET", "/webhooks/github", nil, false, false, 405},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,6 +198,9 @@ func TestEndpointLimitsAndMounting(t *testing.T) {
 				req.Body = io.NopCloser(struct{ io.Reader }{bytes.NewReader(tc.body)})
 			}
 			req.Header.Set("X-GitHub-Event", "pull_request")
+			if tc.signed {
+				req.Header.Set(sign("github", "another secret", tc.body))
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -66,7 +66,7 @@ func (s *Simulator) Simulate(ctx context.Context, what string, args []string) er
 			e.Action, e.Merged = "closed", what == "pr-merged"
 			e.MergedBy = pr.AuthorLogin
 			if th, err := s.n.store.PRThread(n); err == nil && th == nil {
-				return fmt.Errorf("Devy has not announced #%d, so there is no thread to follow up in; `simulate pr-opened %d` first", n, n)
+				return commands.Userf("Devy has not announced #%d, so there is no thread to follow up in; `simulate pr-opened %d` first", n, n)
 			}
 		}
 		return s.n.PullRequest(ctx, e)
@@ -91,7 +91,7 @@ func (s *Simulator) Simulate(ctx context.Context, what string, args []string) er
 	case "ci-failed":
 		return s.ciFailed(ctx, args)
 	}
-	return fmt.Errorf("I can simulate %s", simulations)
+	return commands.Userf("I can simulate %s", simulations)
 }
 
 // ciFailed makes up a failed pipeline: of master at staging's commit, or of

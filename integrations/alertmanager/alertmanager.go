@@ -173,7 +173,7 @@ func CheckBearer(authorization, token string) error {
 	}
 	scheme, got, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return fmt.Errorf("Authorization is not a bearer token: %w", ErrUnauthorized)
+		return fmt.Errorf("the Authorization header is not a bearer token: %w", ErrUnauthorized)
 	}
 	// Hashing first makes the comparison constant-time in the length too.
 	a, b := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(token))

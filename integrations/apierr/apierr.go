@@ -69,16 +69,24 @@ func StatusCode(err error) int {
 	return 0
 }
 
+// maxRetryAfter bounds a Retry-After: a larger one is a service's mistake,
+// and multiplied into a Duration it would overflow into a negative wait.
+const maxRetryAfter = 24 * time.Hour
+
 // ParseRetryAfter reads a Retry-After header given in seconds; other forms
-// (HTTP dates) are rare from these services and are ignored.
+// (HTTP dates) are rare from these services and are ignored. A wait over a
+// day is read as a day.
 func ParseRetryAfter(h http.Header) time.Duration {
 	v := h.Get("Retry-After")
 	if v == "" {
 		return 0
 	}
-	var secs int
+	var secs int64
 	if _, err := fmt.Sscanf(v, "%d", &secs); err != nil || secs < 0 {
 		return 0
+	}
+	if secs > int64(maxRetryAfter/time.Second) {
+		return maxRetryAfter
 	}
 	return time.Duration(secs) * time.Second
 }

@@ -3,6 +3,7 @@ package apierr
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -40,5 +41,28 @@ func TestStatusCodeThroughWrapping(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "boom") {
 		t.Fatal("cause lost")
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	tests := []struct {
+		v    string
+		want time.Duration
+	}{
+		{"", 0}, {"30", 30 * time.Second}, {"0", 0}, {"-1", 0}, {"soon", 0},
+		{"Wed, 21 Oct 2015 07:28:00 GMT", 0},
+		{"86400", 24 * time.Hour},
+		// Multiplied into a Duration, this overflowed into a negative wait.
+		{"212170000000", 24 * time.Hour},
+		{"99999999999999999999", 0}, // not an int64: unreadable
+	}
+	for _, tc := range tests {
+		t.Run(tc.v, func(t *testing.T) {
+			h := http.Header{}
+			h.Set("Retry-After", tc.v)
+			if got := ParseRetryAfter(h); got != tc.want {
+				t.Errorf("ParseRetryAfter(%q) = %v; want %v", tc.v, got, tc.want)
+			}
+		})
 	}
 }

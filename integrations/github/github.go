@@ -59,7 +59,7 @@ func New(baseURL, token, repo string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: defaultTimeout}
 	}
-	c := gh.NewClient(hc)
+	c := gh.NewClient(closingClient(hc))
 	if token != "" {
 		c = c.WithAuthToken(token)
 	}
@@ -109,8 +109,30 @@ func (c *Client) Repo() string { return c.owner + "/" + c.name }
 // WebURL returns the repository's page, e.g. https://github.com/owner/name.
 func (c *Client) WebURL() string { return c.web }
 
-// CommitURL links to one commit.
-func (c *Client) CommitURL(sha string) string { return c.web + "/commit/" + sha }
+// CommitURL links to one commit, or is "" when sha is not a commit id (see
+// IsSHA): the text may come from outside (a Heroku build's version is set
+// by whoever creates the build), and a link made of it could plant markup
+// in Slack's <url|label>. Callers show such text escaped, unlinked.
+func (c *Client) CommitURL(sha string) string {
+	if !IsSHA(sha) {
+		return ""
+	}
+	return c.web + "/commit/" + sha
+}
+
+// IsSHA reports whether s is a commit id as Devy links it: 7 to 40
+// lowercase hex digits.
+func IsSHA(s string) bool {
+	if len(s) < 7 || len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // PullURL links to one pull request.
 func (c *Client) PullURL(n int) string { return c.web + "/pull/" + strconv.Itoa(n) }

@@ -71,13 +71,41 @@ func TestNew(t *testing.T) {
 	}
 }
 
+func TestIsSHA(t *testing.T) {
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{"abc1234", true}, {"0123456789abcdef0123456789abcdef01234567", true},
+		{"abc123", false}, {"abcdefg", false}, {"ABC1234", false}, {" abc1234", false}, {"abc1234 ", false},
+		{"0123456789abcdef0123456789abcdef012345678", false}, {"", false}, {"<!here>", false},
+	}
+	for _, tt := range tests {
+		if got := github.IsSHA(tt.s); got != tt.want {
+			t.Errorf("IsSHA(%q) = %v; want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
 func TestLinks(t *testing.T) {
 	c, err := github.New("", "", "acme/shop", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct{ name, got, want string }{
-		{"commit", c.CommitURL("abc123"), "https://github.com/acme/shop/commit/abc123"},
+		{"commit", c.CommitURL("abc1234"), "https://github.com/acme/shop/commit/abc1234"},
+		{"full commit", c.CommitURL("8ba02a7d1c3e4f5a6b7c8d9e0f1a2b3c4d5e6f70"), "https://github.com/acme/shop/commit/8ba02a7d1c3e4f5a6b7c8d9e0f1a2b3c4d5e6f70"},
+		// Anything but 7 to 40 lowercase hex digits is not linked: the
+		// text may come from a sender (a Heroku build's version) and would
+		// plant markup in Slack's <url|label>.
+		{"markup", c.CommitURL("abc1234|<!channel>"), ""},
+		{"fake approve link", c.CommitURL("x> <https://evil.example/approve|Approve"), ""},
+		{"too short", c.CommitURL("abc123"), ""},
+		{"too long", c.CommitURL("8ba02a7d1c3e4f5a6b7c8d9e0f1a2b3c4d5e6f701"), ""},
+		{"uppercase", c.CommitURL("ABC1234"), ""},
+		{"branch", c.CommitURL("main"), ""},
+		{"empty", c.CommitURL(""), ""},
+		{"newline", c.CommitURL("abc1234\n"), ""},
 		{"pull", c.PullURL(42), "https://github.com/acme/shop/pull/42"},
 		{"compare", c.CompareURL("v1.0", "feature/x"), "https://github.com/acme/shop/compare/v1.0...feature/x"},
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/shell"
 	"github.com/devy-chatops/devy/store"
+	"github.com/devy-chatops/devy/webhooks"
 )
 
 // shutdownGrace bounds how long in-flight work may take once a stop signal
@@ -138,7 +139,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc); err != nil {
 			return err
 		}
-		srv = &http.Server{Addr: net.JoinHostPort("", cfg.Port), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		srv = webhooks.NewServer(net.JoinHostPort("", cfg.Port), mux)
 		ln, err := net.Listen("tcp", srv.Addr)
 		if err != nil {
 			return fmt.Errorf("PORT: listen on %s: %w", srv.Addr, err)
