@@ -30,6 +30,7 @@ func (s *lockCounter) Lock(pipeline string) (*store.Lock, error) {
 func statusDesk(t *testing.T) (*Router, *sandbox.Sandbox, *lockCounter) {
 	t.Helper()
 	sb := sandbox.Start()
+	sb.FailOnUnmatched(t)
 	t.Cleanup(sb.Close)
 	counted := &lockCounter{DeployStore: testStore(t)}
 	d := NewDeploy(DeployDeps{

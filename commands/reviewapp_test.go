@@ -144,6 +144,7 @@ func testStore(t *testing.T) *store.DB {
 
 func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	sb := sandbox.Start()
+	sb.FailOnUnmatched(t)
 	defer sb.Close()
 	sb.Heroku.SetReviewAppDelay(time.Hour)
 	gh, err := github.New(sb.GitHubURL+"/", sandbox.GitHubToken, sandbox.Owner+"/"+sandbox.Repo, nil)
