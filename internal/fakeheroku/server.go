@@ -48,7 +48,7 @@ type Server struct {
 	users          map[string]string // email -> user id
 	promotions     map[string]*promotion
 	promotionLog   []PromotionRecord
-	promotionFails map[string]*failure // app id -> error_message for targets to it
+	promotionFails map[string]*failure // app id -> refusal for promotion targets to it
 	promotionDelay time.Duration
 	reviewApps     map[string]*reviewApp
 	reviewOrder    []string            // review app ids in creation order
