@@ -18,6 +18,8 @@ import (
 // chat.postEphemeral instead, where Devy is a member.
 func TestEphemeralFallsBackWhenTheResponseURLIsSpent(t *testing.T) {
 	fake := fakeslack.New("xoxb-test", "xapp-test")
+	fake.FailOnUnmatched(t)
+	fake.AllowUnmatched("response_url") // the spent URL below, on purpose
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	fake.SetBaseURL(srv.URL)

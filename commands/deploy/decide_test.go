@@ -40,6 +40,7 @@ func (p *slowFirstUpdate) Update(ctx context.Context, channel, ts string, m comm
 // it as unknown before Heroku was ever called.
 func TestApprovalOutlastsASlowMessageUpdate(t *testing.T) {
 	sb := sandbox.Start()
+	sb.FailOnUnmatched(t)
 	t.Cleanup(sb.Close)
 	sb.Heroku.SetPromotionDelay(0)
 	st := commandstest.Store(t)
@@ -119,6 +120,7 @@ func TestApproverNotAuthor(t *testing.T) {
 // watched until they show the reviewed build.
 func TestLostAnswerToThePromotionCallIsSettledFromProduction(t *testing.T) {
 	sb := sandbox.Start()
+	sb.FailOnUnmatched(t)
 	t.Cleanup(sb.Close)
 	sb.Heroku.SetPromotionDelay(300 * time.Millisecond)
 	target, err := url.Parse(sb.HerokuURL)

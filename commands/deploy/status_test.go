@@ -32,6 +32,7 @@ func (s *lockCounter) Lock(pipeline string) (*store.Lock, error) {
 func statusDesk(t *testing.T) (*commands.Router, *sandbox.Sandbox, *lockCounter) {
 	t.Helper()
 	sb := sandbox.Start()
+	sb.FailOnUnmatched(t)
 	t.Cleanup(sb.Close)
 	counted := &lockCounter{Store: commandstest.Store(t)}
 	d := New(Deps{

@@ -100,6 +100,7 @@ func TestFindPRLink(t *testing.T) {
 
 func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	sb := sandbox.Start()
+	sb.FailOnUnmatched(t)
 	defer sb.Close()
 	sb.Heroku.SetReviewAppDelay(time.Hour)
 	gh, err := github.New(sb.GitHubURL+"/", sandbox.GitHubToken, sandbox.Owner+"/"+sandbox.Repo, nil)

@@ -23,6 +23,7 @@ const token = "ghp_test"
 func newFake(t *testing.T) (*fakegithub.Server, *github.Client) {
 	t.Helper()
 	fake := fakegithub.New("acme", "shop", token)
+	fake.FailOnUnmatched(t)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	c, err := github.New(srv.URL, token, "acme/shop", srv.Client())

@@ -24,6 +24,7 @@ const token = "test-token"
 func newFake(t *testing.T) (*fakeheroku.Server, *heroku.Client) {
 	t.Helper()
 	fake := fakeheroku.New(token)
+	fake.FailOnUnmatched(t)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	return fake, heroku.New(srv.URL+"/", token, srv.Client())

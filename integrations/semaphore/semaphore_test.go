@@ -25,6 +25,7 @@ func sha(n int) string { return fmt.Sprintf("%040x", n+0xabc0000) }
 func newFake(t *testing.T) (*fakesemaphore.Server, *semaphore.Client) {
 	t.Helper()
 	fake := fakesemaphore.New(project, token)
+	fake.FailOnUnmatched(t)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	c, err := semaphore.New(srv.URL, token, project, srv.Client())

@@ -73,6 +73,8 @@ func start(t testing.TB, env map[string]string) *harness {
 	fake.AddChannel(devyChan, "devy", fakeslack.BotUserID)
 	fake.AddChannel(otherChan, "random", fakeslack.BotUserID)
 	sb := sandbox.Start()
+	fake.FailOnUnmatched(t) // before the cleanup that stops Devy, so it runs after it
+	sb.FailOnUnmatched(t)
 	sb.Heroku.SetPromotionDelay(0)
 	h := &harness{t: t, slack: fake, sb: sb, logs: &syncBuffer{}, env: map[string]string{
 		"SLACK_APP_TOKEN": appToken, "SLACK_BOT_TOKEN": botToken, "SLACK_API_URL": srv.URL + "/api/",

@@ -174,6 +174,7 @@ func TestBadConfigurationStopsWithOneLine(t *testing.T) {
 // line naming the variable, not a retry loop or a first answer that fails.
 func TestRefusedTokensStopDevyAtStart(t *testing.T) {
 	fake := fakeslack.New(botToken, appToken)
+	fake.FailOnUnmatched(t)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	fake.SetBaseURL(srv.URL)

@@ -101,6 +101,8 @@ func TestTwoProcessesOnOnePostgreSQL(t *testing.T) {
 	fake.AddChannel(critChan, "critical", fakeslack.BotUserID)
 	sb := sandbox.Start()
 	t.Cleanup(sb.Close)
+	fake.FailOnUnmatched(t)
+	sb.FailOnUnmatched(t)
 	sb.Heroku.SetPromotionDelay(0)
 
 	env := map[string]string{

@@ -38,7 +38,8 @@ func epoch() time.Time { return time.Date(2024, 1, 2, 9, 0, 0, 0, time.UTC) }
 type Server struct {
 	owner, repo, token string
 
-	rec recorder.Recorder // requests and injected failures; has its own lock
+	rec    recorder.Recorder // requests and injected failures; has its own lock
+	strays recorder.Strays   // requests no route answered; has its own lock
 
 	mu      sync.Mutex // guards commits, prs and issues
 	commits []commit   // master, oldest first
@@ -78,7 +79,9 @@ type IssueRecord struct {
 // accepted; otherwise requests must carry "Authorization: Bearer <token>"
 // (or GitHub's older "token <token>").
 func New(owner, repo, token string) *Server {
-	return &Server{owner: owner, repo: repo, token: token, prs: map[int]pullRequest{}}
+	s := &Server{owner: owner, repo: repo, token: token, prs: map[int]pullRequest{}}
+	s.rec.Name = "fakegithub"
+	return s
 }
 
 // Commit appends a commit to master and returns its SHA. authorLogin ""
@@ -208,9 +211,28 @@ func (s *Server) Count(method, path string) int { return s.rec.Count(method, pat
 // FailNext makes the next request matching method and path (same rules as
 // Count) get status, header and body instead of its normal answer. An empty
 // body with an error status becomes GitHub's {"message": ...} shape.
-// Failures queue: each is used once, oldest first.
-func (s *Server) FailNext(method, path string, status int, header http.Header, body string) {
-	s.rec.FailNext(method, path, status, header, body)
+// Failures queue: each is used once, oldest first. A test that needs the
+// failure to happen calls Require on the stub returned.
+func (s *Server) FailNext(method, path string, status int, header http.Header, body string) *recorder.Stub {
+	return s.rec.FailNext(method, path, status, header, body)
+}
+
+// Unmatched describes every request no route answered so far ("METHOD
+// path"), oldest first, including those AllowUnmatched covers.
+func (s *Server) Unmatched() []string { return s.strays.List() }
+
+// AllowUnmatched lets requests matching method and path (the rules of
+// Count) go to no route without FailOnUnmatched failing the test: for tests
+// that call an unknown endpoint on purpose.
+func (s *Server) AllowUnmatched(method, path string) { s.strays.Allow(method, path) }
+
+// FailOnUnmatched fails t when it ends if the fake received a request no
+// route answered and AllowUnmatched does not cover. A harness calls it
+// before registering the cleanup that stops the code under test, so that
+// requests made while stopping are checked too.
+func (s *Server) FailOnUnmatched(t recorder.TB) {
+	t.Helper()
+	s.strays.FailOn(t, "fakegithub")
 }
 
 // ServeHTTP answers one request.
@@ -267,14 +289,20 @@ func (s *Server) authorized(h string) bool {
 func (s *Server) route(w http.ResponseWriter, r *http.Request, escaped string, body []byte) {
 	// GitHub Enterprise Server serves the same API under /api/v3.
 	escaped = strings.TrimPrefix(escaped, "/api/v3")
+	// A path outside the one repository the fake serves has no route: it
+	// is a stray FailOnUnmatched reports, as is an unknown resource.
+	stray := func() {
+		s.strays.Add(r.Method, r.URL.EscapedPath(), r.URL.Path, "")
+		notFound(w)
+	}
 	rest, ok := strings.CutPrefix(escaped, "/repos/")
 	if !ok {
-		notFound(w)
+		stray()
 		return
 	}
 	parts := strings.SplitN(rest, "/", 4) // owner, repo, resource, the rest
 	if len(parts) < 3 || !strings.EqualFold(parts[0], s.owner) || !strings.EqualFold(parts[1], s.repo) {
-		notFound(w)
+		stray()
 		return
 	}
 	arg := ""
@@ -293,7 +321,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, escaped string, b
 	case r.Method == http.MethodPost && parts[2] == "issues" && arg == "":
 		s.createIssue(w, r, body)
 	default:
-		notFound(w)
+		stray()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 func start(t *testing.T, token string) (*fakegithub.Server, *gh.Client, *httptest.Server) {
 	t.Helper()
 	fake := fakegithub.New("acme", "shop", token)
+	fake.FailOnUnmatched(t)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	c := gh.NewClient(srv.Client())
@@ -147,6 +149,9 @@ func TestGetCommit(t *testing.T) {
 func TestRouting(t *testing.T) {
 	fake, _, srv := start(t, "s3cret")
 	fake.Commit("one", "alice", "a")
+	// The fake has no route for another repository or an unknown resource.
+	fake.AllowUnmatched("GET", "/repos/acme/other/*")
+	fake.AllowUnmatched("DELETE", "/repos/acme/shop")
 	tests := []struct {
 		name, method, path, auth string
 		wantStatus               int
@@ -181,6 +186,10 @@ func TestRouting(t *testing.T) {
 			}
 		})
 	}
+	want := []string{"GET /repos/acme/other/tarball/master", "DELETE /repos/acme/shop"}
+	if got := fake.Unmatched(); !slices.Equal(got, want) {
+		t.Errorf("Unmatched() = %q, want %q", got, want)
+	}
 }
 
 func TestRecordingAndFailures(t *testing.T) {
@@ -189,8 +198,8 @@ func TestRecordingAndFailures(t *testing.T) {
 	ctx := context.Background()
 
 	hdr := http.Header{"Retry-After": {"5"}}
-	fake.FailNext("GET", "/repos/acme/shop/pulls/*", 429, hdr, `{"message":"slow down"}`)
-	fake.FailNext("", "/repos/acme/shop/pulls/*", 500, nil, "")
+	fake.FailNext("GET", "/repos/acme/shop/pulls/*", 429, hdr, `{"message":"slow down"}`).Require(t)
+	fake.FailNext("", "/repos/acme/shop/pulls/*", 500, nil, "").Require(t)
 	fake.AddPR(1, "t", "alice", "b", sha, "open", false)
 
 	_, _, err := c.PullRequests.Get(ctx, "acme", "shop", 1)

@@ -423,7 +423,7 @@ func (s *Server) createReviewApp(w http.ResponseWriter, r *http.Request) {
 		pipelineID: p.id,
 		branch:     *body.Branch,
 		status:     "pending",
-		failWith:   s.reviewFails[*body.Branch],
+		failWith:   s.reviewFails[*body.Branch].use(),
 		created:    created,
 		updated:    created,
 		readyAt:    created.Add(s.reviewDelay),

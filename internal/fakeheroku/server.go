@@ -33,10 +33,11 @@ type Call = recorder.Call
 
 // Server is the fake API. Create it with New; it is safe for concurrent use.
 type Server struct {
-	token string
-	mux   *http.ServeMux
-	clock func() time.Time  // time.Now; in-package tests replace it before use
-	rec   recorder.Recorder // requests and armed failures; has its own lock
+	token  string
+	mux    *http.ServeMux
+	clock  func() time.Time  // time.Now; in-package tests replace it before use
+	rec    recorder.Recorder // requests and armed failures; has its own lock
+	strays recorder.Strays   // requests no route answered; has its own lock
 
 	mu sync.Mutex // guards every field below, and all the records they point to
 
@@ -47,11 +48,11 @@ type Server struct {
 	users          map[string]string // email -> user id
 	promotions     map[string]*promotion
 	promotionLog   []PromotionRecord
-	promotionFails map[string]string // app id -> error_message for targets to it
+	promotionFails map[string]*failure // app id -> refusal for promotion targets to it
 	promotionDelay time.Duration
 	reviewApps     map[string]*reviewApp
-	reviewOrder    []string          // review app ids in creation order
-	reviewFails    map[string]string // branch -> message
+	reviewOrder    []string            // review app ids in creation order
+	reviewFails    map[string]*failure // branch -> message and stub
 	reviewDelay    time.Duration
 	hook           func(*http.Request) // runs before every request, outside mu (tests: slow Heroku)
 }
@@ -84,10 +85,11 @@ func New(token string) *Server {
 		slugs:          map[string]*slug{},
 		users:          map[string]string{},
 		promotions:     map[string]*promotion{},
-		promotionFails: map[string]string{},
+		promotionFails: map[string]*failure{},
 		reviewApps:     map[string]*reviewApp{},
-		reviewFails:    map[string]string{},
+		reviewFails:    map[string]*failure{},
 	}
+	s.rec.Name = "fakeheroku"
 	s.mux = s.routes()
 	return s
 }
@@ -110,8 +112,10 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /review-apps/{reviewapp}", s.getReviewApp)
 	m.HandleFunc("DELETE /review-apps/{reviewapp}", s.deleteReviewApp)
 	// Everything else, including a known path with the wrong method, is the
-	// API's JSON 404 rather than ServeMux's plain-text 404 or 405.
+	// API's JSON 404 rather than ServeMux's plain-text 404 or 405, and a
+	// stray that FailOnUnmatched reports.
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.strays.Add(r.Method, r.URL.Path, r.URL.Path, "")
 		writeError(w, http.StatusNotFound, "not_found",
 			"The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` vs. `POST`), and did you specify your intended version with the `Accept` header?")
 	})
@@ -189,9 +193,28 @@ func (s *Server) Count(method, path string) int { return s.rec.Count(method, pat
 
 // FailNext arms a one-shot answer: the next request matching method and path
 // (a trailing "*" is a prefix wildcard) gets status, header and body as
-// given, before any credential check. Armed failures are used in order.
-func (s *Server) FailNext(method, path string, status int, header http.Header, body string) {
-	s.rec.FailNext(method, path, status, header, body)
+// given, before any credential check. Armed failures are used in order. A
+// test that needs the failure to happen calls Require on the stub returned.
+func (s *Server) FailNext(method, path string, status int, header http.Header, body string) *recorder.Stub {
+	return s.rec.FailNext(method, path, status, header, body)
+}
+
+// Unmatched describes every request no route answered so far ("METHOD
+// path"), oldest first, including those AllowUnmatched covers.
+func (s *Server) Unmatched() []string { return s.strays.List() }
+
+// AllowUnmatched lets requests matching method and path (the rules of
+// Count) go to no route without FailOnUnmatched failing the test: for tests
+// that call an unknown endpoint on purpose.
+func (s *Server) AllowUnmatched(method, path string) { s.strays.Allow(method, path) }
+
+// FailOnUnmatched fails t when it ends if the fake received a request no
+// route answered and AllowUnmatched does not cover. A harness calls it
+// before registering the cleanup that stops the code under test, so that
+// requests made while stopping are checked too.
+func (s *Server) FailOnUnmatched(t recorder.TB) {
+	t.Helper()
+	s.strays.FailOn(t, "fakeheroku")
 }
 
 // writeJSON answers with v as JSON.

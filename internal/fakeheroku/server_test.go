@@ -19,6 +19,7 @@ func newTestServer(t *testing.T, token string) (*Server, *httptest.Server, *test
 	clock := testclock.New(time.Date(2025, 10, 1, 12, 0, 0, 0, time.UTC))
 	s := New(token)
 	s.clock = clock.Now
+	s.FailOnUnmatched(t)
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	return s, ts, clock
@@ -88,6 +89,8 @@ func get(t *testing.T, ts *httptest.Server, path string) reply {
 func TestServerRefusesLikeTheAPI(t *testing.T) {
 	s, ts, _ := newTestServer(t, "tok")
 	s.AddPipeline("acme")
+	s.AllowUnmatched("GET", "/account")
+	s.AllowUnmatched("DELETE", "/pipelines/acme")
 	tests := []struct {
 		name       string
 		method     string
@@ -127,7 +130,7 @@ func TestServerRefusesLikeTheAPI(t *testing.T) {
 func TestServerRecordsAndInjects(t *testing.T) {
 	s, ts, _ := newTestServer(t, "")
 	s.AddPipeline("acme")
-	s.FailNext("GET", "/pipelines/*", 429, http.Header{"Retry-After": {"7"}}, `{"id":"rate_limit","message":"Your account reached the API rate limit"}`)
+	s.FailNext("GET", "/pipelines/*", 429, http.Header{"Retry-After": {"7"}}, `{"id":"rate_limit","message":"Your account reached the API rate limit"}`).Require(t)
 
 	r := send(t, ts, "GET", "/pipelines/acme", "", map[string]string{"Authorization": ""})
 	if r.status != 429 || r.header.Get("Retry-After") != "7" || r.object(t)["id"] != "rate_limit" {
@@ -186,7 +189,7 @@ func TestPromotionLifecycle(t *testing.T) {
 	prod2 := s.AddApp("acme", "acme-prod-eu", "production")
 	oldRel, _ := s.Release("acme-staging", "1111111", "dev@example.com", "Deploy 1111111")
 	s.Release("acme-staging", "2222222", "dev@example.com", "Deploy 2222222")
-	s.FailPromotionTo("acme-prod-eu", "User does not have access to that app")
+	s.FailPromotionTo("acme-prod-eu", "User does not have access to that app").Require(t)
 	s.SetPromotionDelay(time.Minute)
 
 	body := `{"pipeline":{"id":"` + pid + `"},"source":{"app":{"id":"` + stg + `"},"release":{"id":"` + oldRel + `"}},"targets":[{"app":{"id":"` + prod + `"}},{"app":{"id":"` + prod2 + `"}}]}`
@@ -275,7 +278,7 @@ func TestReviewAppLifecycle(t *testing.T) {
 	s, ts, clock := newTestServer(t, "")
 	pid := s.AddPipeline("acme")
 	s.SetReviewAppDelay(2 * time.Minute)
-	s.FailReviewApp("broken", "Build failed")
+	s.FailReviewApp("broken", "Build failed").Require(t)
 	create := func(branch string, pr int) string {
 		body := `{"branch":"` + branch + `","pipeline":"` + pid + `","pr_number":` + strconv.Itoa(pr) + `,"source_blob":{"url":"https://example.com/t.tgz","version":"abcdef0123"}}`
 		r := send(t, ts, "POST", "/review-apps", body, nil)
@@ -349,5 +352,18 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if _, v, _ := s.CurrentRelease("web"); v != 9 {
 		t.Errorf("version = %d, want 9", v)
+	}
+}
+
+func TestUnmatchedRequestsAreListed(t *testing.T) {
+	s, ts, _ := newTestServer(t, "")
+	s.AddPipeline("acme")
+	s.AllowUnmatched("", "*") // this test sends them on purpose
+	get(t, ts, "/pipelines/acme")
+	get(t, ts, "/apps/web/dynos")
+	send(t, ts, "PATCH", "/pipelines/acme", "{}", nil)
+	want := []string{"GET /apps/web/dynos", "PATCH /pipelines/acme"}
+	if got := s.Unmatched(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("Unmatched() = %q, want %q", got, want)
 	}
 }

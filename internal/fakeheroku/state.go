@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/devy-chatops/devy/internal/recorder"
 )
 
 // accountEmail is the account the token belongs to: it owns the apps and
@@ -221,12 +223,31 @@ func (s *Server) SetConfigVars(appName string, vars map[string]string) {
 	}
 }
 
+// failure is a refusal a test set up: the message the API will give and
+// the stub that notes it was given.
+type failure struct {
+	message string
+	stub    *recorder.Stub
+}
+
+// use marks f used and returns its message; a nil f is no failure, "".
+func (f *failure) use() string {
+	if f == nil {
+		return ""
+	}
+	f.stub.Use()
+	return f.message
+}
+
 // FailPromotionTo makes promotion targets to app (id or name) fail with
-// message from now on.
-func (s *Server) FailPromotionTo(appName, message string) {
+// message from now on. A test that needs a promotion to fail this way
+// calls Require on the stub returned.
+func (s *Server) FailPromotionTo(appName, message string) *recorder.Stub {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.promotionFails[s.mustApp("FailPromotionTo", appName).id] = message
+	f := &failure{message: message, stub: recorder.NewStub(fmt.Sprintf("fakeheroku: FailPromotionTo %s", appName))}
+	s.promotionFails[s.mustApp("FailPromotionTo", appName).id] = f
+	return f.stub
 }
 
 // CurrentRelease returns the id, version and slug commit ("" if none) of the
@@ -300,11 +321,14 @@ func (s *Server) SetReviewAppDelay(d time.Duration) {
 }
 
 // FailReviewApp makes review apps created later for branch end errored with
-// message.
-func (s *Server) FailReviewApp(branch, message string) {
+// message. A test that needs one to fail calls Require on the stub
+// returned.
+func (s *Server) FailReviewApp(branch, message string) *recorder.Stub {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reviewFails[branch] = message
+	f := &failure{message: message, stub: recorder.NewStub(fmt.Sprintf("fakeheroku: FailReviewApp %s", branch))}
+	s.reviewFails[branch] = f
+	return f.stub
 }
 
 // mustApp finds an app by id or name for a setup helper; s.mu held.
@@ -378,8 +402,8 @@ func (s *Server) advance(t time.Time) {
 // set to fail; s.mu held.
 func (s *Server) resolvePromotion(p *promotion) {
 	for _, tg := range p.targets {
-		if msg, ok := s.promotionFails[tg.appID]; ok {
-			tg.status, tg.errorMessage = "failed", msg
+		if f, ok := s.promotionFails[tg.appID]; ok {
+			tg.status, tg.errorMessage = "failed", f.use()
 			continue
 		}
 		a := s.apps[tg.appID]

@@ -50,7 +50,8 @@ type pipeline struct {
 type Server struct {
 	projectID, token string
 
-	rec recorder.Recorder // requests and injected failures; has its own lock
+	rec    recorder.Recorder // requests and injected failures; has its own lock
+	strays recorder.Strays   // requests no route answered; has its own lock
 
 	mu        sync.Mutex  // guards pipelines
 	pipelines []*pipeline // oldest first
@@ -59,7 +60,9 @@ type Server struct {
 // New returns an empty project. With token "" any request is accepted;
 // otherwise requests must carry "Authorization: Token <token>".
 func New(projectID, token string) *Server {
-	return &Server{projectID: projectID, token: token}
+	s := &Server{projectID: projectID, token: token}
+	s.rec.Name = "fakesemaphore"
+	return s
 }
 
 // AddPipeline records a pipeline on commitSHA and returns its id. state is
@@ -140,9 +143,28 @@ func (s *Server) Count(method, path string) int { return s.rec.Count(method, pat
 
 // FailNext makes the next request matching method and path (same rules as
 // Count) get status, header and body instead of its normal answer. Failures
-// queue: each is used once, oldest first.
-func (s *Server) FailNext(method, path string, status int, header http.Header, body string) {
-	s.rec.FailNext(method, path, status, header, body)
+// queue: each is used once, oldest first. A test that needs the failure to
+// happen calls Require on the stub returned.
+func (s *Server) FailNext(method, path string, status int, header http.Header, body string) *recorder.Stub {
+	return s.rec.FailNext(method, path, status, header, body)
+}
+
+// Unmatched describes every request no route answered so far ("METHOD
+// path"), oldest first, including those AllowUnmatched covers.
+func (s *Server) Unmatched() []string { return s.strays.List() }
+
+// AllowUnmatched lets requests matching method and path (the rules of
+// Count) go to no route without FailOnUnmatched failing the test: for tests
+// that call an unknown endpoint on purpose.
+func (s *Server) AllowUnmatched(method, path string) { s.strays.Allow(method, path) }
+
+// FailOnUnmatched fails t when it ends if the fake received a request no
+// route answered and AllowUnmatched does not cover. A harness calls it
+// before registering the cleanup that stops the code under test, so that
+// requests made while stopping are checked too.
+func (s *Server) FailOnUnmatched(t recorder.TB) {
+	t.Helper()
+	s.strays.FailOn(t, "fakesemaphore")
 }
 
 // ServeHTTP answers one request.
@@ -171,6 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, listPath+"/"):
 		s.describe(w, strings.TrimPrefix(r.URL.Path, listPath+"/"))
 	default:
+		s.strays.Add(r.Method, r.URL.EscapedPath(), r.URL.Path, "")
 		text(w, http.StatusNotFound, "Not Found")
 	}
 }

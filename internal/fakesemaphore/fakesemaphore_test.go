@@ -165,9 +165,11 @@ func TestPagination(t *testing.T) {
 
 func TestErrorsAndRecording(t *testing.T) {
 	fake := fakesemaphore.New(project, "tok")
+	fake.FailOnUnmatched(t)
+	fake.AllowUnmatched("GET", "/api/v1alpha/projects") // no route, on purpose
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	fake.FailNext("GET", "/api/v1alpha/pipelines*", 429, http.Header{"Retry-After": {"9"}}, "Too Many Requests")
+	fake.FailNext("GET", "/api/v1alpha/pipelines*", 429, http.Header{"Retry-After": {"9"}}, "Too Many Requests").Require(t)
 
 	tests := []struct {
 		name, path, token string
@@ -199,6 +201,9 @@ func TestErrorsAndRecording(t *testing.T) {
 	}
 	if calls := fake.Calls(); len(calls) != len(tests) || calls[0].RawQuery != "project_id="+project {
 		t.Errorf("calls = %+v", calls)
+	}
+	if got := fake.Unmatched(); len(got) != 1 || got[0] != "GET /api/v1alpha/projects" {
+		t.Errorf("Unmatched() = %q, want the unknown route only", got)
 	}
 }
 

@@ -35,4 +35,9 @@
 // Everything observable is recorded (Calls, Messages, Acks, Views) and tests
 // wait on it with the Wait* methods, which wake on every change instead of
 // sleeping.
+//
+// A request no route answers (an unknown Web API method, a response_url the
+// fake never handed out, any other path) gets Slack's answer and is listed
+// by Unmatched; FailOnUnmatched fails the test over it unless the test
+// allows it with AllowUnmatched.
 package fakeslack

@@ -50,6 +50,11 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	}
 	status, code := s.respond(key, r.Method, p)
 	call.Status, call.Error = status, code
+	if _, known := s.hooks[key]; !known || r.Method != http.MethodPost {
+		// The fake handed out no such URL, or it is not posted to: no
+		// test means to send that unless it says so.
+		s.strays.Add(r.Method, r.URL.EscapedPath(), r.URL.Path, "response_url "+code)
+	}
 	s.record(call)
 	if code != "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

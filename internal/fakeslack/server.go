@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/devy-chatops/devy/internal/recorder"
 )
 
 // The workspace the fake pretends to be. IDs have Slack's shape (a type
@@ -139,6 +141,7 @@ type injected struct {
 	status int
 	header http.Header
 	body   string
+	stub   *recorder.Stub
 }
 
 // maxResponseURLUses is the number of posts a response_url accepts ([SEC]
@@ -185,6 +188,8 @@ type Server struct {
 	envelopes    map[string]json.RawMessage
 	written      map[string]time.Time // envelope id -> when its frame went out
 	wg           sync.WaitGroup       // websocket goroutines, waited for by Close
+
+	strays recorder.Strays // requests no route answered; has its own lock
 }
 
 // New returns a fake Slack that accepts botToken for Web API methods and
@@ -250,25 +255,61 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		s.serveResponseURL(w, r)
 	default:
+		s.strays.Add(r.Method, r.URL.EscapedPath(), r.URL.Path, "")
 		http.NotFound(w, r)
 	}
 }
 
 // FailNext makes the next call of method (a Slack method name, or
 // "response_url") answer status with header and body instead of running.
-// Injections queue up per method and each is used once.
-func (s *Server) FailNext(method string, status int, header http.Header, body string) {
+// Injections queue up per method and each is used once. A test that needs
+// the failure to happen calls Require on the stub returned.
+func (s *Server) FailNext(method string, status int, header http.Header, body string) *recorder.Stub {
+	stub := recorder.NewStub(fmt.Sprintf("fakeslack: FailNext %s (%d)", method, status))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failures[method] = append(s.failures[method], injected{status: status, header: header.Clone(), body: body})
+	s.failures[method] = append(s.failures[method], injected{status: status, header: header.Clone(), body: body, stub: stub})
+	return stub
 }
 
 // RateLimitNext makes the next call of method answer 429 with Retry-After,
-// which slack-go turns into *slack.RateLimitedError (api-facts trap 8).
-func (s *Server) RateLimitNext(method string, retryAfter int) {
-	s.FailNext(method, http.StatusTooManyRequests,
+// which slack-go turns into *slack.RateLimitedError (api-facts trap 8). A
+// test that needs the limit to be hit calls Require on the stub returned.
+func (s *Server) RateLimitNext(method string, retryAfter int) *recorder.Stub {
+	return s.FailNext(method, http.StatusTooManyRequests,
 		http.Header{"Retry-After": {strconv.Itoa(retryAfter)}},
 		`{"ok":false,"error":"ratelimited"}`)
+}
+
+// Unmatched describes every request no route answered so far, oldest first,
+// including those AllowUnmatched covers: a Web API method the fake does not
+// know ("POST /api/chat.foo (unknown_method chat.foo)"), a post to a
+// response_url the fake never handed out or with another verb than POST,
+// and any other path.
+func (s *Server) Unmatched() []string { return s.strays.List() }
+
+// AllowUnmatched lets unanswered requests go without FailOnUnmatched
+// failing the test, for tests that send them on purpose. pattern is a Web
+// API method name ("chat.foo", or "chat.*" for a prefix), "response_url"
+// for every response_url, or a path starting with "/".
+func (s *Server) AllowUnmatched(pattern string) {
+	switch {
+	case pattern == "response_url":
+		s.strays.Allow("", "/response/*")
+	case strings.HasPrefix(pattern, "/"):
+		s.strays.Allow("", pattern)
+	default:
+		s.strays.Allow("", "/api/"+pattern)
+	}
+}
+
+// FailOnUnmatched fails t when it ends if the fake received a request no
+// route answered and AllowUnmatched does not cover. A harness calls it
+// before registering the cleanup that stops the code under test, so that
+// requests made while stopping are checked too.
+func (s *Server) FailOnUnmatched(t recorder.TB) {
+	t.Helper()
+	s.strays.FailOn(t, "fakeslack")
 }
 
 // Calls returns every HTTP request answered, Web API and response_url, in order.

@@ -37,6 +37,7 @@ func newEnv(t *testing.T) env {
 	t.Helper()
 	fake := fakeslack.New(botToken, appToken)
 	fake.SetPingInterval(40 * time.Millisecond)
+	fake.FailOnUnmatched(t)
 	srv := httptest.NewServer(fake)
 	fake.SetBaseURL(srv.URL)
 	t.Cleanup(srv.Close)

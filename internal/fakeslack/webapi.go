@@ -155,6 +155,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	h := handler(method)
 	switch {
 	case h == nil:
+		s.strays.Add(r.Method, r.URL.EscapedPath(), r.URL.Path, "unknown_method "+method)
 		resp = reply{"ok": false, "error": "unknown_method", "req_method": method}
 	case errors.Is(decodeErr, errNotObject):
 		resp = fail("json_not_object")
@@ -187,6 +188,7 @@ func (s *Server) takeFailure(method string) (injected, bool) {
 		return injected{}, false
 	}
 	s.failures[method] = q[1:]
+	q[0].stub.Use()
 	return q[0], true
 }
 

@@ -3,6 +3,7 @@ package fakeslack_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -415,9 +416,13 @@ func TestResponseURL(t *testing.T) {
 	if !errors.As(err, &sc) || sc.Code != http.StatusNotFound {
 		t.Errorf("sixth use: %v", err)
 	}
+	e.fake.AllowUnmatched("response_url") // an unknown URL, on purpose
 	_, _, err = e.api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(e.srv.URL+"/response/999/x", ""), slack.MsgOptionText("x", false))
 	if !errors.As(err, &sc) || sc.Code != http.StatusNotFound {
 		t.Errorf("unknown url: %v", err)
+	}
+	if got := e.fake.Unmatched(); len(got) != 1 || got[0] != "POST /response/999/x (response_url expired_url)" {
+		t.Errorf("Unmatched() = %q, want the unknown response_url", got)
 	}
 }
 
@@ -425,7 +430,7 @@ func TestInjectedFailures(t *testing.T) {
 	e := newEnv(t)
 	ctx := ctxT(t)
 
-	e.fake.RateLimitNext("chat.postMessage", 7)
+	e.fake.RateLimitNext("chat.postMessage", 7).Require(t)
 	_, _, err := e.api.PostMessageContext(ctx, "C1", slack.MsgOptionText("x", false))
 	var rl *slack.RateLimitedError
 	if !errors.As(err, &rl) || rl.RetryAfter != 7*time.Second {
@@ -435,7 +440,7 @@ func TestInjectedFailures(t *testing.T) {
 		t.Errorf("injection not one-shot: %v", err)
 	}
 
-	e.fake.FailNext("auth.test", http.StatusBadGateway, nil, "<html>bad gateway</html>")
+	e.fake.FailNext("auth.test", http.StatusBadGateway, nil, "<html>bad gateway</html>").Require(t)
 	_, err = e.api.AuthTestContext(ctx)
 	var sc slack.StatusCodeError
 	if !errors.As(err, &sc) || sc.Code != http.StatusBadGateway {
@@ -449,9 +454,68 @@ func TestInjectedFailures(t *testing.T) {
 		t.Errorf("first call = %+v", calls[0])
 	}
 
+	e.fake.AllowUnmatched("chat.frob*") // unknown, on purpose
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/chat.frobnicate", strings.NewReader("token="+botToken))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if got := postRaw(t, req); got["error"] != "unknown_method" {
 		t.Errorf("unknown method = %v", got)
+	}
+	if got := e.fake.Unmatched(); len(got) != 1 || got[0] != "POST /api/chat.frobnicate (unknown_method chat.frobnicate)" {
+		t.Errorf("Unmatched() = %q, want the unknown method", got)
+	}
+}
+
+// strictTB collects what FailOnUnmatched reports when its cleanups run.
+type strictTB struct {
+	cleanups []func()
+	errors   []string
+}
+
+func (*strictTB) Helper()             {}
+func (f *strictTB) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
+func (f *strictTB) Errorf(format string, args ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, args...))
+}
+
+func TestFailOnUnmatched(t *testing.T) {
+	tests := []struct {
+		name, method, path string
+		allow              string // AllowUnmatched pattern; "" for none
+		want               string // in the error; "" for no error
+	}{
+		{"known method", "POST", "/api/auth.test", "", ""},
+		{"unknown method", "POST", "/api/chat.frobnicate", "", "POST /api/chat.frobnicate (unknown_method chat.frobnicate)"},
+		{"unknown method allowed", "POST", "/api/chat.frobnicate", "chat.*", ""},
+		{"unknown response_url", "POST", "/response/999/x", "", "POST /response/999/x (response_url expired_url)"},
+		{"response_url allowed", "POST", "/response/999/x", "response_url", ""},
+		{"unknown path", "GET", "/hooks/x", "", "GET /hooks/x"},
+		{"unknown path allowed", "GET", "/hooks/x", "/hooks/*", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			tb := &strictTB{}
+			e.fake.FailOnUnmatched(tb)
+			if tt.allow != "" {
+				e.fake.AllowUnmatched(tt.allow)
+			}
+			req, _ := http.NewRequest(tt.method, e.srv.URL+tt.path, strings.NewReader("token="+botToken))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			for _, f := range tb.cleanups {
+				f()
+			}
+			switch {
+			case tt.want == "" && len(tb.errors) > 0:
+				t.Errorf("errors %q, want none", tb.errors)
+			case tt.want != "" && (len(tb.errors) != 1 || !strings.Contains(tb.errors[0], "\n\t"+tt.want)):
+				t.Errorf("errors %q, want one naming %q", tb.errors, tt.want)
+			}
+			e.fake.AllowUnmatched("/*") // sent on purpose: newEnv's check on t passes
+		})
 	}
 }

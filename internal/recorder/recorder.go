@@ -1,6 +1,8 @@
 // Package recorder is the request log and one-shot failure queue that the
 // fake HTTP servers (fakegithub, fakesemaphore, fakeheroku) share, so that
-// their Calls, Count and FailNext follow one matching rule. What a failure
+// their Calls, Count and FailNext follow one matching rule, and the checks
+// that make tests against the fakes fail loudly: Strays lists requests no
+// route answered, and a Stub a test Requires must be used. What a failure
 // looks like on the wire stays with each fake: only it knows its API's
 // error shape.
 package recorder
@@ -34,6 +36,10 @@ type Failure struct {
 // to use and it is safe for concurrent use. It has its own lock rather than
 // the fake's, since no fake reads its log and its other state together.
 type Recorder struct {
+	// Name is the fake's name in the failures a Stub reports; it is set
+	// before first use.
+	Name string
+
 	mu       sync.Mutex // guards calls and failures
 	calls    []call
 	failures []queued
@@ -50,6 +56,7 @@ type call struct {
 type queued struct {
 	method, path string
 	Failure
+	stub *Stub
 }
 
 // Record logs c and pops the oldest queued failure that matches it, both
@@ -66,6 +73,7 @@ func (r *Recorder) Record(c Call, decoded string) (Failure, bool) {
 	for i, f := range r.failures {
 		if matches(f.method, f.path, c.Method, c.Path, decoded) {
 			r.failures = slices.Delete(r.failures, i, i+1)
+			f.stub.Use()
 			return f.Failure, true
 		}
 	}
@@ -103,13 +111,16 @@ func (r *Recorder) Count(method, path string) int {
 }
 
 // FailNext queues a failure for the next request matching method and path
-// (the rules of Count). Each failure is used once, oldest first. header is
-// copied, so the caller may reuse it.
-func (r *Recorder) FailNext(method, path string, status int, header http.Header, body string) {
+// (the rules of Count) and returns its stub, which a test may Require. Each
+// failure is used once, oldest first. header is copied, so the caller may
+// reuse it.
+func (r *Recorder) FailNext(method, path string, status int, header http.Header, body string) *Stub {
+	stub := NewStub(describe(r.Name, method, path, status))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failures = append(r.failures, queued{method: method, path: path,
-		Failure: Failure{Status: status, Header: header.Clone(), Body: body}})
+		Failure: Failure{Status: status, Header: header.Clone(), Body: body}, stub: stub})
+	return stub
 }
 
 // matches reports whether a request (method, its path as recorded and as

@@ -14,6 +14,7 @@ import (
 	"github.com/devy-chatops/devy/internal/fakegithub"
 	"github.com/devy-chatops/devy/internal/fakeheroku"
 	"github.com/devy-chatops/devy/internal/fakesemaphore"
+	"github.com/devy-chatops/devy/internal/recorder"
 )
 
 // Names and tokens of the sandbox world.
@@ -122,6 +123,16 @@ func (s *Sandbox) Env() map[string]string {
 		"GITHUB_TOKEN": GitHubToken, "GITHUB_API_URL": s.GitHubURL + "/", "GITHUB_REPOSITORY": Owner + "/" + Repo,
 		"SEMAPHORE_API_TOKEN": SemaphoreToken, "SEMAPHORE_URL": s.SemaphoreURL, "SEMAPHORE_PROJECT_ID": ProjectID,
 	}
+}
+
+// FailOnUnmatched fails t when it ends if one of the sandbox's servers
+// received a request it has no route for (see each fake's AllowUnmatched
+// for tests that send one on purpose).
+func (s *Sandbox) FailOnUnmatched(t recorder.TB) {
+	t.Helper()
+	s.Heroku.FailOnUnmatched(t)
+	s.GitHub.FailOnUnmatched(t)
+	s.Semaphore.FailOnUnmatched(t)
 }
 
 // Close stops the servers.
