@@ -27,14 +27,18 @@
 //	deliveries          (key PK, at, claim)                 Slack envelopes taken (ClaimDelivery)
 //	webhook_deliveries  (key PK, at)                        see store.Rules.ClaimWebhookDelivery
 //	outbox              (id PK, data)                       id from sequence effect_ids; store.Effect
+//	signals             (key PK, data)                      a signal's JSON; data is NULL only inside
+//	                                                        the transaction that first stores the key
+//	records             (kind, key, at, payload)            PK (kind, at, key): kept once; store.RecordRow
+//	slots               (key PK, at)                        taken once, never given back (TakeSlot)
 //
 // Concurrency: every transaction that decides something about a pipeline (a
 // request created, approved, closed or finished, the lock taken or lifted)
 // first locks that pipeline's row (SELECT … FOR UPDATE), then the request's;
 // so decisions about one pipeline happen one at a time, across processes, as
 // bbolt's single writer makes them happen in one. Changes to one record (an
-// incident, a review app, a request's targets) lock that record's row. Lock
-// order is always pipeline, then request: no deadlock.
+// incident, a review app, a request's targets, a signal) lock that record's
+// row. Lock order is always pipeline, then request: no deadlock.
 //
 // The clock is Devy's (time.Now, or WithClock in tests), not the server's,
 // so that both stores agree on expiry; processes sharing a database need

@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -121,6 +122,55 @@ func TestDeliveryIsClaimedOnceAcrossProcesses(t *testing.T) {
 	claim(b, "env:E1", true)
 	if _, err := a.ClaimDelivery(""); err == nil {
 		t.Fatal("a claim without a key was accepted")
+	}
+}
+
+// Two replicas receive deliveries of one Sentry issue at once: their updates
+// of the signal take turns, so none is lost, and one of them takes the
+// week's digest slot.
+func TestSignalUpdatesAndSlotsAcrossProcesses(t *testing.T) {
+	a, b, _ := twoProcesses(t)
+	var slots atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 20 {
+		db := a
+		if i%2 == 1 {
+			db = b
+		}
+		wg.Go(func() {
+			_, err := db.UpdateSignal("sentry:7", func(raw json.RawMessage) (json.RawMessage, error) {
+				var c struct{ N int }
+				if raw != nil {
+					if err := json.Unmarshal(raw, &c); err != nil {
+						return nil, err
+					}
+				}
+				c.N++
+				return json.Marshal(c)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			took, err := db.TakeSlot("digest 2026-11-23T09:00:00Z")
+			if err != nil {
+				t.Error(err)
+			}
+			if took {
+				slots.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	raw, ok, err := b.Signal("sentry:7")
+	var c struct{ N int }
+	if err == nil && ok {
+		err = json.Unmarshal(raw, &c)
+	}
+	if err != nil || !ok || c.N != 20 {
+		t.Fatalf("signal after 20 updates from two processes: %s, %v, %v; want N=20", raw, ok, err)
+	}
+	if n := slots.Load(); n != 1 {
+		t.Fatalf("%d of 20 racers from two processes took the slot; want 1", n)
 	}
 }
 
