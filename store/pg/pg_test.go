@@ -394,14 +394,31 @@ func TestImportCopiesEverything(t *testing.T) {
 		_, err = src.SetIncidentChannel(inc.Number, fmt.Sprint("C9", i), "inc")
 		must(err)
 	}
+	// Signals, their records and a taken digest slot.
+	_, err = src.UpdateSignal("sentry:1", func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{"title":"TypeError"}`), nil })
+	must(err)
+	must(src.AddRecord("critical", "am:g1", clk.Now(), json.RawMessage(`{"title":"disk full"}`)))
+	must(src.AddRecord("exception", "sentry:1", clk.Now().Add(time.Second), json.RawMessage(`{"title":"TypeError"}`)))
+	_, err = src.TakeSlot("digest 2026-11-23T09:00:00Z")
+	must(err)
 	clk.Add(time.Minute)
 
 	db := openURL(t, pgtest.URL(t), clk.Now)
 	counts, err := db.Import(context.Background(), src)
 	must(err)
 	want, _ := src.Counts()
-	if counts != want || want.Requests != 3 || want.Incidents != 3 || want.TimelineEntries != 6 || want.Locks != 2 {
+	if counts != want || want.Requests != 3 || want.Incidents != 3 || want.TimelineEntries != 6 || want.Locks != 2 ||
+		want.Signals != 1 || want.Records != 2 || want.Slots != 1 {
 		t.Fatalf("imported %+v, bbolt has %+v", counts, want)
+	}
+	if raw, ok, err := db.Signal("sentry:1"); err != nil || !ok || !strings.Contains(string(raw), "TypeError") {
+		t.Errorf("signal after import: %s, %v, %v", raw, ok, err)
+	}
+	if rows, err := db.Records("critical", time.Time{}); err != nil || len(rows) != 1 || rows[0].Key != "am:g1" {
+		t.Errorf("critical records after import: %+v, %v", rows, err)
+	}
+	if took, err := db.TakeSlot("digest 2026-11-23T09:00:00Z"); took || err != nil {
+		t.Errorf("a slot taken in bbolt is free after import: %v, %v", took, err)
 	}
 
 	// The same audit log, in the same order.
