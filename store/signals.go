@@ -79,11 +79,12 @@ func (s Rules) UpdateSignal(key string, f func(raw json.RawMessage) (json.RawMes
 }
 
 // callerError carries a caller's error through a backend untouched: a
-// backend wraps the errors of its transactions with what it attempted.
+// backend wraps the errors of its transactions with what it attempted. It
+// does not unwrap, so that no backend takes the caller's error for one of
+// its own (a lost connection, say).
 type callerError struct{ err error }
 
 func (e *callerError) Error() string { return e.err.Error() }
-func (e *callerError) Unwrap() error { return e.err }
 
 // AddRecord keeps a record of kind about key at at; one with the same kind,
 // key and time is kept once. payload is the caller's JSON.
