@@ -87,6 +87,10 @@ type PromotionRequest struct {
 	// so the message can be redrawn as the promotion progresses, even after a
 	// restart.
 	Diff []string `json:"diff,omitempty"`
+	// Commits are the commits the promotion ships, as GitHub's compare
+	// listed them when the request was made; nil on requests made before
+	// Devy kept them.
+	Commits []CommitInfo `json:"commits,omitempty"`
 
 	DecidedBy   string    `json:"decided_by,omitempty"`
 	DecidedAt   time.Time `json:"decided_at,omitempty"`
@@ -97,6 +101,18 @@ type PromotionRequest struct {
 	// PrevLock is the requester's own manual lock, put back when the
 	// promotion ends.
 	PrevLock *Lock `json:"prev_lock,omitempty"`
+}
+
+// CommitInfo is one commit a promotion ships: what the suspect line names
+// and what lead time is measured from. Text is as GitHub gave it
+// (untrusted).
+type CommitInfo struct {
+	SHA         string    `json:"sha"`
+	AuthorLogin string    `json:"author_login,omitempty"` // GitHub login; empty when the e-mail matches no account
+	AuthorName  string    `json:"author_name,omitempty"`  // the git author name
+	AuthorEmail string    `json:"author_email,omitempty"`
+	AuthoredAt  time.Time `json:"authored_at"` // the git author date
+	Message     string    `json:"message"`     // the first line
 }
 
 // Subject names the request in the audit log.

@@ -1,5 +1,10 @@
 package store
 
+import (
+	"encoding/json"
+	"time"
+)
+
 // Record is one item of an export: exactly one field is set.
 type Record struct {
 	Sequences *Sequences
@@ -11,6 +16,21 @@ type Record struct {
 	Incident  *Incident
 	Entry     *IncidentEntry
 	Channel   *IncidentChannel
+	Signal    *SignalState
+	Row       *RecordRow
+	Slot      *TakenSlot
+}
+
+// SignalState is a signal's JSON, as UpdateSignal stored it.
+type SignalState struct {
+	Key  string
+	Data json.RawMessage
+}
+
+// TakenSlot is a slot TakeSlot gave out at At.
+type TakenSlot struct {
+	Key string
+	At  time.Time
 }
 
 // Sequences are the last numbers handed out. The importing store must hand
@@ -41,6 +61,7 @@ type IncidentChannel struct {
 // migrate-store compares the two sides' after a copy.
 type Counts struct {
 	Audit, Locks, Requests, ReviewApps, PRThreads, Incidents, TimelineEntries, IncidentChannels int
+	Signals, Records, Slots                                                                     int
 }
 
 // Add counts rec.
@@ -62,5 +83,11 @@ func (c *Counts) Add(rec Record) {
 		c.TimelineEntries++
 	case rec.Channel != nil:
 		c.IncidentChannels++
+	case rec.Signal != nil:
+		c.Signals++
+	case rec.Row != nil:
+		c.Records++
+	case rec.Slot != nil:
+		c.Slots++
 	}
 }

@@ -75,6 +75,11 @@ type Incident struct {
 	// cleared when it is saved.
 	FilingBy string    `json:"filing_by,omitempty"`
 	FilingAt time.Time `json:"filing_at,omitempty"`
+
+	// SuspectPromotion is the promotion request the incident followed,
+	// when it was opened from a signal that named one; it counts that
+	// promotion as a change failure.
+	SuspectPromotion uint64 `json:"suspect_promotion,omitempty"`
 }
 
 // ClaimFiling makes by the one filing the postmortem at now, unless it is

@@ -1,9 +1,10 @@
 // Package store holds Devy's state model and the rules that change it:
 // locks, promotion requests, review apps, pull requests' threads, incidents,
-// webhook deliveries, the outbox of side effects and the audit log. Every
-// decision and its consequences (the request's new status, the lock, the
-// audit entry, the effects to carry out) are written in one transaction, so
-// a crash never leaves half a decision behind.
+// webhook deliveries, the outbox of side effects, monitoring signals and
+// their records, digest slots and the audit log. Every decision and its
+// consequences (the request's new status, the lock, the audit entry, the
+// effects to carry out) are written in one transaction, so a crash never
+// leaves half a decision behind.
 //
 // The rules are written once, here, as functions over a narrow transaction
 // interface (Tx); two backends run them: store/bolt (one bbolt file, one
@@ -38,12 +39,21 @@
 //	  <key>              → time first seen, RFC 3339 (kept DeliveryMemory)
 //	outbox/
 //	  <id uint64 BE>     → JSON Effect (deleted when done)
+//	signals/
+//	  <key>              → the signal's JSON, as commands/signals writes it
+//	records/
+//	  <kind>/            → one bucket per kind
+//	    <at unix ns uint64 BE><key>
+//	                     → JSON RecordRow (kept once per kind, key and time)
+//	slots/
+//	  <key>              → time taken, RFC 3339 (never given back)
 //
 // Leases (lease.go) live in memory in bbolt, in the requests table in
 // PostgreSQL.
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -134,6 +144,22 @@ type Tx interface {
 	// Effects lists effects oldest first, at most limit (all when
 	// limit <= 0).
 	Effects(limit int) ([]Effect, error)
+
+	// Signal reads signal key's JSON. In Update the key is locked for
+	// the rest of the transaction, stored or not: updates of one signal
+	// happen one at a time.
+	Signal(key string) (json.RawMessage, error)
+	// PutSignal stores signal key's JSON.
+	PutSignal(key string, raw json.RawMessage) error
+	// AddRecord keeps r unless one with its kind, key and time is kept
+	// already; it reports whether it kept it.
+	AddRecord(r RecordRow) (bool, error)
+	// Records lists the records of kind in [from, to) (no end when to is
+	// zero), oldest first.
+	Records(kind string, from, to time.Time) ([]RecordRow, error)
+	// TakeSlot records slot key as taken at at, unless it is taken
+	// already; it reports whether it recorded it.
+	TakeSlot(key string, at time.Time) (bool, error)
 }
 
 // Rules are the store's decisions, each one function over a Backend's

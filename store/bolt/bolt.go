@@ -34,6 +34,9 @@ var (
 	bucketIncidentChannels  = []byte("incident_channels")
 	bucketWebhookDeliveries = []byte("webhook_deliveries")
 	bucketOutbox            = []byte("outbox")
+	bucketSignals           = []byte("signals")
+	bucketRecords           = []byte("records")
+	bucketSlots             = []byte("slots")
 	keySchema               = []byte("schema_version")
 )
 

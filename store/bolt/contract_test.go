@@ -1,6 +1,7 @@
 package bolt_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -81,6 +82,17 @@ func TestExportIsCompleteAndOrdered(t *testing.T) {
 	if _, err := db.CreateReviewApp(store.ReviewApp{PR: 7, ID: "ra"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.UpdateSignal("sentry:1", func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{"n":1}`), nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"exception", "critical"} {
+		if err := db.AddRecord(kind, "k", clk.Now(), json.RawMessage(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.TakeSlot("digest"); err != nil {
+		t.Fatal(err)
+	}
 	var kinds []string
 	var seqs store.Sequences
 	var lastAudit uint64
@@ -111,13 +123,19 @@ func TestExportIsCompleteAndOrdered(t *testing.T) {
 			kinds = append(kinds, "entry")
 		case rec.Channel != nil:
 			kinds = append(kinds, "channel")
+		case rec.Signal != nil:
+			kinds = append(kinds, "signal")
+		case rec.Row != nil:
+			kinds = append(kinds, "record:"+rec.Row.Kind)
+		case rec.Slot != nil:
+			kinds = append(kinds, "slot")
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "[seq audit lock request reviewapp prthread incident entry entry channel]"
+	want := "[seq audit lock request reviewapp prthread incident entry entry channel signal record:critical record:exception slot]"
 	if got := fmt.Sprint(kinds); got != want {
 		t.Errorf("export order %s, want %s", got, want)
 	}

@@ -3,6 +3,7 @@ package bolt
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/devy-chatops/devy/store"
 	bbolt "go.etcd.io/bbolt"
@@ -11,8 +12,8 @@ import (
 // Export calls fn with everything in the file, read in one transaction so
 // that the copy is consistent: first the sequences, then the audit log
 // (oldest first), locks (expired ones too), requests, review apps, PR threads,
-// each incident followed by its timeline, and the incident channels. It
-// stops at fn's first error.
+// each incident followed by its timeline, the incident channels, signals,
+// records (each kind oldest first) and slots. It stops at fn's first error.
 func (db *DB) Export(fn func(store.Record) error) error {
 	return db.bolt.View(func(tx *bbolt.Tx) error {
 		seq := store.Sequences{
@@ -87,8 +88,34 @@ func (db *DB) Export(fn func(store.Record) error) error {
 		if err != nil {
 			return err
 		}
-		return each(bucketIncidentChannels, func(k, v []byte) (store.Record, error) {
+		err = each(bucketIncidentChannels, func(k, v []byte) (store.Record, error) {
 			return store.Record{Channel: &store.IncidentChannel{Channel: string(k), Incident: btoi(v)}}, nil
+		})
+		if err != nil {
+			return err
+		}
+		err = each(bucketSignals, func(k, v []byte) (store.Record, error) {
+			return store.Record{Signal: &store.SignalState{Key: string(k), Data: append([]byte(nil), v...)}}, nil
+		})
+		if err != nil {
+			return err
+		}
+		records := tx.Bucket(bucketRecords)
+		err = records.ForEach(func(kind, _ []byte) error {
+			return records.Bucket(kind).ForEach(func(k, v []byte) error {
+				var r store.RecordRow
+				if err := json.Unmarshal(v, &r); err != nil {
+					return fmt.Errorf("store: export %s record %x: %w", kind, k, err)
+				}
+				return fn(store.Record{Row: &r})
+			})
+		})
+		if err != nil {
+			return err
+		}
+		return each(bucketSlots, func(k, v []byte) (store.Record, error) {
+			at, err := time.Parse(time.RFC3339Nano, string(v))
+			return store.Record{Slot: &store.TakenSlot{Key: string(k), At: at}}, err
 		})
 	})
 }

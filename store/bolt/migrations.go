@@ -49,6 +49,14 @@ func migrations() []migration {
 			}
 			return nil
 		}},
+		{"create signals, records and slots buckets", func(tx *bbolt.Tx) error {
+			for _, name := range [][]byte{bucketSignals, bucketRecords, bucketSlots} {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 	}
 }
 

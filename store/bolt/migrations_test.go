@@ -39,6 +39,13 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		5: func(t *testing.T, tx *bbolt.Tx) {
+			for _, b := range [][]byte{bucketSignals, bucketRecords, bucketSlots} {
+				if tx.Bucket(b) == nil {
+					t.Errorf("bucket %s missing after migration 5", b)
+				}
+			}
+		},
 	}
 	ms := migrations()
 	if len(cases) != len(ms) {

@@ -3,6 +3,7 @@ package pg
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,7 +19,7 @@ type Exporter interface {
 // Import copies everything in the bbolt store from into db, which must hold
 // no Devy data yet, in one transaction: requests, locks, the audit log (same
 // sequence numbers, so the same order), review apps, PR threads, incidents
-// with their timelines and channels. Sequences are set past the copied ids,
+// with their timelines and channels, signals, records and slots. Sequences are set past the copied ids,
 // so no request id or incident number is handed out twice. The copy is
 // verified by counting both sides before it commits; the counts are
 // returned.
@@ -26,7 +27,8 @@ func (db *DB) Import(ctx context.Context, from Exporter) (store.Counts, error) {
 	var want, got store.Counts
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		// Nobody else may write while the copy is made.
-		if _, err := tx.Exec(ctx, `LOCK TABLE audit, pipelines, requests, review_apps, pr_threads, incidents, incident_timeline, incident_channels IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE audit, pipelines, requests, review_apps, pr_threads, incidents, incident_timeline, incident_channels,
+			signals, records, slots IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := counts(ctx, tx)
@@ -105,6 +107,13 @@ func insert(ctx context.Context, tx pgx.Tx, rec store.Record) error {
 		_, err = tx.Exec(ctx, `INSERT INTO incident_timeline (incident, seq, ref, data) VALUES ($1, $2, $3, $4)`, e.Incident, e.Entry.Seq, e.Entry.Ref, e.Entry)
 	case rec.Channel != nil:
 		_, err = tx.Exec(ctx, `INSERT INTO incident_channels (channel, incident) VALUES ($1, $2)`, rec.Channel.Channel, rec.Channel.Incident)
+	case rec.Signal != nil:
+		_, err = tx.Exec(ctx, `INSERT INTO signals (key, data) VALUES ($1, $2)`, rec.Signal.Key, []byte(rec.Signal.Data))
+	case rec.Row != nil:
+		r := rec.Row
+		_, err = tx.Exec(ctx, `INSERT INTO records (kind, key, at, payload) VALUES ($1, $2, $3, $4)`, r.Kind, r.Key, r.At, []byte(r.Payload))
+	case rec.Slot != nil:
+		_, err = tx.Exec(ctx, `INSERT INTO slots (key, at) VALUES ($1, $2)`, rec.Slot.Key, rec.Slot.At)
 	}
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", describeRecord(rec), err)
@@ -113,8 +122,8 @@ func insert(ctx context.Context, tx pgx.Tx, rec store.Record) error {
 }
 
 func describe(c store.Counts) string {
-	return fmt.Sprintf("%d audit entries, %d locks, %d requests, %d review apps, %d PR threads, %d incidents, %d timeline entries, %d incident channels",
-		c.Audit, c.Locks, c.Requests, c.ReviewApps, c.PRThreads, c.Incidents, c.TimelineEntries, c.IncidentChannels)
+	return fmt.Sprintf("%d audit entries, %d locks, %d requests, %d review apps, %d PR threads, %d incidents, %d timeline entries, %d incident channels, %d signals, %d records, %d slots",
+		c.Audit, c.Locks, c.Requests, c.ReviewApps, c.PRThreads, c.Incidents, c.TimelineEntries, c.IncidentChannels, c.Signals, c.Records, c.Slots)
 }
 
 func describeRecord(rec store.Record) string {
@@ -135,6 +144,12 @@ func describeRecord(rec store.Record) string {
 		return fmt.Sprintf("timeline entry %d of incident %d", rec.Entry.Entry.Seq, rec.Entry.Incident)
 	case rec.Channel != nil:
 		return "incident channel " + rec.Channel.Channel
+	case rec.Signal != nil:
+		return "signal " + rec.Signal.Key
+	case rec.Row != nil:
+		return fmt.Sprintf("the %s record of %s at %s", rec.Row.Kind, rec.Row.Key, rec.Row.At.Format(time.RFC3339Nano))
+	case rec.Slot != nil:
+		return "slot " + rec.Slot.Key
 	}
 	return "a record"
 }

@@ -115,6 +115,23 @@ CREATE TABLE outbox (
 	data jsonb NOT NULL
 );
 `},
+		{"keep monitoring signals, their records and digest slots", `
+CREATE TABLE signals (
+	key  text PRIMARY KEY,
+	data jsonb -- NULL only inside the transaction that first stores the key
+);
+CREATE TABLE records (
+	kind    text NOT NULL,
+	key     text NOT NULL,
+	at      timestamptz NOT NULL,
+	payload jsonb NOT NULL,
+	PRIMARY KEY (kind, at, key)
+);
+CREATE TABLE slots (
+	key text PRIMARY KEY,
+	at  timestamptz NOT NULL
+);
+`},
 	}
 }
 

@@ -25,6 +25,7 @@ func TestMigrations(t *testing.T) {
 		1: tables("audit", "pipelines", "requests", "request_ids", "review_apps", "pr_threads", "incidents", "incident_numbers", "incident_timeline", "incident_channels"),
 		2: tables("deliveries"),
 		3: tables("webhook_deliveries", "effect_ids", "outbox"),
+		4: tables("signals", "records", "slots"),
 	}
 	ms := migrations()
 	if len(cases) != len(ms) {

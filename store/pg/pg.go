@@ -27,14 +27,18 @@
 //	deliveries          (key PK, at, claim)                 Slack envelopes taken (ClaimDelivery)
 //	webhook_deliveries  (key PK, at)                        see store.Rules.ClaimWebhookDelivery
 //	outbox              (id PK, data)                       id from sequence effect_ids; store.Effect
+//	signals             (key PK, data)                      a signal's JSON; data is NULL only inside
+//	                                                        the transaction that first stores the key
+//	records             (kind, key, at, payload)            PK (kind, at, key): kept once; store.RecordRow
+//	slots               (key PK, at)                        taken once, never given back (TakeSlot)
 //
 // Concurrency: every transaction that decides something about a pipeline (a
 // request created, approved, closed or finished, the lock taken or lifted)
 // first locks that pipeline's row (SELECT … FOR UPDATE), then the request's;
 // so decisions about one pipeline happen one at a time, across processes, as
 // bbolt's single writer makes them happen in one. Changes to one record (an
-// incident, a review app, a request's targets) lock that record's row. Lock
-// order is always pipeline, then request: no deadlock.
+// incident, a review app, a request's targets, a signal) lock that record's
+// row. Lock order is always pipeline, then request: no deadlock.
 //
 // The clock is Devy's (time.Now, or WithClock in tests), not the server's,
 // so that both stores agree on expiry; processes sharing a database need
@@ -306,7 +310,9 @@ func counts(ctx context.Context, q querier) (store.Counts, error) {
 	err := q.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM audit), (SELECT count(*) FROM pipelines WHERE lock IS NOT NULL),
 		(SELECT count(*) FROM requests), (SELECT count(*) FROM review_apps), (SELECT count(*) FROM pr_threads),
-		(SELECT count(*) FROM incidents), (SELECT count(*) FROM incident_timeline), (SELECT count(*) FROM incident_channels)`).
-		Scan(&c.Audit, &c.Locks, &c.Requests, &c.ReviewApps, &c.PRThreads, &c.Incidents, &c.TimelineEntries, &c.IncidentChannels)
+		(SELECT count(*) FROM incidents), (SELECT count(*) FROM incident_timeline), (SELECT count(*) FROM incident_channels),
+		(SELECT count(*) FROM signals WHERE data IS NOT NULL), (SELECT count(*) FROM records), (SELECT count(*) FROM slots)`).
+		Scan(&c.Audit, &c.Locks, &c.Requests, &c.ReviewApps, &c.PRThreads, &c.Incidents, &c.TimelineEntries, &c.IncidentChannels,
+			&c.Signals, &c.Records, &c.Slots)
 	return c, err
 }

@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -121,6 +122,55 @@ func TestDeliveryIsClaimedOnceAcrossProcesses(t *testing.T) {
 	claim(b, "env:E1", true)
 	if _, err := a.ClaimDelivery(""); err == nil {
 		t.Fatal("a claim without a key was accepted")
+	}
+}
+
+// Two replicas receive deliveries of one Sentry issue at once: their updates
+// of the signal take turns, so none is lost, and one of them takes the
+// week's digest slot.
+func TestSignalUpdatesAndSlotsAcrossProcesses(t *testing.T) {
+	a, b, _ := twoProcesses(t)
+	var slots atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 20 {
+		db := a
+		if i%2 == 1 {
+			db = b
+		}
+		wg.Go(func() {
+			_, err := db.UpdateSignal("sentry:7", func(raw json.RawMessage) (json.RawMessage, error) {
+				var c struct{ N int }
+				if raw != nil {
+					if err := json.Unmarshal(raw, &c); err != nil {
+						return nil, err
+					}
+				}
+				c.N++
+				return json.Marshal(c)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			took, err := db.TakeSlot("digest 2026-11-23T09:00:00Z")
+			if err != nil {
+				t.Error(err)
+			}
+			if took {
+				slots.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	raw, ok, err := b.Signal("sentry:7")
+	var c struct{ N int }
+	if err == nil && ok {
+		err = json.Unmarshal(raw, &c)
+	}
+	if err != nil || !ok || c.N != 20 {
+		t.Fatalf("signal after 20 updates from two processes: %s, %v, %v; want N=20", raw, ok, err)
+	}
+	if n := slots.Load(); n != 1 {
+		t.Fatalf("%d of 20 racers from two processes took the slot; want 1", n)
 	}
 }
 
@@ -344,14 +394,31 @@ func TestImportCopiesEverything(t *testing.T) {
 		_, err = src.SetIncidentChannel(inc.Number, fmt.Sprint("C9", i), "inc")
 		must(err)
 	}
+	// Signals, their records and a taken digest slot.
+	_, err = src.UpdateSignal("sentry:1", func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{"title":"TypeError"}`), nil })
+	must(err)
+	must(src.AddRecord("critical", "am:g1", clk.Now(), json.RawMessage(`{"title":"disk full"}`)))
+	must(src.AddRecord("exception", "sentry:1", clk.Now().Add(time.Second), json.RawMessage(`{"title":"TypeError"}`)))
+	_, err = src.TakeSlot("digest 2026-11-23T09:00:00Z")
+	must(err)
 	clk.Add(time.Minute)
 
 	db := openURL(t, pgtest.URL(t), clk.Now)
 	counts, err := db.Import(context.Background(), src)
 	must(err)
 	want, _ := src.Counts()
-	if counts != want || want.Requests != 3 || want.Incidents != 3 || want.TimelineEntries != 6 || want.Locks != 2 {
+	if counts != want || want.Requests != 3 || want.Incidents != 3 || want.TimelineEntries != 6 || want.Locks != 2 ||
+		want.Signals != 1 || want.Records != 2 || want.Slots != 1 {
 		t.Fatalf("imported %+v, bbolt has %+v", counts, want)
+	}
+	if raw, ok, err := db.Signal("sentry:1"); err != nil || !ok || !strings.Contains(string(raw), "TypeError") {
+		t.Errorf("signal after import: %s, %v, %v", raw, ok, err)
+	}
+	if rows, err := db.Records("critical", time.Time{}); err != nil || len(rows) != 1 || rows[0].Key != "am:g1" {
+		t.Errorf("critical records after import: %+v, %v", rows, err)
+	}
+	if took, err := db.TakeSlot("digest 2026-11-23T09:00:00Z"); took || err != nil {
+		t.Errorf("a slot taken in bbolt is free after import: %v, %v", took, err)
 	}
 
 	// The same audit log, in the same order.

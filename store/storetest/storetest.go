@@ -6,6 +6,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -71,6 +72,13 @@ type Store interface {
 	PendingEffects(limit int) ([]store.Effect, error)
 	ClaimEffect(id uint64, owner string, ttl time.Duration) (store.Effect, bool, error)
 	EffectDone(id uint64) error
+
+	Signal(key string) (json.RawMessage, bool, error)
+	UpdateSignal(key string, f func(raw json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error)
+	AddRecord(kind, key string, at time.Time, payload json.RawMessage) error
+	Records(kind string, since time.Time) ([]store.RecordRow, error)
+	RecordsBetween(kind string, from, to time.Time) ([]store.RecordRow, error)
+	TakeSlot(key string) (bool, error)
 }
 
 // Backend makes the stores the suite runs against.
@@ -116,6 +124,7 @@ func Run(t *testing.T, b Backend) {
 		{"incidents", incidentCases},
 		{"deliveries", deliveryCases},
 		{"outbox", outboxCases},
+		{"signals", signalCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
