@@ -10,6 +10,7 @@ import (
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 // request asks for a promotion as user in #devy and returns the request
@@ -507,5 +508,47 @@ func TestPromoteOnABusySemaphoreProject(t *testing.T) {
 	req := h.request(alice)
 	if text := blocksText(req); !strings.Contains(text, "passed") {
 		t.Errorf("the request does not show staging's CI as passed:\n%s", text)
+	}
+}
+
+// reports counts the thread replies telling the requester of request
+// message req how it ended.
+func (h *harness) reports(req fakeslack.Message) int {
+	n := 0
+	for _, m := range h.slack.Messages() {
+		if m.ThreadTS == req.TS && strings.Contains(m.Text, "your promotion #") {
+			n++
+		}
+	}
+	return n
+}
+
+// The outcome and its reports are recorded together: a process that stops
+// after recording the outcome, before its report got out, leaves the report
+// to the next start, which posts it once.
+func TestReportOfAnOutcomeSurvivesAStop(t *testing.T) {
+	h := start(t, nil)
+	req := h.request(alice)
+	posts := h.slack.Count("chat.postMessage")
+	// Slack refuses the report; Devy stops before trying again.
+	h.slack.FailNext("chat.postMessage", 500, nil, `{"ok":false,"error":"internal_error"}`).Require(t)
+	h.click(req, "deploy.approve", bob)
+	h.finished(req, "succeeded")
+	waitfor.True(t, "the report to be tried", func() bool { return h.slack.Count("chat.postMessage") > posts })
+	h.stop()
+	if n := h.reports(req); n != 0 {
+		t.Fatalf("%d reports before the restart, want 0 (Slack refused it)", n)
+	}
+	h.run()
+	h.wait("the report after the restart", func(m fakeslack.Message) bool {
+		return m.ThreadTS == req.TS && strings.Contains(m.Text, "<@"+alice+"> your promotion #1") && strings.Contains(m.Text, "live")
+	})
+	// Another start finds nothing left to report.
+	h.stop()
+	h.run()
+	h.slash(carol, devyChan, "/deploy", "status")
+	h.reply(carol, "Pipeline shop")
+	if n := h.reports(req); n != 1 {
+		t.Fatalf("%d reports of promotion #1, want exactly 1:%s", n, h.dump())
 	}
 }
