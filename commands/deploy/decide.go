@@ -17,8 +17,8 @@ import (
 // requestOf reads the request a button points at. The value comes from Slack
 // and may have been tampered with, so it is parsed strictly.
 func (d *Desk) requestOf(ctx context.Context, a commands.Action) (store.PromotionRequest, error) {
-	id, err := strconv.ParseUint(a.Value, 10, 64)
-	if err != nil || id == 0 {
+	id, ok := parseRequestID(a.Value)
+	if !ok {
 		return store.PromotionRequest{}, commands.Userf("That button does not point at a promotion request I know; run `/deploy status` to see what is pending.")
 	}
 	r, err := d.store.Request(id)
@@ -47,6 +47,16 @@ func (d *Desk) requestOf(ctx context.Context, a commands.Action) (store.Promotio
 		return r, commands.Userf("That button does not belong to promotion request #%d's message, so it decides nothing; use the buttons on the request itself.", id)
 	}
 	return r, nil
+}
+
+// parseRequestID reads a button's value: a request id in plain decimal,
+// nothing else (no sign, no spaces, no zero).
+func parseRequestID(v string) (uint64, bool) {
+	id, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || id == 0 || strconv.FormatUint(id, 10) != v {
+		return 0, false
+	}
+	return id, true
 }
 
 // alreadyDecided tells a late clicker what happened to the request.
