@@ -405,8 +405,9 @@ func (s Rules) Approve(id uint64, approver string) (PromotionRequest, error) {
 }
 
 // CloseRequest ends a pending request without promoting: status is rejected
-// or cancelled (by is who did it) or expired.
-func (s Rules) CloseRequest(id uint64, status, by, note string) (PromotionRequest, error) {
+// or cancelled (by is who did it) or expired. effects (the notices of the
+// decision, see Effect) are enqueued in the same transaction.
+func (s Rules) CloseRequest(id uint64, status, by, note string, effects ...Effect) (PromotionRequest, error) {
 	return s.change("close the request", id, func(tx Tx, r *PromotionRequest, now time.Time) error {
 		if status != StatusExpired {
 			if err := r.Decidable(now); err != nil {
@@ -421,6 +422,9 @@ func (s Rules) CloseRequest(id uint64, status, by, note string) (PromotionReques
 			r.DecidedBy, r.DecidedAt = by, now
 		}
 		r.FinishedAt = now
+		if err := enqueue(tx, now, effects); err != nil {
+			return err
+		}
 		return tx.AppendAudit(AuditEntry{At: now, Actor: by, Action: "promotion." + status, Subject: r.Subject(),
 			Detail: map[string]string{"note": note}})
 	})

@@ -93,3 +93,24 @@ func (s Rules) ClaimEffect(id uint64, owner string, ttl time.Duration) (Effect, 
 func (s Rules) EffectDone(id uint64) error {
 	return s.b.Update("mark an effect done", func(tx Tx) error { return tx.DeleteEffect(id) })
 }
+
+// RetryEffect ends owner's claim on effect id at until: after a failed
+// attempt, the claim becomes the wait before the next one (anyone may
+// claim it from until on, owner included); until now hands it back at once.
+// It is no error if the effect is done or owner no longer holds it.
+func (s Rules) RetryEffect(id uint64, owner string, until time.Time) error {
+	return s.b.Update("schedule an effect's retry", func(tx Tx) error {
+		e, err := tx.Effect(id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if e.Owner != owner {
+			return nil
+		}
+		e.ClaimedUntil = until
+		return tx.PutEffect(e)
+	})
+}

@@ -17,8 +17,8 @@ import (
 // requestOf reads the request a button points at. The value comes from Slack
 // and may have been tampered with, so it is parsed strictly.
 func (d *Desk) requestOf(ctx context.Context, a commands.Action) (store.PromotionRequest, error) {
-	id, err := strconv.ParseUint(a.Value, 10, 64)
-	if err != nil || id == 0 {
+	id, ok := parseRequestID(a.Value)
+	if !ok {
 		return store.PromotionRequest{}, commands.Userf("That button does not point at a promotion request I know; run `/deploy status` to see what is pending.")
 	}
 	r, err := d.store.Request(id)
@@ -47,6 +47,16 @@ func (d *Desk) requestOf(ctx context.Context, a commands.Action) (store.Promotio
 		return r, commands.Userf("That button does not belong to promotion request #%d's message, so it decides nothing; use the buttons on the request itself.", id)
 	}
 	return r, nil
+}
+
+// parseRequestID reads a button's value: a request id in plain decimal,
+// nothing else (no sign, no spaces, no zero).
+func parseRequestID(v string) (uint64, bool) {
+	id, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || id == 0 || strconv.FormatUint(id, 10) != v {
+		return 0, false
+	}
+	return id, true
 }
 
 // alreadyDecided tells a late clicker what happened to the request.
@@ -159,43 +169,66 @@ func (d *Desk) expire(ctx context.Context, r store.PromotionRequest, note string
 	return commands.Userf("Request #%d expired at %s; run `/deploy promote` for a fresh one.", r.ID, format.Stamp(r.ExpiresAt))
 }
 
+// isApprover says whether user is in DEVY_APPROVERS (by id or through a
+// user group); with none set, everyone is. A group that cannot be read
+// gives an error saying so, to refuse on (fail closed).
+func (d *Desk) isApprover(ctx context.Context, user string) (bool, error) {
+	if len(d.cfg.Approvers) == 0 {
+		return true, nil
+	}
+	for _, id := range d.cfg.Approvers {
+		if id == user {
+			return true, nil
+		}
+		if !strings.HasPrefix(id, "S") || d.dir == nil {
+			continue
+		}
+		members, err := d.dir.GroupMembers(ctx, id)
+		if err != nil {
+			// Fail closed, but say so plainly: this is not the clicker's fault.
+			d.log.Warn().Err(err).Str("group", id).Msg("reading an approver group failed")
+			return false, commands.Userf("I couldn't check whether you are in <!subteam^%s>, so nothing was done; try again, or %s.", id, d.askAdmin("to check DEVY_APPROVERS"))
+		}
+		for _, m := range members {
+			if m == user {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// approversText names the approvers, for refusals.
+func (d *Desk) approversText() string {
+	var who []string
+	for _, id := range d.cfg.Approvers {
+		if strings.HasPrefix(id, "S") {
+			who = append(who, "<!subteam^"+id+">")
+		} else {
+			who = append(who, "<@"+id+">")
+		}
+	}
+	return strings.Join(who, ", ")
+}
+
+// askAdmin is the end of a refusal that needs an admin: ask one, or, with
+// none configured, how to configure one. what says what for ("to check
+// DEVY_APPROVERS").
+func (d *Desk) askAdmin(what string) string {
+	if len(d.cfg.Admins) == 0 {
+		return "set DEVY_ADMINS to the Slack user ids of Devy's admins " + what
+	}
+	return "ask a Devy admin " + what
+}
+
 // checkApprover applies DEVY_APPROVERS and DEVY_APPROVER_NOT_AUTHOR.
 func (d *Desk) checkApprover(ctx context.Context, user string, r store.PromotionRequest) error {
-	if len(d.cfg.Approvers) > 0 {
-		allowed := false
-		for _, id := range d.cfg.Approvers {
-			if id == user {
-				allowed = true
-				break
-			}
-			if strings.HasPrefix(id, "S") {
-				members, err := d.dir.GroupMembers(ctx, id)
-				if err != nil {
-					// Fail closed, but say so plainly: this is not the clicker's fault.
-					d.log.Warn().Err(err).Str("group", id).Msg("reading an approver group failed")
-					return commands.Userf("I couldn't check whether you are in <!subteam^%s>, so nothing was promoted; try again, or ask an admin to check DEVY_APPROVERS.", id)
-				}
-				for _, m := range members {
-					if m == user {
-						allowed = true
-					}
-				}
-			}
-			if allowed {
-				break
-			}
-		}
-		if !allowed {
-			var who []string
-			for _, id := range d.cfg.Approvers {
-				if strings.HasPrefix(id, "S") {
-					who = append(who, "<!subteam^"+id+">")
-				} else {
-					who = append(who, "<@"+id+">")
-				}
-			}
-			return commands.Userf("Only %s can approve promotions; ask one of them.", strings.Join(who, ", "))
-		}
+	ok, err := d.isApprover(ctx, user)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return commands.Userf("Only %s can approve promotions; ask one of them.", d.approversText())
 	}
 	if d.cfg.ApproverNotAuthor {
 		if r.CompareURL == "" && !d.isAdmin(user) {
@@ -224,7 +257,16 @@ func (d *Desk) reject(ctx context.Context, a commands.Action) (commands.Reply, e
 	if err := d.alreadyDecided(r); err != nil {
 		return commands.Reply{}, err
 	}
-	r, err = d.store.CloseRequest(r.ID, store.StatusRejected, a.UserID, "")
+	if a.UserID != r.RequestedBy {
+		ok, err := d.isApprover(ctx, a.UserID)
+		if err != nil {
+			return commands.Reply{}, err
+		}
+		if !ok {
+			return commands.Reply{}, commands.Userf("Only %s or the requester can reject promotions; ask one of them.", d.approversText())
+		}
+	}
+	r, err = d.store.CloseRequest(r.ID, store.StatusRejected, a.UserID, "", effects(r.ID, EffectReport)...)
 	var de *store.DecisionError
 	if errors.As(err, &de) {
 		if de.Reason == "expired" {
@@ -236,6 +278,7 @@ func (d *Desk) reject(ctx context.Context, a commands.Action) (commands.Reply, e
 		return commands.Reply{}, err
 	}
 	d.redraw(ctx, r)
+	d.outbox.Flush(d.bg, "a rejection's report")
 	return commands.Reply{}, nil
 }
 
@@ -278,6 +321,11 @@ func (d *Desk) lock(ctx context.Context, req commands.Request, args []string) (c
 		return commands.Reply{}, err
 	}
 	reason := strings.Join(args, " ")
+	if ok, err := d.isApprover(ctx, req.UserID); err != nil {
+		return commands.Reply{}, err
+	} else if !ok {
+		return commands.Reply{}, commands.Userf("Only %s can lock production promotions; ask one of them.", d.approversText())
+	}
 	pipelineID, err := d.pipelineKey(ctx)
 	if err != nil {
 		return commands.Reply{}, err
@@ -291,21 +339,37 @@ func (d *Desk) lock(ctx context.Context, req commands.Request, args []string) (c
 	if err != nil {
 		return commands.Reply{}, err
 	}
-	return commands.Reply{Message: commands.Message{Text: "🔒 " + lockText(l) + " `/deploy unlock` lifts it."}}, nil
+	return d.announce(ctx, req, "🔒 "+lockText(l)+" `/deploy unlock` lifts it."), nil
 }
 
+// announce answers a lock change where it was typed and, typed elsewhere,
+// also in the deploy channel, where people look before promoting.
+func (d *Desk) announce(ctx context.Context, req commands.Request, text string) commands.Reply {
+	msg := commands.Message{Text: text}
+	if !d.inDeployChannel(ctx, req) {
+		if _, err := d.poster.Post(ctx, d.cfg.Channel, "", msg); err != nil {
+			d.log.Warn().Err(err).Str("channel", d.cfg.Channel).Msg("announcing a lock change in the deploy channel failed")
+		}
+	}
+	return commands.Reply{Message: msg}
+}
+
+// maxLock is the longest manual lock.
+const maxLock = 7 * 24 * time.Hour
+
 // lockDuration takes a trailing "for 2h" (or "for 2 hours") off a lock's
-// words. "for" followed by words that are no duration is part of the reason,
-// as in "waiting for QA"; a number that is no duration is refused.
+// words, in any case. "for" followed by words that are no duration is part
+// of the reason, as in "waiting for QA"; a number that is no duration, a
+// negative one or one over the limit is refused.
 func lockDuration(args []string, def time.Duration) (time.Duration, []string, error) {
 	n := len(args)
 	switch {
-	case n >= 3 && strings.EqualFold(args[n-3], "for") && startsWithDigit(args[n-2]):
+	case n >= 3 && strings.EqualFold(args[n-3], "for") && numeric(args[n-2]):
 		if unit, ok := lockUnits[strings.ToLower(args[n-1])]; ok {
 			d, err := parseLockDuration(args[n-2] + unit)
 			return d, args[:n-3], err
 		}
-	case n >= 2 && strings.EqualFold(args[n-2], "for") && startsWithDigit(args[n-1]):
+	case n >= 2 && strings.EqualFold(args[n-2], "for") && numeric(args[n-1]):
 		d, err := parseLockDuration(args[n-1])
 		return d, args[:n-2], err
 	}
@@ -318,25 +382,44 @@ var lockUnits = map[string]string{
 	"d": "d", "day": "d", "days": "d",
 }
 
-func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
+var unitLengths = map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+
+// numeric says s starts like a number, signed or not: "-1h" is a (refused)
+// duration, not words of the reason.
+func numeric(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	return s != "" && s[0] >= '0' && s[0] <= '9'
+}
 
 func parseLockDuration(s string) (time.Duration, error) {
-	bad := commands.Userf("I couldn't read “for %s”; give a duration such as `for 30m`, `for 2h` or `for 1d` (at most 7 days).", s)
-	var d time.Duration
-	if strings.HasSuffix(s, "d") {
-		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
-		if err != nil {
-			return 0, bad
-		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, bad
-		}
+	s = strings.ToLower(s)
+	if strings.HasPrefix(s, "-") {
+		return 0, commands.Userf("A lock can't last a negative time (“for %s”); give a duration such as `for 2h` (at most 7 days).", s)
 	}
-	if d < time.Minute || d > 7*24*time.Hour {
-		return 0, bad
+	tooLong := commands.Userf("A lock lasts at most 7 days, so “for %s” is too long; give at most `for 7d`, and lock again when it ends if needed.", s)
+	// A plain number and unit is checked against the limit before it is
+	// multiplied, so that a huge one cannot overflow into a short lock.
+	digits := strings.TrimRight(strings.TrimPrefix(s, "+"), "mhd")
+	if unit, ok := unitLengths[strings.TrimPrefix(strings.TrimPrefix(s, "+"), digits)]; ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+		n, err := strconv.ParseUint(digits, 10, 64)
+		if err != nil || n > uint64(maxLock/unit) {
+			return 0, tooLong
+		}
+		return checkLock(s, time.Duration(n)*unit, tooLong)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, commands.Userf("I couldn't read “for %s”; give a duration such as `for 30m`, `for 2h` or `for 1d` (at most 7 days).", s)
+	}
+	return checkLock(s, d, tooLong)
+}
+
+func checkLock(s string, d time.Duration, tooLong error) (time.Duration, error) {
+	switch {
+	case d > maxLock:
+		return 0, tooLong
+	case d < time.Minute:
+		return 0, commands.Userf("A lock lasts at least a minute, so “for %s” is too short; give a duration such as `for 30m`.", s)
 	}
 	return d, nil
 }
@@ -349,13 +432,24 @@ func (d *Desk) unlock(ctx context.Context, req commands.Request, args []string) 
 	if err != nil {
 		return commands.Reply{}, err
 	}
-	l, err := d.store.ReleaseLock(pipelineID, req.UserID, d.isAdmin(req.UserID))
+	// The holder or an admin lifts a lock; with no admins configured, any
+	// approver may (the audit log records who, and the announcement
+	// mentions the holder).
+	force := d.isAdmin(req.UserID)
+	if !force && len(d.cfg.Admins) == 0 {
+		if force, err = d.isApprover(ctx, req.UserID); err != nil {
+			return commands.Reply{}, err
+		}
+	}
+	l, err := d.store.ReleaseLock(pipelineID, req.UserID, force)
 	var le *store.LockedError
 	switch {
 	case errors.Is(err, store.ErrNotLocked):
 		return commands.Reply{}, commands.Userf("Production is not locked; nothing to unlock.")
 	case errors.As(err, &le) && le.Lock.RequestID != 0:
 		return commands.Reply{}, commands.Userf("%s It unlocks by itself when the promotion ends.", lockText(le.Lock))
+	case errors.As(err, &le) && len(d.cfg.Admins) == 0:
+		return commands.Reply{}, commands.Userf("%s Only they or one of %s can unlock it.", lockText(le.Lock), d.approversText())
 	case errors.As(err, &le):
 		return commands.Reply{}, commands.Userf("%s Only they or a Devy admin can unlock it.", lockText(le.Lock))
 	case err != nil:
@@ -365,7 +459,7 @@ func (d *Desk) unlock(ctx context.Context, req commands.Request, args []string) 
 	if l.Holder != req.UserID {
 		text = fmt.Sprintf("🔓 <@%s> lifted <@%s>'s lock on production promotions.", req.UserID, l.Holder)
 	}
-	return commands.Reply{Message: commands.Message{Text: text}}, nil
+	return d.announce(ctx, req, text), nil
 }
 
 func (d *Desk) history(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {

@@ -44,6 +44,7 @@ type CI interface {
 
 // Store is the state /deploy keeps.
 type Store interface {
+	commands.OutboxStore
 	Now() time.Time
 	Lock(pipeline string) (*store.Lock, error)
 	AcquireLock(l store.Lock) (store.Lock, error)
@@ -53,7 +54,7 @@ type Store interface {
 	OpenRequest(pipeline string) (*store.PromotionRequest, error)
 	SetMessage(id uint64, channel, ts string) error
 	Approve(id uint64, approver string) (store.PromotionRequest, error)
-	CloseRequest(id uint64, status, by, note string) (store.PromotionRequest, error)
+	CloseRequest(id uint64, status, by, note string, effects ...store.Effect) (store.PromotionRequest, error)
 	StartPromotion(id uint64, promotionID string) error
 	SetTargets(id uint64, targets []store.Target) error
 	FinishPromotion(id uint64, status string, targets []store.Target, note string, effects ...store.Effect) (store.PromotionRequest, error)
@@ -107,6 +108,10 @@ type Desk struct {
 	// finished, if set, hears of every promotion that ended (the incident
 	// timeline records them).
 	finished func(ctx context.Context, r store.PromotionRequest)
+	// outbox carries out the reports recorded with each outcome;
+	// ownOutbox says /deploy built it (no Deps.Outbox) and starts it.
+	outbox    *commands.Outbox
+	ownOutbox bool
 
 	mu       sync.Mutex // guards pipeline, pipeAt and view
 	pipeline heroku.Pipeline
@@ -155,8 +160,12 @@ type Deps struct {
 	Bg        *commands.Background
 	Log       zerolog.Logger
 	// Finished, if set, is called with every promotion that ended, however
-	// it ended.
+	// it ended (through the outbox, so also after a crash).
 	Finished func(ctx context.Context, r store.PromotionRequest)
+	// Outbox carries out the effects of outcomes; /deploy registers its
+	// handlers on it. If nil, /deploy makes its own over Store and starts
+	// it in Resume.
+	Outbox *commands.Outbox
 }
 
 // Action ids of the request message's buttons.
@@ -193,10 +202,16 @@ func New(d Deps) *Desk {
 		c.TakeoverEvery = 5 * time.Second
 	}
 	if c.Follower == "" {
-		c.Follower = processName()
+		c.Follower = commands.ProcessName()
 	}
-	return &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
-		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}}
+	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
+		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, outbox: d.Outbox}
+	if desk.outbox == nil {
+		desk.outbox = commands.NewOutbox(d.Store, commands.OutboxConfig{Owner: c.Follower}, d.Log)
+		desk.ownOutbox = true
+	}
+	desk.handleEffects(desk.outbox)
+	return desk
 }
 
 // Register adds /deploy and its buttons to r.

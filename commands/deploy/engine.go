@@ -2,11 +2,8 @@ package deploy
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -177,30 +174,17 @@ func (d *Desk) settle(ctx context.Context, r store.PromotionRequest, why string,
 	}
 }
 
+// finish records the outcome with its reports (redraw, thread reply,
+// incident timelines) as effects in the same transaction, then asks the
+// outbox to carry them out.
 func (d *Desk) finish(ctx context.Context, r store.PromotionRequest, status string, targets []store.Target, note string) {
 	d.forgetStatus()
-	done, err := d.store.FinishPromotion(r.ID, status, targets, note)
-	if err != nil {
+	if _, err := d.store.FinishPromotion(r.ID, status, targets, note, effects(r.ID, EffectRedraw, EffectReport, EffectFinished)...); err != nil {
 		d.log.Error().Err(err).Uint64("request", r.ID).Msg("recording the promotion outcome failed")
 		return
 	}
 	d.log.Info().Uint64("request", r.ID).Str("outcome", status).Msg("promotion finished")
-	if d.finished != nil {
-		defer d.finished(ctx, done)
-	}
-	d.redraw(ctx, done)
-	if done.MessageTS == "" {
-		return
-	}
-	words := map[string]string{
-		store.StatusSucceeded: "🚀 is live on " + targetNames(done),
-		store.StatusFailed:    "❌ failed; the message above shows Heroku's error for each app",
-		store.StatusUnknown:   "⚠️ ended in a state I can't confirm; see the message above",
-	}[status]
-	msg := commands.Message{Text: fmt.Sprintf("<@%s> your promotion #%d (%s v%d) %s.", done.RequestedBy, done.ID, done.StagingAppName, done.ReleaseVersion, words)}
-	if _, err := d.poster.Post(ctx, done.Channel, done.MessageTS, msg); err != nil {
-		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("thread reply failed")
-	}
+	d.outbox.Flush(d.bg, "a promotion's report")
 }
 
 // Resume finds promotions nobody follows — left running when Devy stopped,
@@ -213,6 +197,10 @@ func (d *Desk) Resume(ctx context.Context) error {
 	if err := d.adoptOrphans(); err != nil {
 		return fmt.Errorf("resume promotions: %w", err)
 	}
+	if d.ownOutbox {
+		d.outbox.Start(d.bg)
+	}
+	d.outbox.Kick()
 	d.bg.Go(func(ctx context.Context) {
 		t := time.NewTicker(d.cfg.TakeoverEvery)
 		defer t.Stop()
@@ -336,14 +324,4 @@ func (d *Desk) keepLease(ctx context.Context, lost context.CancelFunc, id uint64
 		lost()
 		return
 	}
-}
-
-// processName names this process in promotion leases: which host and pid,
-// and a random part so that a restarted process with a reused pid is
-// someone else.
-func processName() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
 }

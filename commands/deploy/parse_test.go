@@ -18,12 +18,35 @@ func TestParseLockDuration(t *testing.T) {
 		{"30m", 30 * time.Minute, true}, {"2h", 2 * time.Hour, true}, {"1h30m", 90 * time.Minute, true},
 		{"1d", 24 * time.Hour, true}, {"7d", 7 * 24 * time.Hour, true},
 		{"8d", 0, false}, {"30s", 0, false}, {"2x", 0, false}, {"-1h", 0, false}, {"d", 0, false}, {"", 0, false},
+		{"3H", 3 * time.Hour, true}, {"2D", 48 * time.Hour, true}, {"168h", 7 * 24 * time.Hour, true},
+		{"213503982335d", 0, false}, {"99999999999999999999d", 0, false}, {"2562047h", 0, false}, {"9223372036854775807m", 0, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := parseLockDuration(tc.in)
 			if (err == nil) != tc.ok || got != tc.want {
 				t.Fatalf("parseLockDuration(%q) = %v, %v", tc.in, got, err)
+			}
+		})
+	}
+}
+
+// The refusals name what is wrong: the limit, the sign, the unreadable.
+func TestLockDurationRefusals(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"for 99d", "at most 7 days"},
+		{"for 8d", "at most 7 days"},
+		{"for 213503982335d", "at most 7 days"},
+		{"for 9999999999h", "at most 7 days"},
+		{"for -1h", "negative"},
+		{"for 30s", "at least a minute"},
+		{"for 2x", "couldn't read"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			_, _, err := lockDuration(strings.Fields(tc.in), time.Hour)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("lockDuration(%q) = %v; want a refusal saying %q", tc.in, err, tc.want)
 			}
 		})
 	}
@@ -46,6 +69,11 @@ func TestLockDuration(t *testing.T) {
 		{"", def, "", true},
 		{"for 2x", 0, "", false},
 		{"freeze for 9 days", 0, "", false},
+		{"freeze FOR 3H", 3 * time.Hour, "freeze", true},
+		{"freeze For 3 HOURS", 3 * time.Hour, "freeze", true},
+		{"for -1h", 0, "", false},
+		{"for -1 hours", 0, "", false},
+		{"for 213503982335d", 0, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

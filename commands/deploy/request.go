@@ -25,6 +25,9 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 		return commands.Reply{}, err
 	}
 	if skipReason != "" && !d.isAdmin(req.UserID) {
+		if len(d.cfg.Admins) == 0 {
+			return commands.Reply{}, commands.Userf("Only Devy admins can skip the CI check, and none are configured: set DEVY_ADMINS to their Slack user ids, or wait for CI to pass.")
+		}
 		return commands.Reply{}, commands.Userf("Only Devy admins can skip the CI check; ask one, or wait for CI to pass.")
 	}
 	if !d.inDeployChannel(ctx, req) {

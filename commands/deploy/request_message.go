@@ -130,10 +130,18 @@ func targetStates(r store.PromotionRequest) string {
 // redraw updates the request's message; a failure is logged, not fatal: the
 // store holds the truth and the next redraw catches up.
 func (d *Desk) redraw(ctx context.Context, r store.PromotionRequest) {
-	if r.MessageTS == "" {
-		return
-	}
-	if err := d.poster.Update(ctx, r.Channel, r.MessageTS, d.requestMessage(r)); err != nil {
+	if err := d.update(ctx, r); err != nil {
 		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("updating the request message failed")
 	}
+}
+
+// update draws request r over its message, if it has one.
+func (d *Desk) update(ctx context.Context, r store.PromotionRequest) error {
+	if r.MessageTS == "" {
+		return nil
+	}
+	if err := d.poster.Update(ctx, r.Channel, r.MessageTS, d.requestMessage(r)); err != nil {
+		return fmt.Errorf("update request %d's message: %w", r.ID, err)
+	}
+	return nil
 }

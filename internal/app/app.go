@@ -207,6 +207,9 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 	router := commands.NewRouter()
 	var desk *deploy.Desk
 	var incidents *incident.Desk // built below; finished promotions reach its timelines
+	// One outbox carries out every feature's recorded effects (reports of
+	// outcomes, notices), at start and after each write.
+	outbox := commands.NewOutbox(db, commands.OutboxConfig{}, log)
 	if svc.heroku != nil {
 		deps := deploy.Deps{
 			Config: deploy.Config{
@@ -215,7 +218,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 				TTL: cfg.ApprovalTTL, PollInterval: poll,
 			},
 			Heroku: svc.heroku,
-			Store:  db, Poster: poster, Directory: dir, Bg: bg, Log: log,
+			Store:  db, Poster: poster, Directory: dir, Bg: bg, Log: log, Outbox: outbox,
 			Finished: func(ctx context.Context, r store.PromotionRequest) {
 				if incidents != nil {
 					incidents.PromotionFinished(ctx, r)
@@ -235,6 +238,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 	}
 	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
 	incidents = addIncidents(router, cfg, log, db, ui, bg, svc)
+	outbox.Start(bg)
 	return router, desk, nil
 }
 

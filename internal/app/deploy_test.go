@@ -10,6 +10,7 @@ import (
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 // request asks for a promotion as user in #devy and returns the request
@@ -134,7 +135,7 @@ func TestPromotionGates(t *testing.T) {
 			setup: func(h *harness) { h.sb.Semaphore.AddPipeline("master", h.sb.StagingSHA, "done", "failed") }},
 		{name: "CI running", user: alice, chan_: devyChan, text: "promote", want: "CI has not passed",
 			setup: func(h *harness) { h.sb.Semaphore.AddPipeline("master", h.sb.StagingSHA, "running", "") }},
-		{name: "skip-ci needs an admin", user: alice, chan_: devyChan, text: "promote --skip-ci hotfix", want: "Only Devy admins"},
+		{name: "skip-ci needs an admin", user: alice, chan_: devyChan, text: "promote --skip-ci hotfix", want: "Only Devy admins", env: map[string]string{"DEVY_ADMINS": carol}},
 		{name: "skip-ci needs a reason", user: alice, chan_: devyChan, text: "promote --skip-ci", env: map[string]string{"DEVY_ADMINS": alice}, want: "Say why CI is skipped"},
 		{name: "unknown argument", user: alice, chan_: devyChan, text: "promote now", want: "takes no arguments"},
 		{name: "nothing to promote", user: alice, chan_: devyChan, text: "promote", want: "Nothing to promote",
@@ -147,6 +148,13 @@ func TestPromotionGates(t *testing.T) {
 				h.sb.Heroku.FailNext("GET", "/apps/*", 503, nil, `{"id":"unavailable","message":"down"}`)
 			}},
 		{name: "bad lock duration", user: alice, chan_: devyChan, text: "lock for 2x", want: "give a duration such as"},
+		{name: "lock over the limit", user: alice, chan_: devyChan, text: "lock for 99d", want: "A lock lasts at most 7 days"},
+		{name: "lock one day over", user: alice, chan_: devyChan, text: "lock for 8d", want: "A lock lasts at most 7 days"},
+		{name: "lock long enough to overflow", user: alice, chan_: devyChan, text: "lock for 213503982335d", want: "A lock lasts at most 7 days"},
+		{name: "negative lock", user: alice, chan_: devyChan, text: "lock for -1h", want: "can't last a negative time"},
+		{name: "lock by a non-approver", user: alice, chan_: devyChan, text: "lock freeze", want: "Only <@" + carol + "> can lock",
+			env: map[string]string{"DEVY_APPROVERS": carol}},
+		{name: "skip-ci with no admins configured", user: alice, chan_: devyChan, text: "promote --skip-ci hotfix", want: "set DEVY_ADMINS"},
 		{name: "unlock nothing", user: alice, chan_: devyChan, text: "unlock", want: "not locked"},
 		{name: "cancel nothing", user: alice, chan_: devyChan, text: "cancel", want: "no pending promotion request"},
 		{name: "status with arguments", user: alice, chan_: devyChan, text: "status please", want: "takes no arguments"},
@@ -231,6 +239,10 @@ func TestRejectAndCancel(t *testing.T) {
 	req := h.request(alice)
 	h.click(req, "deploy.reject", bob)
 	m := h.finished(req, "rejected")
+	// The requester hears of it, as of a success.
+	h.wait("the thread reply telling the requester", func(x fakeslack.Message) bool {
+		return x.ThreadTS == req.TS && strings.Contains(x.Text, "<@"+alice+"> your promotion #1") && strings.Contains(x.Text, "rejected by <@"+bob+">")
+	})
 	if !strings.Contains(blocksText(m), "Rejected by <@"+bob+">") || strings.Contains(string(m.Blocks), "deploy.approve") {
 		t.Fatalf("rejected message:\n%s", blocksText(m))
 	}
@@ -508,4 +520,95 @@ func TestPromoteOnABusySemaphoreProject(t *testing.T) {
 	if text := blocksText(req); !strings.Contains(text, "passed") {
 		t.Errorf("the request does not show staging's CI as passed:\n%s", text)
 	}
+}
+
+// reports counts the thread replies telling the requester of request
+// message req how it ended.
+func (h *harness) reports(req fakeslack.Message) int {
+	n := 0
+	for _, m := range h.slack.Messages() {
+		if m.ThreadTS == req.TS && strings.Contains(m.Text, "your promotion #") {
+			n++
+		}
+	}
+	return n
+}
+
+// The outcome and its reports are recorded together: a process that stops
+// after recording the outcome, before its report got out, leaves the report
+// to the next start, which posts it once.
+func TestReportOfAnOutcomeSurvivesAStop(t *testing.T) {
+	h := start(t, nil)
+	req := h.request(alice)
+	posts := h.slack.Count("chat.postMessage")
+	// Slack refuses the report; Devy stops before trying again.
+	h.slack.FailNext("chat.postMessage", 500, nil, `{"ok":false,"error":"internal_error"}`).Require(t)
+	h.click(req, "deploy.approve", bob)
+	h.finished(req, "succeeded")
+	waitfor.True(t, "the report to be tried", func() bool { return h.slack.Count("chat.postMessage") > posts })
+	h.stop()
+	if n := h.reports(req); n != 0 {
+		t.Fatalf("%d reports before the restart, want 0 (Slack refused it)", n)
+	}
+	h.run()
+	h.wait("the report after the restart", func(m fakeslack.Message) bool {
+		return m.ThreadTS == req.TS && strings.Contains(m.Text, "<@"+alice+"> your promotion #1") && strings.Contains(m.Text, "live")
+	})
+	// Another start finds nothing left to report.
+	h.stop()
+	h.run()
+	h.slash(carol, devyChan, "/deploy", "status")
+	h.reply(carol, "Pipeline shop")
+	if n := h.reports(req); n != 1 {
+		t.Fatalf("%d reports of promotion #1, want exactly 1:%s", n, h.dump())
+	}
+}
+
+func TestLockDurationInAnyCase(t *testing.T) {
+	h := start(t, nil)
+	h.slash(alice, devyChan, "/deploy", "lock freeze FOR 3H")
+	m := h.wait("lock", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "locked by <@"+alice+">") })
+	if !strings.Contains(m.Text, "“freeze”") || !strings.Contains(m.Text, "until") {
+		t.Fatalf("lock announcement: %q", m.Text)
+	}
+}
+
+// A lock typed in another channel is announced in the deploy channel too,
+// where people look before promoting; so is its unlock.
+func TestLockElsewhereIsAnnouncedInTheDeployChannel(t *testing.T) {
+	h := start(t, nil)
+	h.slash(alice, otherChan, "/deploy", "lock db upgrade for 1h")
+	for _, ch := range []string{otherChan, devyChan} {
+		h.wait("the lock in "+ch, func(m fakeslack.Message) bool {
+			return m.Channel == ch && !m.Ephemeral && strings.Contains(m.Text, "locked by <@"+alice+">")
+		})
+	}
+	h.slash(alice, otherChan, "/deploy", "unlock")
+	for _, ch := range []string{otherChan, devyChan} {
+		h.wait("the unlock in "+ch, func(m fakeslack.Message) bool {
+			return m.Channel == ch && !m.Ephemeral && strings.Contains(m.Text, "<@"+alice+"> unlocked")
+		})
+	}
+}
+
+// product.md's table: with DEVY_APPROVERS set only approvers lock, and only
+// approvers and the requester reject; with no admins, any approver unlocks.
+func TestWhoMayLockUnlockAndReject(t *testing.T) {
+	h := start(t, map[string]string{"DEVY_APPROVERS": carol + "," + dave})
+	req := h.request(alice)
+	h.click(req, "deploy.reject", bob)
+	h.reply(bob, "Only <@"+carol+">, <@"+dave+"> or the requester can reject")
+	h.click(req, "deploy.reject", alice) // the requester may
+	h.finished(req, "rejected")
+
+	h.slash(bob, devyChan, "/deploy", "lock")
+	h.reply(bob, "Only <@"+carol+">, <@"+dave+"> can lock")
+	h.slash(carol, devyChan, "/deploy", "lock freeze")
+	h.wait("carol's lock", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "locked by <@"+carol+">") })
+	h.slash(bob, devyChan, "/deploy", "unlock")
+	h.reply(bob, "Only they or one of <@"+carol+">, <@"+dave+"> can unlock it")
+	h.slash(dave, devyChan, "/deploy", "unlock")
+	h.wait("dave lifting carol's lock, naming her", func(m fakeslack.Message) bool {
+		return !m.Ephemeral && strings.Contains(m.Text, "<@"+dave+"> lifted <@"+carol+">'s lock")
+	})
 }

@@ -165,6 +165,38 @@ var outboxCases = []testCase{
 			t.Error("a claim without an owner was taken")
 		}
 	}},
+	{"a failed attempt's claim becomes the wait before the next", func(t *testing.T, e *env) {
+		if err := e.db.Enqueue(report("a")); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := e.db.PendingEffects(0)
+		id := got[0].ID
+		if _, ok, err := e.db.ClaimEffect(id, "a", time.Minute); !ok || err != nil {
+			t.Fatalf("first claim: %v, %v", ok, err)
+		}
+		if err := e.db.RetryEffect(id, "b", e.db.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := e.db.ClaimEffect(id, "b", time.Minute); ok {
+			t.Fatal("someone else's RetryEffect ended a's claim")
+		}
+		if err := e.db.RetryEffect(id, "a", e.db.Now().Add(5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := e.db.ClaimEffect(id, "b", time.Minute); ok {
+			t.Fatal("b claimed it during a's wait")
+		}
+		e.clk.Add(5 * time.Second)
+		if eff, ok, err := e.db.ClaimEffect(id, "b", time.Minute); !ok || err != nil || eff.Attempts != 2 {
+			t.Fatalf("after the wait: %v, %v, attempts %d; want b's claim, the second attempt", ok, err, eff.Attempts)
+		}
+		if err := e.db.EffectDone(id); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.db.RetryEffect(id, "b", e.db.Now()); err != nil {
+			t.Fatalf("RetryEffect of a done effect: %v", err)
+		}
+	}},
 	{"concurrent claims of one effect: one wins", func(t *testing.T, e *env) {
 		if err := e.db.Enqueue(report("a")); err != nil {
 			t.Fatal(err)

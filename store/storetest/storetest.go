@@ -33,7 +33,7 @@ type Store interface {
 	OpenRequest(pipeline string) (*store.PromotionRequest, error)
 	SetMessage(id uint64, channel, ts string) error
 	Approve(id uint64, approver string) (store.PromotionRequest, error)
-	CloseRequest(id uint64, status, by, note string) (store.PromotionRequest, error)
+	CloseRequest(id uint64, status, by, note string, effects ...store.Effect) (store.PromotionRequest, error)
 	StartPromotion(id uint64, promotionID string) error
 	SetTargets(id uint64, targets []store.Target) error
 	FinishPromotion(id uint64, status string, targets []store.Target, note string, effects ...store.Effect) (store.PromotionRequest, error)
@@ -71,6 +71,7 @@ type Store interface {
 	Enqueue(effects ...store.Effect) error
 	PendingEffects(limit int) ([]store.Effect, error)
 	ClaimEffect(id uint64, owner string, ttl time.Duration) (store.Effect, bool, error)
+	RetryEffect(id uint64, owner string, until time.Time) error
 	EffectDone(id uint64) error
 
 	Signal(key string) (json.RawMessage, bool, error)
