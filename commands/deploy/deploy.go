@@ -107,6 +107,7 @@ type Desk struct {
 	// finished, if set, hears of every promotion that ended (the incident
 	// timeline records them).
 	finished func(ctx context.Context, r store.PromotionRequest)
+	extra    []commands.Sub // subcommands of other capabilities (Deps.Extra)
 
 	mu       sync.Mutex // guards pipeline, pipeAt and view
 	pipeline heroku.Pipeline
@@ -157,6 +158,9 @@ type Deps struct {
 	// Finished, if set, is called with every promotion that ended, however
 	// it ended.
 	Finished func(ctx context.Context, r store.PromotionRequest)
+	// Extra are subcommands other capabilities add to /deploy (stats), listed
+	// after deploy's own in its usage.
+	Extra []commands.Sub
 }
 
 // Action ids of the request message's buttons.
@@ -196,7 +200,7 @@ func New(d Deps) *Desk {
 		c.Follower = processName()
 	}
 	return &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
-		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}}
+		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, extra: d.Extra, following: map[uint64]bool{}}
 }
 
 // Register adds /deploy and its buttons to r.
@@ -204,14 +208,14 @@ func (d *Desk) Register(r *commands.Router) {
 	r.Add(commands.Command{
 		Name:    "deploy",
 		Summary: "promote staging to production through a reviewed diff",
-		Subs: []commands.Sub{
+		Subs: append([]commands.Sub{
 			{Name: "status", Args: "", Help: "staging and production side by side: releases, commits, CI, lock, pending approval", Handler: d.status},
 			{Name: "promote", Args: "[--skip-ci <reason>]", Help: "ask for a reviewed promotion of staging to production (in #" + d.cfg.Channel + " only)", Handler: d.promote},
 			{Name: "lock", Args: "[reason…] [for 2h]", Help: "lock production promotions", Handler: d.lock},
 			{Name: "unlock", Args: "", Help: "lift your lock (admins: anyone's)", Handler: d.unlock},
 			{Name: "history", Args: "", Help: "recent promotions: who asked, who approved, what, outcome", Handler: d.history},
 			{Name: "cancel", Args: "", Help: "withdraw your pending promotion request", Handler: d.cancel},
-		},
+		}, d.extra...),
 	})
 	r.OnAction(ActionApprove, d.approve)
 	r.OnAction(ActionReject, d.reject)

@@ -221,6 +221,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 					incidents.PromotionFinished(ctx, r)
 				}
 			},
+			Extra: []commands.Sub{newStats(cfg, statsSource(db), ui).Sub()},
 		}
 		if svc.github != nil {
 			deps.GitHub = svc.github

@@ -173,9 +173,11 @@ type Server struct {
 	userGroups   map[string][]string
 	views        []json.RawMessage
 	viewsByID    map[string]*view
-	homeViews    map[string]string // user id -> view id
-	tickets      map[string]bool   // issued ticket -> already used
-	triggers     map[string]bool   // issued trigger_id -> already used
+	homeViews    map[string]string  // user id -> view id
+	uploads      map[string]*upload // file id -> upload not yet completed
+	files        []File
+	tickets      map[string]bool // issued ticket -> already used
+	triggers     map[string]bool // issued trigger_id -> already used
 	hooks        map[string]*responseHook
 	failures     map[string][]injected
 	acks         []Ack
@@ -209,6 +211,7 @@ func New(botToken, appToken string) *Server {
 		userGroups:   map[string][]string{},
 		viewsByID:    map[string]*view{},
 		homeViews:    map[string]string{},
+		uploads:      map[string]*upload{},
 		tickets:      map[string]bool{},
 		triggers:     map[string]bool{},
 		hooks:        map[string]*responseHook{},
@@ -254,6 +257,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSocket(w, r)
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		s.serveResponseURL(w, r)
+	case strings.HasPrefix(r.URL.Path, "/upload/"):
+		s.serveUpload(w, r)
 	default:
 		s.strays.Add(r.Method, r.URL.EscapedPath(), r.URL.Path, "")
 		http.NotFound(w, r)

@@ -129,6 +129,10 @@ func handler(method string) apiHandler {
 		return (*Server).viewsPublish
 	case "reactions.add":
 		return (*Server).reactionsAdd
+	case "files.getUploadURLExternal":
+		return (*Server).filesGetUploadURLExternal
+	case "files.completeUploadExternal":
+		return (*Server).filesCompleteUploadExternal
 	}
 	return nil
 }
