@@ -125,6 +125,10 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
+	digest, err := newDigester(cfg, statsSource(db), statsSlots(db), sl, slackChannel(cfg.DeployChannel))
+	if err != nil {
+		return err
+	}
 	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
 	if d, ok := db.(bot.Deliveries); ok {
 		// PostgreSQL: other Devy processes may get Slack's retries of what
@@ -155,6 +159,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		if err := desk.Resume(ctx); err != nil {
 			log.Error().Err(err).Msg("resuming promotions failed")
 		}
+	}
+	if digest != nil {
+		bg.Go(func(ctx context.Context) { runDigest(ctx, digest, time.Now, digestEvery, log) })
 	}
 	log.Info().Str("store", storeName(cfg)).Msg("Devy starting")
 	runErr := b.Run(ctx)

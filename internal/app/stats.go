@@ -2,9 +2,13 @@ package app
 
 import (
 	"context"
+	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/commands/stats"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/shell"
@@ -59,4 +63,79 @@ type shellWriter struct{ sh *shell.Shell }
 func (w shellWriter) Write(p []byte) (int, error) {
 	w.sh.Say("%s", p)
 	return len(p), nil
+}
+
+// statsSlots is where replicas claim digest slots. The store's TakeSlot
+// (shared by every process on one database) plugs in here; until then a
+// slot is claimed once per process.
+func statsSlots(db state) stats.SlotStore {
+	_ = db
+	return &processSlots{taken: map[string]bool{}}
+}
+
+// processSlots claims each slot once in this process.
+type processSlots struct {
+	mu    sync.Mutex // guards taken
+	taken map[string]bool
+}
+
+func (p *processSlots) TakeSlot(key string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.taken[key] {
+		return false, nil
+	}
+	p.taken[key] = true
+	return true, nil
+}
+
+// digestEvery is how often the digest loop looks for a due slot. A minute
+// keeps the digest within a minute of its time; Tick costs a clock read
+// when nothing is due.
+const digestEvery = time.Minute
+
+// newDigester builds the weekly digest from DEVY_DIGEST, or nil when it is
+// off. A schedule that does not parse stops Devy at start, naming the
+// variable.
+func newDigester(cfg config.Config, src stats.DigestSource, slots stats.SlotStore, poster commands.Poster, channel string) (*stats.Digester, error) {
+	sched, err := stats.ParseSchedule(cfg.Digest, cfg.Location())
+	if err != nil {
+		return nil, err
+	}
+	if sched.Off {
+		return nil, nil
+	}
+	return stats.NewDigester(stats.DigestDeps{
+		Schedule: sched, Source: src, Poster: poster, Slots: slots, Channel: channel, SuspectWindow: suspectWindow,
+	}), nil
+}
+
+// runDigest ticks g until ctx ends: once at start, so a Devy that was down
+// at the slot and is back within a day still posts it, then every interval.
+func runDigest(ctx context.Context, g *stats.Digester, now func() time.Time, every time.Duration, log zerolog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		posted, err := g.Tick(ctx, now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error().Err(err).Msg("weekly digest failed; it is skipped this week")
+		case posted:
+			log.Info().Msg("weekly digest posted")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// slackChannel is a configured channel as chat.postMessage takes it: an id
+// as is, a name with "#".
+func slackChannel(c string) string {
+	if format.IsChannelID(c) {
+		return c
+	}
+	return "#" + c
 }
