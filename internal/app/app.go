@@ -26,6 +26,7 @@ import (
 	"github.com/devy-chatops/devy/commands/deploy"
 	"github.com/devy-chatops/devy/commands/incident"
 	"github.com/devy-chatops/devy/config"
+	"github.com/devy-chatops/devy/internal/metrics"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/shell"
 	"github.com/devy-chatops/devy/store"
@@ -121,7 +122,11 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	router, desk, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second)
+	var obs observers
+	if cfg.MetricsToken != "" && cfg.Port != "" {
+		obs.metrics = metrics.New()
+	}
+	router, desk, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second, obs)
 	if err != nil {
 		return err
 	}
@@ -130,6 +135,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
+	if obs.metrics != nil {
+		b.Observe(obs.metrics)
+	}
 	if d, ok := db.(bot.Deliveries); ok {
 		// PostgreSQL: other Devy processes may get Slack's retries of what
 		// this one took. bbolt has one process; its memory is enough.
@@ -140,8 +148,15 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.Port != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
-		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc); err != nil {
+		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc, obs); err != nil {
 			return err
+		}
+		if obs.metrics != nil {
+			// Only with DEVY_METRICS_TOKEN: unmounted, /metrics answers 404.
+			mux.Handle("GET /metrics", obs.metrics.Handler(cfg.MetricsToken.Value()))
+			bg.Go(func(ctx context.Context) {
+				refreshGauges(ctx, obs.metrics, db, statsSource(db), cfg.Location(), gaugesEvery, log)
+			})
 		}
 		srv = webhooks.NewServer(net.JoinHostPort("", cfg.Port), mux)
 		ln, err := net.Listen("tcp", srv.Addr)
@@ -209,7 +224,7 @@ type chat interface {
 
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration) (*commands.Router, *deploy.Desk, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration, obs observers) (*commands.Router, *deploy.Desk, error) {
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var desk *deploy.Desk
@@ -227,6 +242,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 				if incidents != nil {
 					incidents.PromotionFinished(ctx, r)
 				}
+				promotionFinished(obs.metrics, r)
 			},
 			Extra: []commands.Sub{newStats(cfg, statsSource(db), ui).Sub()},
 		}
@@ -277,7 +293,7 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	if err != nil {
 		return err
 	}
-	router, desk, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond)
+	router, desk, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond, observers{})
 	if err != nil {
 		return err
 	}
