@@ -377,7 +377,12 @@ func (b *Bot) event(evt socketmode.Event) {
 		}
 		user := e.User
 		b.background(func(ctx context.Context) {
-			if err := b.slack.PublishHome(ctx, user, b.router.Home()); err != nil {
+			m, err := b.router.Home(ctx, user)
+			if err != nil {
+				b.log.Error().Err(err).Str("user", user).Msg("building the App Home failed")
+				return
+			}
+			if err := b.slack.PublishHome(ctx, user, m); err != nil {
 				b.log.Warn().Err(err).Msg("publishing the App Home failed")
 			}
 		})
@@ -485,7 +490,14 @@ func (b *Bot) click(a commands.Action) {
 		b.settle(ctx, reply, err, nil, func(ctx context.Context, reply commands.Reply, err error) {
 			outcome := b.explain(&reply, err, a.ActionID)
 			reply.Ephemeral = true // a click's answer is for the clicker; the message itself is updated by the command
-			b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
+			if a.ChannelID == "" && a.ResponseURL == "" {
+				// A click on the App Home: no channel to answer in, so the
+				// answer comes as a direct message from Devy.
+				reply.Ephemeral = false
+				b.deliver(ctx, a.UserID, "", a.UserID, "", reply)
+			} else {
+				b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
+			}
 			b.log.Info().Str("action", a.ActionID).Str("user", a.UserID).Str("channel", a.ChannelID).
 				Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("click handled")
 		})

@@ -226,7 +226,16 @@ func (d *Desk) Register(r *commands.Router) {
 // notification: the same request, with the same gates, as /deploy promote by
 // the person who clicked.
 func (d *Desk) requestButton(ctx context.Context, a commands.Action) (commands.Reply, error) {
-	return d.promote(ctx, commands.Request{Command: "deploy", Text: "promote", UserID: a.UserID, ChannelID: a.ChannelID, ResponseURL: a.ResponseURL}, nil)
+	req := commands.Request{Command: "deploy", Text: "promote", UserID: a.UserID, ChannelID: a.ChannelID, ResponseURL: a.ResponseURL}
+	if a.ChannelID == "" {
+		// A click on the App Home, which is in no channel: the request goes
+		// to the deploy channel, where everyone sees it.
+		req.ChannelID, req.ChannelName = d.cfg.Channel, d.cfg.Channel
+		if !format.IsChannelID(d.cfg.Channel) {
+			req.ChannelID = "#" + d.cfg.Channel // chat.postMessage takes a name with "#"
+		}
+	}
+	return d.promote(ctx, req, nil)
 }
 
 // resolvePipeline reads the pipeline and its apps, remembering them for a

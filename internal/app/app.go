@@ -24,6 +24,7 @@ import (
 	"github.com/devy-chatops/devy/bot"
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/deploy"
+	"github.com/devy-chatops/devy/commands/home"
 	"github.com/devy-chatops/devy/commands/incident"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/internal/metrics"
@@ -229,6 +230,12 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 	router := commands.NewRouter()
 	var desk *deploy.Desk
 	var incidents *incident.Desk // built below; finished promotions reach its timelines
+	var dash *home.Home          // built last; hears of every change it shows
+	watched := watchedState{state: db, changed: func() {
+		if dash != nil {
+			dash.Changed()
+		}
+	}}
 	if svc.heroku != nil {
 		deps := deploy.Deps{
 			Config: deploy.Config{
@@ -237,7 +244,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 				TTL: cfg.ApprovalTTL, PollInterval: poll,
 			},
 			Heroku: svc.heroku,
-			Store:  db, Poster: poster, Directory: dir, Bg: bg, Log: log,
+			Store:  watched, Poster: poster, Directory: dir, Bg: bg, Log: log,
 			Finished: func(ctx context.Context, r store.PromotionRequest) {
 				if incidents != nil {
 					incidents.PromotionFinished(ctx, r)
@@ -258,7 +265,8 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 		router.Add(deploy.Unconfigured())
 	}
 	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
-	incidents = addIncidents(router, cfg, log, db, ui, bg, svc)
+	incidents = addIncidents(router, cfg, log, watched, ui, bg, svc)
+	dash = newHome(router, desk, db, statsSource(db), cfg.Location(), ui, bg, log)
 	return router, desk, nil
 }
 

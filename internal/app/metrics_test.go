@@ -8,6 +8,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 // GET /metrics is served on PORT only with DEVY_METRICS_TOKEN, asks for the
@@ -44,21 +46,31 @@ func TestMetricsScrape(t *testing.T) {
 		}
 	}
 
-	r, _ := http.NewRequest(http.MethodGet, url, nil)
-	r.Header.Set("Authorization", "Bearer scrape-secret")
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
+	scrape := func() map[string]*dto.MetricFamily {
+		r, _ := http.NewRequest(http.MethodGet, url, nil)
+		r.Header.Set("Authorization", "Bearer scrape-secret")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("scrape status %d", resp.StatusCode)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(resp.Body)
+		if err != nil {
+			t.Fatalf("parse the scrape: %v", err)
+		}
+		return families
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape status %d", resp.StatusCode)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse the scrape: %v", err)
-	}
+	// The promotion's outcome is counted as it is recorded, which may come
+	// just after the message says it.
+	var families map[string]*dto.MetricFamily
+	waitfor.True(t, "the promotion in the scrape", func() bool {
+		families = scrape()
+		return families["devy_promotions_total"] != nil
+	})
 	counter := func(name string, labels map[string]string) float64 {
 		f := families[name]
 		if f == nil {

@@ -880,6 +880,7 @@ func (s *Server) viewsPublish(p params, _ *http.Request) reply {
 		return fail("hash_conflict")
 	}
 	v.body, v.hash = body, s.newHash()
+	s.homePublishes[user]++
 	s.storeView(v, p.raw("view"))
 	return reply{"ok": true, "view": s.wireView(v)}
 }
