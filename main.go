@@ -10,6 +10,9 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	// The zone database inside the binary: DEVY_TIMEZONE loads on a slim
+	// dyno or container that has none.
+	_ "time/tzdata"
 
 	"github.com/devy-chatops/devy/internal/app"
 )

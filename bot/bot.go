@@ -45,6 +45,8 @@ type Bot struct {
 
 	answers answerQueue // deliveries of answers that came later
 
+	observe Observer // never nil
+
 	mu   sync.Mutex                       // makes seen's look-up and add one step
 	seen *expirable.LRU[string, struct{}] // envelope and event ids handled recently, for Slack's redeliveries
 }
@@ -60,7 +62,38 @@ const (
 // New builds a bot. timeout bounds each handler.
 func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
 	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor),
-		answers: answerQueue{bg: bg, runners: maxSends}}
+		answers: answerQueue{bg: bg, runners: maxSends}, observe: noObserver{}}
+}
+
+// Observer hears how commands end and how long acknowledgements take;
+// /metrics implements it, so bot needs no metrics library.
+type Observer interface {
+	// Command is called once per command with its name as the router knows
+	// it ("unknown" for any other word) and its outcome: ok, refused or
+	// error.
+	Command(command, outcome string)
+	// Ack is the time from an envelope's arrival to its acknowledgement.
+	Ack(latency time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) Command(string, string) {}
+func (noObserver) Ack(time.Duration)      {}
+
+// Observe makes o hear of every command and acknowledgement. Call it
+// before Run.
+func (b *Bot) Observe(o Observer) { b.observe = o }
+
+// commandLabel is the command's name for Observer: one the router knows,
+// else "unknown", so that what people type cannot grow the label's values.
+func (b *Bot) commandLabel(name string) string {
+	for _, c := range b.router.Commands() {
+		if c.Name == name {
+			return name
+		}
+	}
+	return "unknown"
 }
 
 // Deliveries remembers, across the Devy processes that share one database,
@@ -209,6 +242,7 @@ func (b *Bot) dispatch(evt socketmode.Event) {
 // run ahead of slack-go's socket writer and delay the acknowledgement.
 // start therefore only reads the payload and starts goroutines.
 func (b *Bot) ackAndStart(evt socketmode.Event, start func()) {
+	arrived := time.Now()
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
 		b.log.Warn().Str("type", string(evt.Type)).Msg("envelope without an id; dropped")
 		return
@@ -231,6 +265,7 @@ func (b *Bot) ackAndStart(evt socketmode.Event, start func()) {
 	if err := b.client.Ack(*evt.Request); err != nil {
 		b.log.Error().Err(err).Str("envelope", evt.Request.EnvelopeID).Msg("ack failed")
 	}
+	b.observe.Ack(time.Since(arrived))
 	if redelivered {
 		b.log.Info().Str("envelope", evt.Request.EnvelopeID).Int("retry", evt.Request.RetryAttempt).Msg("redelivered envelope ignored")
 	}
@@ -342,7 +377,12 @@ func (b *Bot) event(evt socketmode.Event) {
 		}
 		user := e.User
 		b.background(func(ctx context.Context) {
-			if err := b.slack.PublishHome(ctx, user, b.router.Home()); err != nil {
+			m, err := b.router.Home(ctx, user)
+			if err != nil {
+				b.log.Error().Err(err).Str("user", user).Msg("building the App Home failed")
+				return
+			}
+			if err := b.slack.PublishHome(ctx, user, m); err != nil {
 				b.log.Warn().Err(err).Msg("publishing the App Home failed")
 			}
 		})
@@ -435,6 +475,7 @@ func (b *Bot) handle(req commands.Request) {
 		reply, err := b.router.Handle(ctx, req)
 		b.settle(ctx, reply, err, func() { slow.Stop() }, func(ctx context.Context, reply commands.Reply, err error) {
 			outcome := b.explain(&reply, err, req.Command)
+			b.observe.Command(b.commandLabel(req.Command), outcome)
 			b.deliver(ctx, req.ChannelID, req.ThreadTS, req.UserID, req.ResponseURL, reply)
 			b.log.Info().Str("cmd", req.Command).Str("sub", firstWord(req.Text)).Str("user", req.UserID).
 				Str("channel", req.ChannelID).Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("command handled")
@@ -449,7 +490,14 @@ func (b *Bot) click(a commands.Action) {
 		b.settle(ctx, reply, err, nil, func(ctx context.Context, reply commands.Reply, err error) {
 			outcome := b.explain(&reply, err, a.ActionID)
 			reply.Ephemeral = true // a click's answer is for the clicker; the message itself is updated by the command
-			b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
+			if a.ChannelID == "" && a.ResponseURL == "" {
+				// A click on the App Home: no channel to answer in, so the
+				// answer comes as a direct message from Devy.
+				reply.Ephemeral = false
+				b.deliver(ctx, a.UserID, "", a.UserID, "", reply)
+			} else {
+				b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
+			}
 			b.log.Info().Str("action", a.ActionID).Str("user", a.UserID).Str("channel", a.ChannelID).
 				Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("click handled")
 		})

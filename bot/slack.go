@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -220,6 +221,21 @@ func (s *Slack) PublishHome(ctx context.Context, user string, m commands.Message
 	req := slack.PublishViewContextRequest{UserID: user, View: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks(m)}}}
 	if _, err := s.api.PublishViewContext(ctx, req); err != nil {
 		return fmt.Errorf("slack: views.publish for %s: %w", user, err)
+	}
+	return nil
+}
+
+// Upload shares a file in a channel, in a thread when threadTS is set. It is
+// Slack's current three-step flow (files.getUploadURLExternal, a POST of the
+// bytes to the URL it returns, files.completeUploadExternal), which
+// slack-go's UploadFileContext runs; files.upload is retired.
+func (s *Slack) Upload(ctx context.Context, channel, threadTS, filename, title string, data []byte) error {
+	_, err := s.api.UploadFileContext(ctx, slack.UploadFileParameters{
+		Filename: filename, FileSize: len(data), Reader: bytes.NewReader(data), Title: title,
+		Channel: channel, ThreadTimestamp: threadTS, AltTxt: title,
+	})
+	if err != nil {
+		return fmt.Errorf("slack: upload %s to %s: %w", filename, channel, err)
 	}
 	return nil
 }

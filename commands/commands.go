@@ -159,9 +159,25 @@ func (c Command) Usage() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// Home is Devy's App Home: what it is and every command's usage, from the
-// same table that routes them.
-func (r *Router) Home() Message {
+// HomeHandler builds a person's App Home tab when they open it.
+type HomeHandler func(ctx context.Context, user string) (Message, error)
+
+// OnHome sets what the App Home shows (commands/home's live dashboard).
+func (r *Router) OnHome(h HomeHandler) { r.home = h }
+
+// Home is user's App Home tab: the handler set with OnHome, or else what
+// Devy is and every command's usage.
+func (r *Router) Home(ctx context.Context, user string) (m Message, err error) {
+	defer recovered(&err, "home ", user)
+	if r.home != nil {
+		return r.home(ctx, user)
+	}
+	return r.usage(), nil
+}
+
+// usage is what Devy is and every command's usage, from the same table that
+// routes them.
+func (r *Router) usage() Message {
 	blocks := []Block{
 		Header{Text: "Devy — deploy desk and incident desk"},
 		Section{Text: "Every command also works as a mention, which is how to use Devy in a thread: `@Devy deploy status`."},
@@ -185,6 +201,7 @@ type Router struct {
 	shortcuts map[string]ShortcutHandler
 	views     map[string]ViewHandler
 	reactions []ReactionHandler
+	home      HomeHandler
 }
 
 // NewRouter builds a router from the commands Devy offers.

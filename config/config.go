@@ -81,8 +81,28 @@ type Config struct {
 
 	UserMap map[string]string // github login → Slack user id
 
+	// Digest is DEVY_DIGEST as given ("mon 09:00", "off"); commands/stats
+	// parses it, and internal/app stops at start naming the variable when
+	// it cannot.
+	Digest string
+	// TimeZone is DEVY_TIMEZONE: when the digest goes out and how times and
+	// periods are counted. Never nil after Load.
+	TimeZone *time.Location
+
+	// MetricsToken is DEVY_METRICS_TOKEN: GET /metrics is served only when
+	// it is set, to requests bearing it.
+	MetricsToken Secret
+
 	LogLevel  zerolog.Level
 	LogFormat string // json or console
+}
+
+// Location is the team's time zone (DEVY_TIMEZONE), UTC when unset.
+func (c Config) Location() *time.Location {
+	if c.TimeZone == nil {
+		return time.UTC
+	}
+	return c.TimeZone
 }
 
 // HerokuConfigured reports whether Devy talks to a real (or configured) Heroku.
@@ -143,6 +163,8 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 		HerokuWebhookSecret:    Secret(env("HEROKU_WEBHOOK_SECRET", "")),
 		SemaphoreWebhookSecret: Secret(env("SEMAPHORE_WEBHOOK_SECRET", "")),
 		LogFormat:              env("LOG_FORMAT", "json"),
+		Digest:                 strings.ToLower(env("DEVY_DIGEST", "mon 09:00")),
+		MetricsToken:           Secret(env("DEVY_METRICS_TOKEN", "")),
 	}
 
 	if mode == Slack {
@@ -245,6 +267,9 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 		}
 	}
 	if c.UserMap, err = userMap(getenv("DEVY_USER_MAP")); err != nil {
+		return c, err
+	}
+	if c.TimeZone, err = timeZone(env("DEVY_TIMEZONE", "UTC")); err != nil {
 		return c, err
 	}
 	c.LogLevel = zerolog.InfoLevel
@@ -367,4 +392,18 @@ func userMap(v string) (map[string]string, error) {
 		m[strings.ToLower(login)] = id
 	}
 	return m, nil
+}
+
+// timeZone loads an IANA zone name. The binary embeds the zone database
+// (main imports time/tzdata), so this works on a dyno without one.
+func timeZone(name string) (*time.Location, error) {
+	// A path would make LoadLocation read an arbitrary file.
+	if strings.ContainsAny(name, `\`) || strings.HasPrefix(name, "/") || strings.Contains(name, "..") || strings.EqualFold(name, "local") {
+		return nil, &Error{"DEVY_TIMEZONE", fmt.Sprintf("expected an IANA time zone such as Europe/Paris or UTC, got %q", name)}
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, &Error{"DEVY_TIMEZONE", fmt.Sprintf("expected an IANA time zone such as Europe/Paris or UTC, got %q", name)}
+	}
+	return loc, nil
 }

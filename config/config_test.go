@@ -31,6 +31,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.IncidentQuiet != 30*time.Minute || c.PostmortemAfter != 48*time.Hour {
 		t.Errorf("incident reminder defaults: %v %v", c.IncidentQuiet, c.PostmortemAfter)
 	}
+	if c.Digest != "mon 09:00" || c.Location() != time.UTC || c.MetricsToken != "" {
+		t.Errorf("digest and metrics defaults: %q %v %q", c.Digest, c.Location(), c.MetricsToken)
+	}
 	if c.ApprovalTTL != 30*time.Minute || c.AllowSelfApproval || c.ApproverNotAuthor || c.LogFormat != "json" {
 		t.Errorf("policy defaults: %+v", c)
 	}
@@ -75,6 +78,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"deploy channel empty", map[string]string{"DEVY_DEPLOY_CHANNEL": "#"}, Slack, "DEVY_DEPLOY_CHANNEL"},
 		{"critical channel with a space", map[string]string{"DEVY_CRITICAL_CHANNEL": "on call"}, Slack, "DEVY_CRITICAL_CHANNEL"},
 		{"log format", map[string]string{"LOG_FORMAT": "xml"}, Slack, "LOG_FORMAT"},
+		{"time zone unknown", map[string]string{"DEVY_TIMEZONE": "Mars/Olympus"}, Slack, "DEVY_TIMEZONE"},
+		{"time zone as a path", map[string]string{"DEVY_TIMEZONE": "../../etc/passwd"}, Slack, "DEVY_TIMEZONE"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,5 +234,19 @@ func TestDatabaseURLInvalidUTF8(t *testing.T) {
 	var ce *Error
 	if _, err := Load(envOf(env), Slack); !errors.As(err, &ce) || ce.Var != "DATABASE_URL" {
 		t.Fatalf("got %v; want an error naming DATABASE_URL", err)
+	}
+}
+
+// DEVY_TIMEZONE takes IANA names; the binary embeds the zone database, so
+// this works without one on the machine.
+func TestLoadTimeZone(t *testing.T) {
+	env := base()
+	env["DEVY_TIMEZONE"] = "Europe/Paris"
+	c, err := Load(envOf(env), Slack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Location().String() != "Europe/Paris" {
+		t.Errorf("time zone %v; want Europe/Paris", c.Location())
 	}
 }

@@ -81,12 +81,61 @@ type Server struct {
 	lanes   *lanes
 	reading *semaphore.Weighted // the bytes of the bodies being read, at most readBudget
 	timeout time.Duration       // for the background work of one delivery
+	observe Observer            // never nil
+}
+
+// Observer counts deliveries by service and outcome (accepted, duplicate,
+// ignored, bad_signature, rejected, error); /metrics implements it.
+type Observer interface {
+	WebhookDelivery(service, outcome string)
+}
+
+type noObserver struct{}
+
+func (noObserver) WebhookDelivery(string, string) {}
+
+// Observe makes o hear of every delivery. Call it before Register.
+func (s *Server) Observe(o Observer) { s.observe = o }
+
+// statusRecorder remembers the status a handler answered, for Observer.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// deliveryOutcome names a delivery's outcome from the status it was
+// answered with; duplicates are told apart by the handler.
+func deliveryOutcome(status int, duplicate bool) string {
+	switch {
+	case duplicate:
+		return "duplicate"
+	case status == http.StatusOK:
+		return "accepted"
+	case status == http.StatusNoContent:
+		return "ignored"
+	case status == http.StatusUnauthorized:
+		return "bad_signature"
+	case status >= 400 && status < 500:
+		return "rejected"
+	}
+	return "error"
 }
 
 // New builds the endpoints; work outlives the request through bg.
 func New(secrets Secrets, n Notifier, bg *commands.Background, log zerolog.Logger) *Server {
 	return &Server{secrets: secrets, notify: n, bg: bg, log: log.With().Str("component", "webhooks").Logger(),
-		seen: newSeenSet(4096), lanes: newLanes(), reading: semaphore.NewWeighted(readBudget), timeout: 2 * time.Minute}
+		seen: newSeenSet(4096), lanes: newLanes(), reading: semaphore.NewWeighted(readBudget), timeout: 2 * time.Minute,
+		observe: noObserver{}}
 }
 
 // Register mounts the endpoints whose secret is set on mux, and reports
@@ -133,7 +182,10 @@ type endpoint struct {
 
 func (s *Server) handler(ep endpoint) http.Handler {
 	log := s.log.With().Str("service", ep.service).Logger()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(hw http.ResponseWriter, r *http.Request) {
+		w := &statusRecorder{ResponseWriter: hw}
+		duplicate := false
+		defer func() { s.observe.WebhookDelivery(ep.service, deliveryOutcome(w.status, duplicate)) }()
 		if r.ContentLength > MaxBody {
 			answer(w, http.StatusRequestEntityTooLarge, "payload over 5 MiB")
 			return
@@ -179,6 +231,7 @@ func (s *Server) handler(ep endpoint) http.Handler {
 		}
 		key := ep.service + "/" + d.id
 		if !s.seen.add(key) {
+			duplicate = true
 			dlog.Info().Msg("webhook redelivered; already handled")
 			answer(w, http.StatusOK, "already handled")
 			return

@@ -112,6 +112,7 @@ type Desk struct {
 	// ownOutbox says /deploy built it (no Deps.Outbox) and starts it.
 	outbox    *commands.Outbox
 	ownOutbox bool
+	extra     []commands.Sub // subcommands of other capabilities (Deps.Extra)
 
 	mu       sync.Mutex // guards pipeline, pipeAt and view
 	pipeline heroku.Pipeline
@@ -166,6 +167,9 @@ type Deps struct {
 	// handlers on it. If nil, /deploy makes its own over Store and starts
 	// it in Resume.
 	Outbox *commands.Outbox
+	// Extra are subcommands other capabilities add to /deploy (stats), listed
+	// after deploy's own in its usage.
+	Extra []commands.Sub
 }
 
 // Action ids of the request message's buttons.
@@ -205,7 +209,7 @@ func New(d Deps) *Desk {
 		c.Follower = commands.ProcessName()
 	}
 	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
-		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, outbox: d.Outbox}
+		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox}
 	if desk.outbox == nil {
 		desk.outbox = commands.NewOutbox(d.Store, commands.OutboxConfig{Owner: c.Follower}, d.Log)
 		desk.ownOutbox = true
@@ -219,14 +223,14 @@ func (d *Desk) Register(r *commands.Router) {
 	r.Add(commands.Command{
 		Name:    "deploy",
 		Summary: "promote staging to production through a reviewed diff",
-		Subs: []commands.Sub{
+		Subs: append([]commands.Sub{
 			{Name: "status", Args: "", Help: "staging and production side by side: releases, commits, CI, lock, pending approval", Handler: d.status},
 			{Name: "promote", Args: "[--skip-ci <reason>]", Help: "ask for a reviewed promotion of staging to production (in #" + d.cfg.Channel + " only)", Handler: d.promote},
 			{Name: "lock", Args: "[reason…] [for 2h]", Help: "lock production promotions", Handler: d.lock},
 			{Name: "unlock", Args: "", Help: "lift your lock (admins: anyone's)", Handler: d.unlock},
 			{Name: "history", Args: "", Help: "recent promotions: who asked, who approved, what, outcome", Handler: d.history},
 			{Name: "cancel", Args: "", Help: "withdraw your pending promotion request", Handler: d.cancel},
-		},
+		}, d.extra...),
 	})
 	r.OnAction(ActionApprove, d.approve)
 	r.OnAction(ActionReject, d.reject)
@@ -237,7 +241,16 @@ func (d *Desk) Register(r *commands.Router) {
 // notification: the same request, with the same gates, as /deploy promote by
 // the person who clicked.
 func (d *Desk) requestButton(ctx context.Context, a commands.Action) (commands.Reply, error) {
-	return d.promote(ctx, commands.Request{Command: "deploy", Text: "promote", UserID: a.UserID, ChannelID: a.ChannelID, ResponseURL: a.ResponseURL}, nil)
+	req := commands.Request{Command: "deploy", Text: "promote", UserID: a.UserID, ChannelID: a.ChannelID, ResponseURL: a.ResponseURL}
+	if a.ChannelID == "" {
+		// A click on the App Home, which is in no channel: the request goes
+		// to the deploy channel, where everyone sees it.
+		req.ChannelID, req.ChannelName = d.cfg.Channel, d.cfg.Channel
+		if !format.IsChannelID(d.cfg.Channel) {
+			req.ChannelID = "#" + d.cfg.Channel // chat.postMessage takes a name with "#"
+		}
+	}
+	return d.promote(ctx, req, nil)
 }
 
 // resolvePipeline reads the pipeline and its apps, remembering them for a

@@ -24,8 +24,10 @@ import (
 	"github.com/devy-chatops/devy/bot"
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/deploy"
+	"github.com/devy-chatops/devy/commands/home"
 	"github.com/devy-chatops/devy/commands/incident"
 	"github.com/devy-chatops/devy/config"
+	"github.com/devy-chatops/devy/internal/metrics"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/shell"
 	"github.com/devy-chatops/devy/store"
@@ -121,11 +123,22 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	router, desk, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second)
+	var obs observers
+	if cfg.MetricsToken != "" && cfg.Port != "" {
+		obs.metrics = metrics.New()
+	}
+	router, desk, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second, obs)
+	if err != nil {
+		return err
+	}
+	digest, err := newDigester(cfg, statsSource(db), statsSlots(db), sl, slackChannel(cfg.DeployChannel))
 	if err != nil {
 		return err
 	}
 	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
+	if obs.metrics != nil {
+		b.Observe(obs.metrics)
+	}
 	if d, ok := db.(bot.Deliveries); ok {
 		// PostgreSQL: other Devy processes may get Slack's retries of what
 		// this one took. bbolt has one process; its memory is enough.
@@ -136,8 +149,15 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.Port != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
-		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc); err != nil {
+		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc, obs); err != nil {
 			return err
+		}
+		if obs.metrics != nil {
+			// Only with DEVY_METRICS_TOKEN: unmounted, /metrics answers 404.
+			mux.Handle("GET /metrics", obs.metrics.Handler(cfg.MetricsToken.Value()))
+			bg.Go(func(ctx context.Context) {
+				refreshGauges(ctx, obs.metrics, db, statsSource(db), cfg.Location(), gaugesEvery, log)
+			})
 		}
 		srv = webhooks.NewServer(net.JoinHostPort("", cfg.Port), mux)
 		ln, err := net.Listen("tcp", srv.Addr)
@@ -155,6 +175,9 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		if err := desk.Resume(ctx); err != nil {
 			log.Error().Err(err).Msg("resuming promotions failed")
 		}
+	}
+	if digest != nil {
+		bg.Go(func(ctx context.Context) { runDigest(ctx, digest, time.Now, digestEvery, log) })
 	}
 	log.Info().Str("store", storeName(cfg)).Msg("Devy starting")
 	runErr := b.Run(ctx)
@@ -202,7 +225,7 @@ type chat interface {
 
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration) (*commands.Router, *deploy.Desk, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration, obs observers) (*commands.Router, *deploy.Desk, error) {
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var desk *deploy.Desk
@@ -210,6 +233,12 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 	// One outbox carries out every feature's recorded effects (reports of
 	// outcomes, notices), at start and after each write.
 	outbox := commands.NewOutbox(db, commands.OutboxConfig{}, log)
+	var dash *home.Home // built last; hears of every change it shows
+	watched := watchedState{state: db, changed: func() {
+		if dash != nil {
+			dash.Changed()
+		}
+	}}
 	if svc.heroku != nil {
 		deps := deploy.Deps{
 			Config: deploy.Config{
@@ -218,12 +247,14 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 				TTL: cfg.ApprovalTTL, PollInterval: poll,
 			},
 			Heroku: svc.heroku,
-			Store:  db, Poster: poster, Directory: dir, Bg: bg, Log: log, Outbox: outbox,
+			Store:  watched, Poster: poster, Directory: dir, Bg: bg, Log: log, Outbox: outbox,
 			Finished: func(ctx context.Context, r store.PromotionRequest) {
 				if incidents != nil {
 					incidents.PromotionFinished(ctx, r)
 				}
+				promotionFinished(obs.metrics, r)
 			},
+			Extra: []commands.Sub{newStats(cfg, statsSource(db), ui).Sub()},
 		}
 		if svc.github != nil {
 			deps.GitHub = svc.github
@@ -237,8 +268,9 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 		router.Add(deploy.Unconfigured())
 	}
 	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
-	incidents = addIncidents(router, cfg, log, db, ui, bg, svc)
+	incidents = addIncidents(router, cfg, log, watched, ui, bg, svc)
 	outbox.Start(bg)
+	dash = newHome(router, desk, db, statsSource(db), cfg.Location(), ui, bg, log)
 	return router, desk, nil
 }
 
@@ -273,7 +305,7 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	if err != nil {
 		return err
 	}
-	router, desk, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond)
+	router, desk, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond, observers{})
 	if err != nil {
 		return err
 	}

@@ -26,18 +26,18 @@ type statsDB interface {
 // it shows those of recent postmortems rather than every item ever filed.
 const actionItemMemory = 90 * 24 * time.Hour
 
-// statsSource is stats.DigestSource and stats.SlotStore on Devy's store.
+// storeStats is stats.DigestSource and stats.SlotStore on Devy's store.
 // Each method reads every request or incident and keeps those in range:
 // a team makes a few thousand promotions a year.
-type statsSource struct{ db statsDB }
+type storeStats struct{ db statsDB }
 
-func newStatsSource(db statsDB) statsSource { return statsSource{db: db} }
+func newStatsSource(db statsDB) storeStats { return storeStats{db: db} }
 
 // Promotions returns the requests that were promoted and finished in
 // [from, to). Requests that never reached Heroku (rejected, cancelled,
 // expired) changed nothing, and one whose outcome Devy lost (unknown) has
 // no outcome to count.
-func (s statsSource) Promotions(_ context.Context, from, to time.Time) ([]stats.Promotion, error) {
+func (s storeStats) Promotions(_ context.Context, from, to time.Time) ([]stats.Promotion, error) {
 	rs, err := s.db.Requests(store.StatusSucceeded, store.StatusFailed)
 	if err != nil {
 		return nil, fmt.Errorf("read finished promotions: %w", err)
@@ -84,7 +84,7 @@ var slackText = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 // Incidents returns the incidents opened before to and not resolved before
 // from.
-func (s statsSource) Incidents(_ context.Context, from, to time.Time) ([]stats.Incident, error) {
+func (s storeStats) Incidents(_ context.Context, from, to time.Time) ([]stats.Incident, error) {
 	all, err := s.db.Incidents()
 	if err != nil {
 		return nil, fmt.Errorf("read incidents: %w", err)
@@ -105,7 +105,7 @@ func (s statsSource) Incidents(_ context.Context, from, to time.Time) ([]stats.I
 
 // CriticalAlerts returns the critical signals the signal desk recorded in
 // [from, to).
-func (s statsSource) CriticalAlerts(_ context.Context, from, to time.Time) ([]stats.CriticalAlert, error) {
+func (s storeStats) CriticalAlerts(_ context.Context, from, to time.Time) ([]stats.CriticalAlert, error) {
 	rows, err := s.db.RecordsBetween(signals.RecordCritical, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("read critical alerts: %w", err)
@@ -120,7 +120,7 @@ func (s statsSource) CriticalAlerts(_ context.Context, from, to time.Time) ([]st
 // OpenActionItems lists the action items of postmortems written in the last
 // actionItemMemory, oldest incident first, each linked to its GitHub issue
 // when one was filed.
-func (s statsSource) OpenActionItems(_ context.Context) ([]stats.ActionItem, error) {
+func (s storeStats) OpenActionItems(_ context.Context) ([]stats.ActionItem, error) {
 	all, err := s.db.Incidents()
 	if err != nil {
 		return nil, fmt.Errorf("read postmortems: %w", err)
@@ -145,9 +145,9 @@ func (s statsSource) OpenActionItems(_ context.Context) ([]stats.ActionItem, err
 }
 
 // TakeSlot claims a digest slot once across every process on the store.
-func (s statsSource) TakeSlot(key string) (bool, error) { return s.db.TakeSlot(key) }
+func (s storeStats) TakeSlot(key string) (bool, error) { return s.db.TakeSlot(key) }
 
 var (
-	_ stats.DigestSource = statsSource{}
-	_ stats.SlotStore    = statsSource{}
+	_ stats.DigestSource = storeStats{}
+	_ stats.SlotStore    = storeStats{}
 )

@@ -27,6 +27,8 @@ type state interface {
 	reviewapp.Store
 	incident.Store
 	notify.Store
+	statsDB
+	signalDB
 	Ping() error
 	Close() error
 }

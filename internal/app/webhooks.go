@@ -46,7 +46,7 @@ func buildNotifications(cfg config.Config, log zerolog.Logger, db notify.Store, 
 
 // mountWebhooks adds to mux the webhook endpoints whose secret is set; the
 // others stay unmounted and answer 404.
-func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, bg *commands.Background, svc services) error {
+func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, bg *commands.Background, svc services, obs observers) error {
 	secrets := webhooks.Secrets{
 		GitHub: cfg.GitHubWebhookSecret.Value(), Heroku: cfg.HerokuWebhookSecret.Value(), Semaphore: cfg.SemaphoreWebhookSecret.Value(),
 	}
@@ -54,7 +54,11 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 		return nil
 	}
 	n := buildNotifications(cfg, log, db, poster, desk, svc, false)
-	paths := webhooks.New(secrets, n, bg, log).Register(mux)
+	srv := webhooks.New(secrets, n, bg, log)
+	if obs.metrics != nil {
+		srv.Observe(obs.metrics)
+	}
+	paths := srv.Register(mux)
 	log.Info().Strs("paths", paths).Msg("serving webhooks")
 	return nil
 }

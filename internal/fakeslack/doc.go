@@ -19,6 +19,7 @@
 //	                   apps.connections.open takes the app token in Authorization only)
 //	/socket?ticket=N   Socket Mode websocket; each ticket from apps.connections.open works once
 //	/response/<n>      response_url endpoint handed out in slash commands and block actions
+//	/upload/<file id>  upload URL handed out by files.getUploadURLExternal (see File)
 //
 // Slack answers logical errors with HTTP 200 and {"ok":false,"error":…}; this
 // fake does the same and uses non-200 only for injected failures (FailNext,

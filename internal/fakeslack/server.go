@@ -159,35 +159,38 @@ type Server struct {
 	sendMu sync.Mutex
 
 	// mu guards every field below.
-	mu           sync.Mutex
-	changed      chan struct{} // closed and replaced on every recorded change
-	closed       bool
-	baseURL      string
-	seq          int64
-	tsClock      int64 // microseconds; the next message ts
-	pingInterval time.Duration
-	calls        []Call
-	messages     []*Message
-	channels     map[string]*channel
-	users        map[string]*User
-	userGroups   map[string][]string
-	views        []json.RawMessage
-	viewsByID    map[string]*view
-	homeViews    map[string]string // user id -> view id
-	tickets      map[string]bool   // issued ticket -> already used
-	triggers     map[string]bool   // issued trigger_id -> already used
-	hooks        map[string]*responseHook
-	failures     map[string][]injected
-	acks         []Ack
-	accepted     int
-	pongs        int
-	conns        []*wsConn
-	spread       bool // envelopes go to the live connections in turn
-	turn         int  // how many envelopes were spread so far
-	pending      [][]byte
-	envelopes    map[string]json.RawMessage
-	written      map[string]time.Time // envelope id -> when its frame went out
-	wg           sync.WaitGroup       // websocket goroutines, waited for by Close
+	mu            sync.Mutex
+	changed       chan struct{} // closed and replaced on every recorded change
+	closed        bool
+	baseURL       string
+	seq           int64
+	tsClock       int64 // microseconds; the next message ts
+	pingInterval  time.Duration
+	calls         []Call
+	messages      []*Message
+	channels      map[string]*channel
+	users         map[string]*User
+	userGroups    map[string][]string
+	views         []json.RawMessage
+	viewsByID     map[string]*view
+	homeViews     map[string]string  // user id -> view id
+	homePublishes map[string]int     // user id -> views.publish calls that succeeded
+	uploads       map[string]*upload // file id -> upload not yet completed
+	files         []File
+	tickets       map[string]bool // issued ticket -> already used
+	triggers      map[string]bool // issued trigger_id -> already used
+	hooks         map[string]*responseHook
+	failures      map[string][]injected
+	acks          []Ack
+	accepted      int
+	pongs         int
+	conns         []*wsConn
+	spread        bool // envelopes go to the live connections in turn
+	turn          int  // how many envelopes were spread so far
+	pending       [][]byte
+	envelopes     map[string]json.RawMessage
+	written       map[string]time.Time // envelope id -> when its frame went out
+	wg            sync.WaitGroup       // websocket goroutines, waited for by Close
 
 	strays recorder.Strays // requests no route answered; has its own lock
 }
@@ -200,21 +203,23 @@ func New(botToken, appToken string) *Server {
 		appToken: appToken,
 		// slack-go dials with "Origin: https://api.slack.com", which gorilla's
 		// default same-origin check would refuse.
-		upgrader:     websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
-		changed:      make(chan struct{}),
-		tsClock:      1700000000_000100,
-		pingInterval: DefaultPingInterval,
-		channels:     map[string]*channel{},
-		users:        map[string]*User{},
-		userGroups:   map[string][]string{},
-		viewsByID:    map[string]*view{},
-		homeViews:    map[string]string{},
-		tickets:      map[string]bool{},
-		triggers:     map[string]bool{},
-		hooks:        map[string]*responseHook{},
-		failures:     map[string][]injected{},
-		envelopes:    map[string]json.RawMessage{},
-		written:      map[string]time.Time{},
+		upgrader:      websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+		changed:       make(chan struct{}),
+		tsClock:       1700000000_000100,
+		pingInterval:  DefaultPingInterval,
+		channels:      map[string]*channel{},
+		users:         map[string]*User{},
+		userGroups:    map[string][]string{},
+		viewsByID:     map[string]*view{},
+		homeViews:     map[string]string{},
+		homePublishes: map[string]int{},
+		uploads:       map[string]*upload{},
+		tickets:       map[string]bool{},
+		triggers:      map[string]bool{},
+		hooks:         map[string]*responseHook{},
+		failures:      map[string][]injected{},
+		envelopes:     map[string]json.RawMessage{},
+		written:       map[string]time.Time{},
 	}
 	s.users[BotUserID] = &User{ID: BotUserID, Name: BotName, RealName: "Devy", IsBot: true}
 	return s
@@ -254,6 +259,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSocket(w, r)
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		s.serveResponseURL(w, r)
+	case strings.HasPrefix(r.URL.Path, "/upload/"):
+		s.serveUpload(w, r)
 	default:
 		s.strays.Add(r.Method, r.URL.EscapedPath(), r.URL.Path, "")
 		http.NotFound(w, r)

@@ -129,6 +129,10 @@ func handler(method string) apiHandler {
 		return (*Server).viewsPublish
 	case "reactions.add":
 		return (*Server).reactionsAdd
+	case "files.getUploadURLExternal":
+		return (*Server).filesGetUploadURLExternal
+	case "files.completeUploadExternal":
+		return (*Server).filesCompleteUploadExternal
 	}
 	return nil
 }
@@ -876,6 +880,7 @@ func (s *Server) viewsPublish(p params, _ *http.Request) reply {
 		return fail("hash_conflict")
 	}
 	v.body, v.hash = body, s.newHash()
+	s.homePublishes[user]++
 	s.storeView(v, p.raw("view"))
 	return reply{"ok": true, "view": s.wireView(v)}
 }
