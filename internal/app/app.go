@@ -25,6 +25,7 @@ import (
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/deploy"
 	"github.com/devy-chatops/devy/commands/incident"
+	"github.com/devy-chatops/devy/commands/signals"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/shell"
@@ -121,10 +122,11 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	router, desk, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second)
+	router, desk, sig, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second)
 	if err != nil {
 		return err
 	}
+	go sig.Run(ctx, signalTick)
 	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
 	if d, ok := db.(bot.Deliveries); ok {
 		// PostgreSQL: other Devy processes may get Slack's retries of what
@@ -136,7 +138,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.Port != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
-		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc); err != nil {
+		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc, sig); err != nil {
 			return err
 		}
 		srv = webhooks.NewServer(net.JoinHostPort("", cfg.Port), mux)
@@ -202,7 +204,7 @@ type chat interface {
 
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration) (*commands.Router, *deploy.Desk, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration) (*commands.Router, *deploy.Desk, *signals.Signals, error) {
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var desk *deploy.Desk
@@ -234,8 +236,15 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 		router.Add(deploy.Unconfigured())
 	}
 	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
-	incidents = addIncidents(router, cfg, log, db, ui, bg, svc)
-	return router, desk, nil
+	sigIncidents := &signalIncidents{}
+	sig := buildSignals(router, cfg, log, db, ui, bg, svc, sigIncidents)
+	var excepts incident.Exceptions
+	if _, isShell := ui.(*shell.Shell); isShell || cfg.SentryClientSecret != "" {
+		excepts = sig // the briefing lists exceptions only where Sentry can send them
+	}
+	incidents = addIncidents(router, cfg, log, db, ui, bg, svc, excepts)
+	sigIncidents.desk = incidents
+	return router, desk, sig, nil
 }
 
 // runShell runs the local chat. Without a Heroku token it starts the built-in
@@ -269,12 +278,13 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	if err != nil {
 		return err
 	}
-	router, desk, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond)
+	router, desk, sig, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond)
 	if err != nil {
 		return err
 	}
+	go sig.Run(ctx, signalTick)
 	sh.SetRouter(router)
-	sh.SetSimulator(newSimulator(cfg, log, db, sh, desk, svc))
+	sh.SetSimulator(newSimulator(cfg, log, db, sh, desk, svc, bg, sig))
 	if desk != nil {
 		if err := desk.Resume(ctx); err != nil {
 			return err

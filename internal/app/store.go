@@ -27,6 +27,8 @@ type state interface {
 	reviewapp.Store
 	incident.Store
 	notify.Store
+	signalDB
+	requestDB
 	Ping() error
 	Close() error
 }
