@@ -37,13 +37,14 @@ const (
 // through the webhook endpoints' handlers in memory.
 type signalSimulator struct {
 	mux    *http.ServeMux
+	sig    *signals.Signals
 	secret string
 	token  string
 	now    func() time.Time
 }
 
 func newSignalSimulator(cfg config.Config, log zerolog.Logger, bg *commands.Background, sig *signals.Signals) *signalSimulator {
-	s := &signalSimulator{mux: http.NewServeMux(), secret: cfg.SentryClientSecret.Value(), token: cfg.AlertmanagerToken.Value(), now: time.Now}
+	s := &signalSimulator{mux: http.NewServeMux(), sig: sig, secret: cfg.SentryClientSecret.Value(), token: cfg.AlertmanagerToken.Value(), now: time.Now}
 	if s.secret == "" {
 		s.secret = shellSentrySecret
 	}
@@ -56,7 +57,7 @@ func newSignalSimulator(cfg config.Config, log zerolog.Logger, bg *commands.Back
 }
 
 // Simulate is `simulate sentry …` or `simulate alert …`.
-func (s *signalSimulator) Simulate(_ context.Context, what string, args []string) error {
+func (s *signalSimulator) Simulate(ctx context.Context, what string, args []string) error {
 	kind := ""
 	if len(args) > 0 {
 		kind = strings.ToLower(args[0])
@@ -91,6 +92,9 @@ func (s *signalSimulator) Simulate(_ context.Context, what string, args []string
 	if rec.Code != http.StatusOK {
 		return fmt.Errorf("the endpoint answered %d: %s", rec.Code, strings.TrimSpace(rec.Body.String()))
 	}
+	// Post what is due now, so the message follows the command in the
+	// shell; edits held back by Slack's pace come later, from Run.
+	s.sig.Flush(ctx)
 	return nil
 }
 
