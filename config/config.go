@@ -79,6 +79,12 @@ type Config struct {
 	HerokuWebhookSecret    Secret
 	SemaphoreWebhookSecret Secret
 
+	// Signals: Sentry's and Alertmanager's webhooks (off while unset).
+	SentryClientSecret Secret        // verifies Sentry-Hook-Signature; enables POST /webhooks/sentry
+	SentryProject      string        // a Sentry project slug; "" takes every project
+	AlertmanagerToken  Secret        // the bearer token Alertmanager sends; enables POST /webhooks/alertmanager
+	SuspectWindow      time.Duration // how long after a promotion a signal points back to it
+
 	UserMap map[string]string // github login → Slack user id
 
 	// Digest is DEVY_DIGEST as given ("mon 09:00", "off"); commands/stats
@@ -162,6 +168,9 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 		GitHubWebhookSecret:    Secret(env("GITHUB_WEBHOOK_SECRET", "")),
 		HerokuWebhookSecret:    Secret(env("HEROKU_WEBHOOK_SECRET", "")),
 		SemaphoreWebhookSecret: Secret(env("SEMAPHORE_WEBHOOK_SECRET", "")),
+		SentryClientSecret:     Secret(env("SENTRY_CLIENT_SECRET", "")),
+		SentryProject:          env("SENTRY_PROJECT", ""),
+		AlertmanagerToken:      Secret(env("DEVY_ALERTMANAGER_TOKEN", "")),
 		LogFormat:              env("LOG_FORMAT", "json"),
 		Digest:                 strings.ToLower(env("DEVY_DIGEST", "mon 09:00")),
 		MetricsToken:           Secret(env("DEVY_METRICS_TOKEN", "")),
@@ -258,6 +267,9 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 		return c, err
 	}
 	if c.PostmortemAfter, err = durationVar("DEVY_POSTMORTEM_AFTER", getenv("DEVY_POSTMORTEM_AFTER"), 48*time.Hour); err != nil {
+		return c, err
+	}
+	if c.SuspectWindow, err = durationVar("DEVY_SUSPECT_WINDOW", getenv("DEVY_SUSPECT_WINDOW"), 2*time.Hour); err != nil {
 		return c, err
 	}
 	if c.Port != "" {

@@ -34,6 +34,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Digest != "mon 09:00" || c.Location() != time.UTC || c.MetricsToken != "" {
 		t.Errorf("digest and metrics defaults: %q %v %q", c.Digest, c.Location(), c.MetricsToken)
 	}
+	if c.SuspectWindow != 2*time.Hour || c.SentryClientSecret != "" || c.AlertmanagerToken != "" || c.SentryProject != "" {
+		t.Errorf("signal defaults: %v %v %v %q", c.SuspectWindow, c.SentryClientSecret, c.AlertmanagerToken, c.SentryProject)
+	}
 	if c.ApprovalTTL != 30*time.Minute || c.AllowSelfApproval || c.ApproverNotAuthor || c.LogFormat != "json" {
 		t.Errorf("policy defaults: %+v", c)
 	}
@@ -66,6 +69,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"port", map[string]string{"PORT": "eighty"}, Slack, "PORT"},
 		{"incident quiet", map[string]string{"DEVY_INCIDENT_QUIET": "0s"}, Slack, "DEVY_INCIDENT_QUIET"},
 		{"postmortem after", map[string]string{"DEVY_POSTMORTEM_AFTER": "two days"}, Slack, "DEVY_POSTMORTEM_AFTER"},
+		{"suspect window", map[string]string{"DEVY_SUSPECT_WINDOW": "two hours"}, Slack, "DEVY_SUSPECT_WINDOW"},
+		{"suspect window zero", map[string]string{"DEVY_SUSPECT_WINDOW": "0"}, Slack, "DEVY_SUSPECT_WINDOW"},
 		{"user map", map[string]string{"DEVY_USER_MAP": "octocat"}, Slack, "DEVY_USER_MAP"},
 		{"database url", map[string]string{"DATABASE_URL": "mysql://x"}, Slack, "DATABASE_URL"},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, Slack, "LOG_LEVEL"},

@@ -51,6 +51,8 @@ const intro = `Devy shell — type Slack commands here, for example:
   in critical           switch channel (you are in #%s)
   @devy deploy status   a mention works like the slash command
   simulate pr-opened 7  a service's webhook: also pr-merged 7, staging-release, prod-release, ci-failed
+  simulate sentry       a signed Sentry delivery: issue, regression, alert, metric, resolved
+  simulate alert        an Alertmanager group: critical, warning, resolved
   quit
 `
 
@@ -370,7 +372,7 @@ func (s *Shell) runSimulation(ctx context.Context, rest string) {
 		s.printf("This shell cannot simulate webhooks.\n")
 		return
 	case len(args) == 0:
-		s.printf("Type `simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release` or `simulate ci-failed [7]`.\n")
+		s.printf("Type `simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release`, `simulate ci-failed [7]`, `simulate sentry [issue|regression|alert|metric|resolved]` or `simulate alert [critical|warning|resolved]`.\n")
 		return
 	}
 	if err := f(ctx, args[0], args[1:]); err != nil {

@@ -73,7 +73,10 @@ type Deps struct {
 	Modals    commands.Modals
 	Channels  commands.Channels
 	Issues    IssueFiler
-	Log       zerolog.Logger
+	// Exceptions lists the exceptions new since the last promotion for
+	// the briefing; nil leaves them out (no Sentry).
+	Exceptions Exceptions
+	Log        zerolog.Logger
 }
 
 // Desk implements /incident, its forms, the :pushpin: reaction and the
@@ -86,6 +89,7 @@ type Desk struct {
 	modals   commands.Modals
 	channels commands.Channels
 	issues   IssueFiler
+	excepts  Exceptions
 	log      zerolog.Logger
 }
 
@@ -131,7 +135,7 @@ func New(d Deps) *Desk {
 		c.NudgeEvery = time.Minute
 	}
 	return &Desk{cfg: c, store: d.Store, poster: d.Poster, dir: d.Directory, modals: d.Modals, channels: d.Channels,
-		issues: d.Issues, log: d.Log.With().Str("cmd", "incident").Logger()}
+		issues: d.Issues, excepts: d.Exceptions, log: d.Log.With().Str("cmd", "incident").Logger()}
 }
 
 // Register adds /incident, its forms, its button and the :pushpin: reaction
@@ -274,19 +278,51 @@ func (i *Desk) submitOpen(ctx context.Context, v commands.View) (commands.Reply,
 // later failure is reported but does not undo it: an incident with no
 // channel is still worked on by number.
 func (i *Desk) openIncident(ctx context.Context, user, from, title, sev, summary string) (commands.Reply, error) {
-	all, err := i.store.Incidents()
+	inc, problems, err := i.openWith(ctx, opening{user: user, from: from, title: title, severity: sev, summary: summary})
 	if err != nil {
 		return commands.Reply{}, err
 	}
-	now := i.store.Now()
-	repeat, hasRepeat := similarIncident(all, title, now.Add(-i.cfg.RepeatWindow))
-
-	inc, err := i.store.OpenIncident(store.Incident{Title: title, Severity: sev, Summary: summary, Commander: user, OpenedBy: user, OpenedIn: from},
-		sev+" opened by <@"+user+">: "+title)
-	if err != nil {
-		return commands.Reply{}, fmt.Errorf("record the incident: %w", err)
+	text := fmt.Sprintf("Opened incident #%d (%s) in %s; you are its commander.", inc.Number, inc.Severity, channelRef(inc))
+	if len(problems) > 0 {
+		text += " " + strings.Join(problems, " ")
 	}
-	i.log.Info().Uint64("incident", inc.Number).Str("severity", sev).Str("by", user).Msg("incident opened")
+	return commands.Say("%s", text), nil
+}
+
+// opening is an incident about to be opened: by a person (/incident open)
+// or from an alert's button (alert set).
+type opening struct {
+	user, from, title, severity, summary string
+	alert                                *Alert
+}
+
+// openWith opens the incident and returns it with what went wrong after it
+// was recorded, as sentences for the opener.
+func (i *Desk) openWith(ctx context.Context, o opening) (store.Incident, []string, error) {
+	all, err := i.store.Incidents()
+	if err != nil {
+		return store.Incident{}, nil, err
+	}
+	now := i.store.Now()
+	repeat, hasRepeat := similarIncident(all, o.title, now.Add(-i.cfg.RepeatWindow))
+
+	user := o.user
+	rec := store.Incident{Title: o.title, Severity: o.severity, Summary: o.summary, Commander: user, OpenedBy: user, OpenedIn: o.from}
+	if o.alert != nil {
+		rec.SuspectPromotion = o.alert.SuspectPromotion
+	}
+	inc, err := i.store.OpenIncident(rec, o.severity+" opened by <@"+user+">: "+o.title)
+	if err != nil {
+		return store.Incident{}, nil, fmt.Errorf("record the incident: %w", err)
+	}
+	i.log.Info().Uint64("incident", inc.Number).Str("severity", o.severity).Str("by", user).Msg("incident opened")
+	if o.alert != nil {
+		i.recordAlert(inc.Number, *o.alert)
+	}
+	extra := i.exceptionsSection(ctx)
+	if o.alert != nil {
+		extra = append([]commands.Block{commands.Section{Text: alertSection(*o.alert)}}, extra...)
+	}
 
 	var problems []string
 	id, name, err := i.createChannel(ctx, inc)
@@ -295,13 +331,13 @@ func (i *Desk) openIncident(ctx context.Context, user, from, title, sev, summary
 		problems = append(problems, fmt.Sprintf("I couldn't create its channel (%s), so use its number: `/incident update %d <text>`.", reason(err), inc.Number))
 	} else {
 		if inc, err = i.store.SetIncidentChannel(inc.Number, id, name); err != nil {
-			return commands.Reply{}, fmt.Errorf("record the incident channel: %w", err)
+			return store.Incident{}, nil, fmt.Errorf("record the incident channel: %w", err)
 		}
 		if err := i.channels.Invite(ctx, id, user); err != nil {
 			i.log.Warn().Err(err).Uint64("incident", inc.Number).Msg("inviting the opener failed")
 			problems = append(problems, fmt.Sprintf("I couldn't invite you to %s; join it yourself.", channelRef(inc)))
 		}
-		if _, err := i.poster.Post(ctx, id, "", i.briefing(inc, repeat, hasRepeat)); err != nil {
+		if _, err := i.poster.Post(ctx, id, "", i.briefing(inc, repeat, hasRepeat, extra...)); err != nil {
 			i.log.Warn().Err(err).Uint64("incident", inc.Number).Msg("posting the briefing failed")
 		}
 	}
@@ -313,11 +349,7 @@ func (i *Desk) openIncident(ctx context.Context, user, from, title, sev, summary
 	if err := i.postCritical(ctx, announce); err != nil {
 		problems = append(problems, fmt.Sprintf("I couldn't announce it in %s (%s); tell the team there.", i.criticalRef(), reason(err)))
 	}
-	text := fmt.Sprintf("Opened incident #%d (%s) in %s; you are its commander.", inc.Number, inc.Severity, channelRef(inc))
-	if len(problems) > 0 {
-		text += " " + strings.Join(problems, " ")
-	}
-	return commands.Say("%s", text), nil
+	return inc, problems, nil
 }
 
 // createChannel makes the incident's channel, adding a suffix while the
@@ -377,7 +409,7 @@ func repeatLine(prev store.Incident) string {
 
 // briefing is the first message of the incident channel: what, who, the
 // culture, the usual suspects and the commands.
-func (i *Desk) briefing(inc store.Incident, repeat store.Incident, hasRepeat bool) commands.Message {
+func (i *Desk) briefing(inc store.Incident, repeat store.Incident, hasRepeat bool, extra ...commands.Block) commands.Message {
 	summary := inc.Summary
 	if summary == "" {
 		summary = "No summary yet: post what you know with `/incident update <text>`."
@@ -394,6 +426,7 @@ func (i *Desk) briefing(inc store.Incident, repeat store.Incident, hasRepeat boo
 		commands.Section{Text: noBlame},
 		commands.Section{Text: i.recentPromotions(inc.OpenedAt)},
 	}
+	blocks = append(blocks, extra...)
 	if hasRepeat {
 		blocks = append(blocks, commands.Section{Text: "🔁 " + repeatLine(repeat)})
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/devy-chatops/devy/commands/deploy"
 	"github.com/devy-chatops/devy/commands/home"
 	"github.com/devy-chatops/devy/commands/incident"
+	"github.com/devy-chatops/devy/commands/signals"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/internal/metrics"
 	"github.com/devy-chatops/devy/internal/sandbox"
@@ -127,7 +128,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.MetricsToken != "" && cfg.Port != "" {
 		obs.metrics = metrics.New()
 	}
-	router, desk, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second, obs)
+	router, desk, sig, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second, obs)
 	if err != nil {
 		return err
 	}
@@ -135,6 +136,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
+	go sig.Run(ctx, signalTick)
 	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
 	if obs.metrics != nil {
 		b.Observe(obs.metrics)
@@ -149,7 +151,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.Port != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /healthz", bot.Health(b.Connected, db.Ping))
-		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc, obs); err != nil {
+		if err := mountWebhooks(mux, cfg, log, db, sl, desk, bg, svc, obs, sig); err != nil {
 			return err
 		}
 		if obs.metrics != nil {
@@ -225,7 +227,7 @@ type chat interface {
 
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration, obs observers) (*commands.Router, *deploy.Desk, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration, obs observers) (*commands.Router, *deploy.Desk, *signals.Signals, error) {
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var desk *deploy.Desk
@@ -268,10 +270,17 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 		router.Add(deploy.Unconfigured())
 	}
 	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
-	incidents = addIncidents(router, cfg, log, watched, ui, bg, svc)
+	sigIncidents := &signalIncidents{}
+	sig := buildSignals(router, cfg, log, db, ui, bg, svc, sigIncidents)
+	var excepts incident.Exceptions
+	if _, isShell := ui.(*shell.Shell); isShell || cfg.SentryClientSecret != "" {
+		excepts = sig // the briefing lists exceptions only where Sentry can send them
+	}
+	incidents = addIncidents(router, cfg, log, watched, ui, bg, svc, excepts)
+	sigIncidents.desk = incidents
 	outbox.Start(bg)
 	dash = newHome(router, desk, db, statsSource(db), cfg.Location(), ui, bg, log)
-	return router, desk, nil
+	return router, desk, sig, nil
 }
 
 // runShell runs the local chat. Without a Heroku token it starts the built-in
@@ -305,12 +314,13 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	if err != nil {
 		return err
 	}
-	router, desk, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond, observers{})
+	router, desk, sig, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond, observers{})
 	if err != nil {
 		return err
 	}
+	go sig.Run(ctx, signalTick)
 	sh.SetRouter(router)
-	sh.SetSimulator(newSimulator(cfg, log, db, sh, desk, svc))
+	sh.SetSimulator(newSimulator(cfg, log, db, sh, desk, svc, bg, sig))
 	if desk != nil {
 		if err := desk.Resume(ctx); err != nil {
 			return err

@@ -13,7 +13,7 @@ import (
 // addIncidents registers /incident and starts its reminders, which stop when
 // bg's context ends. GitHub is optional: without it postmortems are posted
 // as Markdown in the incident's channel.
-func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger, db incident.Store, ui chat, bg *commands.Background, svc services) *incident.Desk {
+func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger, db incident.Store, ui chat, bg *commands.Background, svc services, excepts incident.Exceptions) *incident.Desk {
 	critical := cfg.CriticalChannel
 	if _, isShell := ui.(*shell.Shell); !isShell && !format.IsChannelID(critical) {
 		// chat.postMessage takes a channel by id or as "#name"; the shell's
@@ -26,6 +26,9 @@ func addIncidents(router *commands.Router, cfg config.Config, log zerolog.Logger
 	}
 	if svc.github != nil {
 		deps.Issues = svc.github
+	}
+	if excepts != nil {
+		deps.Exceptions = excepts
 	}
 	incidents := incident.New(deps)
 	incidents.Register(router)

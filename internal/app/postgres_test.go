@@ -386,3 +386,63 @@ func TestMigrateStore(t *testing.T) {
 		}
 	}
 }
+
+// TestSignalsOnPostgreSQLTwoReplicas takes a Sentry delivery in through two
+// Devy replicas on one database, as a retry reaching the other replica
+// would: one message, one incident, and a later delivery of the issue on its
+// timeline.
+func TestSignalsOnPostgreSQLTwoReplicas(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	h, baseA := startSignals(t, map[string]string{"DATABASE_URL": dbURL})
+	envB := map[string]string{}
+	for k, v := range h.env {
+		envB[k] = v
+	}
+	envB["PORT"] = freePort(t)
+	baseB := "http://127.0.0.1:" + envB["PORT"]
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	n := h.slack.Connections()
+	go func() {
+		done <- Run(ctx, nil, func(k string) string { return envB[k] }, strings.NewReader(""), &bytes.Buffer{}, h.logs)
+	}()
+	t.Cleanup(func() { // before the first replica's: last registered, first run
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("the second replica returned %v", err)
+		}
+	})
+	if err := h.slack.WaitConnections(h.ctx(), n+1); err != nil {
+		t.Fatalf("the second replica did not connect: %v", err)
+	}
+	if err := h.slack.WaitFor(h.ctx(), func() bool {
+		resp, err := http.Get(baseB + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	}); err != nil {
+		t.Fatalf("the second replica's listener never answered: %v", err)
+	}
+
+	d := sentryOf(t, "issue", nil)
+	for _, base := range []string{baseA, baseB} {
+		if code := h.sendSentry(base, d); code != http.StatusOK {
+			t.Fatalf("%s answered %d", base, code)
+		}
+	}
+	msg := h.posted(devyChan, "KeyError: 'card_token'")
+	h.click(msg, "signals_open_incident", carol)
+	h.reply(carol, "Opened incident #1 (SEV3)")
+	h.incidentChannel(1)
+	if code := h.sendSentry(baseB, sentryOf(t, "resolved", nil)); code != http.StatusOK {
+		t.Fatalf("issue/resolved answered %d", code)
+	}
+	if err := h.slack.WaitFor(h.ctx(), func() bool { return strings.Contains(h.show(carol, 1), "resolved") }); err != nil {
+		t.Errorf("the resolution never reached the timeline: %v", err)
+	}
+	time.Sleep(1500 * time.Millisecond) // both replicas' flushes have run
+	if got := len(h.channelMessages(devyChan)); got != 1 {
+		t.Errorf("#devy has %d messages for one delivery sent to two replicas:%s", got, h.dump())
+	}
+}

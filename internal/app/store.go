@@ -29,6 +29,7 @@ type state interface {
 	notify.Store
 	statsDB
 	signalDB
+	requestDB
 	Ping() error
 	Close() error
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/devy-chatops/devy/commands/deploy"
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/commands/notify"
+	"github.com/devy-chatops/devy/commands/signals"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/webhooks"
 )
@@ -46,11 +47,12 @@ func buildNotifications(cfg config.Config, log zerolog.Logger, db notify.Store, 
 
 // mountWebhooks adds to mux the webhook endpoints whose secret is set; the
 // others stay unmounted and answer 404.
-func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, bg *commands.Background, svc services, obs observers) error {
+func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, bg *commands.Background, svc services, obs observers, sig *signals.Signals) error {
 	secrets := webhooks.Secrets{
 		GitHub: cfg.GitHubWebhookSecret.Value(), Heroku: cfg.HerokuWebhookSecret.Value(), Semaphore: cfg.SemaphoreWebhookSecret.Value(),
 	}
-	if secrets == (webhooks.Secrets{}) {
+	sigSecrets := webhooks.SignalSecrets{SentryClientSecret: cfg.SentryClientSecret.Value(), AlertmanagerToken: cfg.AlertmanagerToken.Value()}
+	if secrets == (webhooks.Secrets{}) && sigSecrets == (webhooks.SignalSecrets{}) {
 		return nil
 	}
 	n := buildNotifications(cfg, log, db, poster, desk, svc, false)
@@ -59,6 +61,7 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 		srv.Observe(obs.metrics)
 	}
 	paths := srv.Register(mux)
+	paths = append(paths, srv.RegisterSignals(mux, sigSecrets, sig, nil)...)
 	log.Info().Strs("paths", paths).Msg("serving webhooks")
 	return nil
 }
@@ -66,10 +69,20 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 // newSimulator makes up the services' webhooks in the shell from what the
 // configured (or sandbox) services hold now, and hands them to the same
 // notifications the webhook endpoints use.
-func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services) func(ctx context.Context, what string, args []string) error {
+//
+// `simulate sentry …` and `simulate alert …` go, signed, through the signal
+// endpoints' handlers instead.
+func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services, bg *commands.Background, sig *signals.Signals) func(ctx context.Context, what string, args []string) error {
 	n := buildNotifications(cfg, log, db, poster, desk, svc, true)
-	if svc.github == nil {
-		return notify.NewSimulator(n, nil).Simulate
+	services := notify.NewSimulator(n, nil).Simulate
+	if svc.github != nil {
+		services = notify.NewSimulator(n, svc.github).Simulate
 	}
-	return notify.NewSimulator(n, svc.github).Simulate
+	sigs := newSignalSimulator(cfg, log, bg, sig)
+	return func(ctx context.Context, what string, args []string) error {
+		if what == "sentry" || what == "alert" {
+			return sigs.Simulate(ctx, what, args)
+		}
+		return services(ctx, what, args)
+	}
 }
