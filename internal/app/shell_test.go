@@ -180,3 +180,23 @@ func TestShellIncidentCommander(t *testing.T) {
 	expect("/incident show 1", "Commander\n    @bob")
 	fmt.Fprintln(typing, "quit")
 }
+
+// TestShellFormLeftForACommand: a command typed while a form asks its
+// questions leaves the form and runs, and `--sev1` without a title presets
+// the form's severity.
+func TestShellFormLeftForACommand(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("in critical", "You are now in #critical.")
+	expect("/incident open --sev1", "[form: Open an incident]")
+	expect("", "Title")
+	expect("/incident open Search slow --SEV3", `(form "Open an incident" not sent: running your command instead)`)
+	expect("", "(#inc-1-search-slow was created)")
+	expect("", "Opened incident #1 (SEV3)")
+	fmt.Fprintln(typing, "/incident open --sev1")
+	expect("Checkout down", "SEV1 — critical: customers can't use the product   (preset: an empty line keeps it)")
+	fmt.Fprintln(typing, "")
+	expect("", "Summary (optional)")
+	fmt.Fprintln(typing, "")
+	expect("", "Opened incident #2 (SEV1)")
+	fmt.Fprintln(typing, "quit")
+}
