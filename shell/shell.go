@@ -6,6 +6,7 @@ package shell
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -46,11 +47,14 @@ func New(router *commands.Router, out io.Writer, user, channel string) *Shell {
 
 const intro = `Devy shell — type Slack commands here, for example:
   /deploy status        /deploy promote        /deploy help
+  /reviewapp 7          a review app for pull request #7; /reviewapp help
+  /incident open Checkout down --sev1          (in #critical); /incident help
   as bob                switch who you are (someone else must approve)
   click 1               press button 1 of the last message with buttons
   in critical           switch channel (you are in #%s)
   @devy deploy status   a mention works like the slash command
-  simulate pr-opened 7  a service's webhook: also pr-merged 7, staging-release, prod-release, ci-failed
+  simulate merge        a new commit on staging, to promote again
+  simulate pr-opened 7  a service's webhook: also pr-merged 7, staging-release, prod-release, ci-failed [7]
   quit
 `
 
@@ -370,10 +374,15 @@ func (s *Shell) runSimulation(ctx context.Context, rest string) {
 		s.printf("This shell cannot simulate webhooks.\n")
 		return
 	case len(args) == 0:
-		s.printf("Type `simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release` or `simulate ci-failed [7]`.\n")
+		s.printf("Type `simulate merge`, `simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release` or `simulate ci-failed [7]`.\n")
 		return
 	}
 	if err := f(ctx, args[0], args[1:]); err != nil {
+		var ue *commands.UserError
+		if errors.As(err, &ue) {
+			s.printf("%s\n", ue.Msg)
+			return
+		}
 		s.printf("Could not simulate %s: %v\n", args[0], err)
 	}
 }

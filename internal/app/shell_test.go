@@ -200,3 +200,44 @@ func TestShellFormLeftForACommand(t *testing.T) {
 	expect("", "Opened incident #2 (SEV1)")
 	fmt.Fprintln(typing, "quit")
 }
+
+// TestShellPromoteAgainAfterMerge: after one promotion the sandbox has
+// nothing left to promote until `simulate merge` lands a commit by someone
+// else on staging; then status and a new request show it.
+func TestShellPromoteAgainAfterMerge(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("/deploy promote", "[1] Approve   [2] Reject")
+	expect("as bob", "You are now bob.")
+	expect("click 1", "🚀 Promoted to production, approved by @bob.")
+	expect("/deploy status", "Staging and production run the same code.")
+	expect("simulate merge", "🚚 New staging release: shop-staging v4")
+	expect("", "1 commit ahead of production")
+	expect("/deploy status", "Staging is 1 commit ahead of production.")
+	expect("as alice", "You are now alice.")
+	expect("/deploy promote", "Promotion request #2: staging → production")
+	expect("", "Speed up product images — grace (#10)")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellCIFailedChangesTheSandbox: `simulate ci-failed` fails the CI of
+// the commit it names, so status and promotion agree with the message, and
+// the message shows real names.
+func TestShellCIFailedChangesTheSandbox(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("/deploy status", "CI for staging's")
+	expect("simulate ci-failed", "❌ CI failed on `master`")
+	expect("", "Pipeline\n    Build and test")
+	expect("", "Reason\n    test — a test failed")
+	expect("/deploy status", "`: ❌ failed")
+	expect("/deploy promote", "(❌ failed), so I won't ask for a promotion")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellSimulateAndReviewAppEdges: a pull request that does not exist is
+// said in one sentence, and the PRs the sandbox's history names exist.
+func TestShellSimulateAndReviewAppEdges(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("simulate pr-opened 999", "There is no pull request #999 in acme/shop.")
+	expect("/reviewapp 6", "Pull request #6 is already merged")
+	fmt.Fprintln(typing, "quit")
+}

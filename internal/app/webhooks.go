@@ -11,6 +11,7 @@ import (
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/commands/notify"
 	"github.com/devy-chatops/devy/config"
+	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/webhooks"
 )
 
@@ -62,10 +63,40 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 // newSimulator makes up the services' webhooks in the shell from what the
 // configured (or sandbox) services hold now, and hands them to the same
 // notifications the webhook endpoints use.
-func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services) func(ctx context.Context, what string, args []string) error {
+// world is the sandbox, nil for real services.
+func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services, world *sandbox.Sandbox) func(ctx context.Context, what string, args []string) error {
 	n := buildNotifications(cfg, log, db, poster, desk, svc, true)
-	if svc.github == nil {
-		return notify.NewSimulator(n, nil).Simulate
+	sim := notify.NewSimulator(n, nil)
+	if svc.github != nil {
+		sim = notify.NewSimulator(n, svc.github)
 	}
-	return notify.NewSimulator(n, svc.github).Simulate
+	if world != nil {
+		sim.InWorld(sandboxWorld{sb: world, desk: desk})
+	}
+	return sim.Simulate
+}
+
+// sandboxWorld is the sandbox as the simulator changes it; the deploy
+// desk's status forgets what it read, so that it shows the change at once.
+type sandboxWorld struct {
+	sb   *sandbox.Sandbox
+	desk *deploy.Desk // nil without Heroku
+}
+
+func (w sandboxWorld) Merge() (string, int) {
+	m := w.sb.Merge()
+	w.forget()
+	return m.SHA, m.PR
+}
+
+func (w sandboxWorld) FailCI(branch, sha string) string {
+	id := w.sb.FailCI(branch, sha)
+	w.forget()
+	return id
+}
+
+func (w sandboxWorld) forget() {
+	if w.desk != nil {
+		w.desk.ForgetStatus()
+	}
 }
