@@ -30,6 +30,7 @@ type Shell struct {
 	buttons  []pressable                 // the buttons of the last message that had any
 	form     *form                       // the modal being filled in, if any
 	channels map[string]bool             // channels created in this session
+	waiting  bool                        // the prompt is shown and nothing typed since
 
 	// simulate, if set, makes up a service's webhook (`simulate pr-opened 7`).
 	simulate func(ctx context.Context, what string, args []string) error
@@ -76,6 +77,9 @@ func (s *Shell) Run(ctx context.Context, in io.Reader) error {
 		case <-ctx.Done():
 			return nil
 		case line, ok := <-lines:
+			s.mu.Lock()
+			s.waiting = false
+			s.mu.Unlock()
 			if !ok {
 				return nil
 			}
@@ -89,7 +93,19 @@ func (s *Shell) Run(ctx context.Context, in io.Reader) error {
 func (s *Shell) prompt() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fmt.Fprintf(s.out, "%s in #%s> ", s.user, s.channel)
+	s.waiting = true
+	s.promptLocked()
+}
+
+func (s *Shell) promptLocked() { fmt.Fprintf(s.out, "%s in #%s> ", s.user, s.channel) }
+
+// redrawLocked shows the prompt again under a message that arrived while
+// the shell waited at it, so that it is not left stranded above the
+// message. Callers hold s.mu.
+func (s *Shell) redrawLocked() {
+	if s.waiting {
+		s.promptLocked()
+	}
 }
 
 // Do runs one typed line and reports whether the shell should go on.
@@ -229,6 +245,7 @@ func (s *Shell) Post(ctx context.Context, channel, threadTS string, m commands.M
 	}
 	fmt.Fprintf(s.out, "\n[message %s in %s]\n%s\n", ts, where, render(m))
 	s.remember(channel, ts, m)
+	s.redrawLocked()
 	return commands.Posted{Channel: channel, TS: ts}, nil
 }
 
@@ -254,6 +271,7 @@ func (s *Shell) Update(ctx context.Context, channel, ts string, m commands.Messa
 	s.msgs[ts] = m
 	fmt.Fprintf(s.out, "\n[message %s in #%s, updated]\n%s\n", ts, channel, strings.Join(changed, "\n"))
 	s.remember(channel, ts, m)
+	s.redrawLocked()
 	return nil
 }
 
