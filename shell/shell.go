@@ -31,6 +31,9 @@ type Shell struct {
 	form     *form                       // the modal being filled in, if any
 	channels map[string]bool             // channels created in this session
 	waiting  bool                        // the prompt is shown and nothing typed since
+	// buttonsGone is the message whose buttons were removed, when no
+	// message has buttons now.
+	buttonsGone string
 
 	// simulate, if set, makes up a service's webhook (`simulate pr-opened 7`).
 	simulate func(ctx context.Context, what string, args []string) error
@@ -198,7 +201,12 @@ func (s *Shell) click(ctx context.Context, user, arg string) {
 	buttons := s.buttons
 	s.mu.Unlock()
 	if err != nil || n < 1 || n > len(buttons) {
-		if len(buttons) == 0 {
+		s.mu.Lock()
+		gone := s.buttonsGone
+		s.mu.Unlock()
+		if len(buttons) == 0 && gone != "" {
+			s.printf("The buttons of message %s were removed when it changed, so there is nothing to click.\n", gone)
+		} else if len(buttons) == 0 {
 			s.printf("There is no message with buttons yet.\n")
 		} else {
 			s.printf("Type `click N` with N from 1 to %d.\n", len(buttons))
@@ -281,11 +289,11 @@ func (s *Shell) remember(channel, ts string, m commands.Message) {
 	bs := m.Buttons()
 	if len(bs) == 0 {
 		if len(s.buttons) > 0 && s.buttons[0].ts == ts {
-			s.buttons = nil
+			s.buttons, s.buttonsGone = nil, ts
 		}
 		return
 	}
-	s.buttons = nil
+	s.buttons, s.buttonsGone = nil, ""
 	for _, b := range bs {
 		s.buttons = append(s.buttons, pressable{ts: ts, channel: channel, button: b})
 	}

@@ -64,7 +64,7 @@ func TestShellPromotion(t *testing.T) {
 	expect("/deploy history", "requested by @alice, approved by @bob: succeeded")
 	expect("in random", "You are now in #random.")
 	expect("/deploy promote", "works only in #devy")
-	expect("click 9", "There is no message with buttons yet.")
+	expect("click 9", "The buttons of message 1 were removed when it changed, so there is nothing to click.")
 	expect("/reviewapp help", "/reviewapp list")
 	expect("@devy deploy help", "/deploy lock")
 	expect("nonsense", "I don't understand")
@@ -239,5 +239,19 @@ func TestShellSimulateAndReviewAppEdges(t *testing.T) {
 	expect, typing := startShell(t)
 	expect("simulate pr-opened 999", "There is no pull request #999 in acme/shop.")
 	expect("/reviewapp 6", "Pull request #6 is already merged")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellSmallEdges: help names every command, a fresh shell has no
+// buttons yet, and the timeline says who wrote each update.
+func TestShellSmallEdges(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("click 1", "There is no message with buttons yet.")
+	expect("help", "/reviewapp 7")
+	expect("", "/incident open Checkout down --sev1")
+	expect("in critical", "You are now in #critical.")
+	expect("/incident open X down", "(#inc-1-x-down was created)")
+	expect("/incident update 1 first news", "📝 Incident #1")
+	expect("/incident show 1", "📝 first news — by @alice")
 	fmt.Fprintln(typing, "quit")
 }
