@@ -1,3 +1,6 @@
+// The Heroku Go buildpack builds every main package it finds; Devy is only
+// the root one (bench/ and bench/floor are the benchmark's tools).
+// +heroku install .
 module github.com/devy-chatops/devy
 
 go 1.26.0

@@ -40,7 +40,11 @@ func (s *Shell) askLocked() {
 	}
 	fmt.Fprintf(s.out, "%s\n", q)
 	for i, o := range in.Options {
-		fmt.Fprintf(s.out, "  %d. %s\n", i+1, o.Text)
+		preset := ""
+		if o.Value == in.Initial {
+			preset = "   (preset: an empty line keeps it)"
+		}
+		fmt.Fprintf(s.out, "  %d. %s%s\n", i+1, o.Text, preset)
 	}
 	if in.Kind == commands.InputMultiSelect {
 		fmt.Fprintf(s.out, "  (numbers separated by commas)\n")
@@ -74,6 +78,15 @@ func (s *Shell) answer(ctx context.Context, line string) bool {
 		fmt.Fprintf(s.out, "Form cancelled.\n")
 		s.mu.Unlock()
 		return true
+	}
+	if isCommand(line) {
+		// A command typed at a question is meant as a command: answering
+		// the form with it would, for example, title an incident
+		// "/incident open …".
+		s.form = nil
+		fmt.Fprintf(s.out, "(form %q not sent: running your command instead)\n", f.modal.Title)
+		s.mu.Unlock()
+		return false
 	}
 	in := f.modal.Inputs[f.next]
 	vals, ok := parseAnswer(in, line)
@@ -113,6 +126,17 @@ func (s *Shell) answer(ctx context.Context, line string) bool {
 	}
 	s.show(f.modal.Channel, reply)
 	return true
+}
+
+// isCommand reports whether a line typed while a form is open is one of
+// Devy's commands rather than an answer.
+func isCommand(line string) bool {
+	word, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+	switch strings.ToLower(word) {
+	case "/deploy", "/reviewapp", "/incident", "@devy":
+		return true
+	}
+	return false
 }
 
 func parseAnswer(in commands.Input, line string) ([]string, bool) {

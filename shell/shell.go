@@ -6,6 +6,7 @@ package shell
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -29,6 +30,10 @@ type Shell struct {
 	buttons  []pressable                 // the buttons of the last message that had any
 	form     *form                       // the modal being filled in, if any
 	channels map[string]bool             // channels created in this session
+	waiting  bool                        // the prompt is shown and nothing typed since
+	// buttonsGone is the message whose buttons were removed, when no
+	// message has buttons now.
+	buttonsGone string
 
 	// simulate, if set, makes up a service's webhook (`simulate pr-opened 7`).
 	simulate func(ctx context.Context, what string, args []string) error
@@ -46,11 +51,14 @@ func New(router *commands.Router, out io.Writer, user, channel string) *Shell {
 
 const intro = `Devy shell — type Slack commands here, for example:
   /deploy status        /deploy promote        /deploy help
+  /reviewapp 7          a review app for pull request #7; /reviewapp help
+  /incident open Checkout down --sev1          (in #critical); /incident help
   as bob                switch who you are (someone else must approve)
   click 1               press button 1 of the last message with buttons
   in critical           switch channel (you are in #%s)
   @devy deploy status   a mention works like the slash command
-  simulate pr-opened 7  a service's webhook: also pr-merged 7, staging-release, prod-release, ci-failed
+  simulate merge        a new commit on staging, to promote again
+  simulate pr-opened 7  a service's webhook: also pr-merged 7, staging-release, prod-release, ci-failed [7]
   simulate sentry       a signed Sentry delivery: issue, regression, alert, metric, resolved
   simulate alert        an Alertmanager group: critical, warning, resolved
   quit
@@ -74,6 +82,9 @@ func (s *Shell) Run(ctx context.Context, in io.Reader) error {
 		case <-ctx.Done():
 			return nil
 		case line, ok := <-lines:
+			s.mu.Lock()
+			s.waiting = false
+			s.mu.Unlock()
 			if !ok {
 				return nil
 			}
@@ -87,7 +98,19 @@ func (s *Shell) Run(ctx context.Context, in io.Reader) error {
 func (s *Shell) prompt() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fmt.Fprintf(s.out, "%s in #%s> ", s.user, s.channel)
+	s.waiting = true
+	s.promptLocked()
+}
+
+func (s *Shell) promptLocked() { fmt.Fprintf(s.out, "%s in #%s> ", s.user, s.channel) }
+
+// redrawLocked shows the prompt again under a message that arrived while
+// the shell waited at it, so that it is not left stranded above the
+// message. Callers hold s.mu.
+func (s *Shell) redrawLocked() {
+	if s.waiting {
+		s.promptLocked()
+	}
 }
 
 // Do runs one typed line and reports whether the shell should go on.
@@ -180,7 +203,12 @@ func (s *Shell) click(ctx context.Context, user, arg string) {
 	buttons := s.buttons
 	s.mu.Unlock()
 	if err != nil || n < 1 || n > len(buttons) {
-		if len(buttons) == 0 {
+		s.mu.Lock()
+		gone := s.buttonsGone
+		s.mu.Unlock()
+		if len(buttons) == 0 && gone != "" {
+			s.printf("The buttons of message %s were removed when it changed, so there is nothing to click.\n", gone)
+		} else if len(buttons) == 0 {
 			s.printf("There is no message with buttons yet.\n")
 		} else {
 			s.printf("Type `click N` with N from 1 to %d.\n", len(buttons))
@@ -227,6 +255,7 @@ func (s *Shell) Post(ctx context.Context, channel, threadTS string, m commands.M
 	}
 	fmt.Fprintf(s.out, "\n[message %s in %s]\n%s\n", ts, where, render(m))
 	s.remember(channel, ts, m)
+	s.redrawLocked()
 	return commands.Posted{Channel: channel, TS: ts}, nil
 }
 
@@ -252,6 +281,7 @@ func (s *Shell) Update(ctx context.Context, channel, ts string, m commands.Messa
 	s.msgs[ts] = m
 	fmt.Fprintf(s.out, "\n[message %s in #%s, updated]\n%s\n", ts, channel, strings.Join(changed, "\n"))
 	s.remember(channel, ts, m)
+	s.redrawLocked()
 	return nil
 }
 
@@ -261,11 +291,11 @@ func (s *Shell) remember(channel, ts string, m commands.Message) {
 	bs := m.Buttons()
 	if len(bs) == 0 {
 		if len(s.buttons) > 0 && s.buttons[0].ts == ts {
-			s.buttons = nil
+			s.buttons, s.buttonsGone = nil, ts
 		}
 		return
 	}
-	s.buttons = nil
+	s.buttons, s.buttonsGone = nil, ""
 	for _, b := range bs {
 		s.buttons = append(s.buttons, pressable{ts: ts, channel: channel, button: b})
 	}
@@ -372,10 +402,15 @@ func (s *Shell) runSimulation(ctx context.Context, rest string) {
 		s.printf("This shell cannot simulate webhooks.\n")
 		return
 	case len(args) == 0:
-		s.printf("Type `simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release`, `simulate ci-failed [7]`, `simulate sentry [issue|regression|alert|metric|resolved]` or `simulate alert [critical|warning|resolved]`.\n")
+		s.printf("Type `simulate merge`, `simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release`, `simulate ci-failed [7]`, `simulate sentry [issue|regression|alert|metric|resolved]` or `simulate alert [critical|warning|resolved]`.\n")
 		return
 	}
 	if err := f(ctx, args[0], args[1:]); err != nil {
+		var ue *commands.UserError
+		if errors.As(err, &ue) {
+			s.printf("%s\n", ue.Msg)
+			return
+		}
 		s.printf("Could not simulate %s: %v\n", args[0], err)
 	}
 }

@@ -471,6 +471,10 @@ func (d *Desk) reusableStatus() (statusView, bool) {
 	return statusView{}, false
 }
 
+// ForgetStatus drops the reused status: the services changed (the shell's
+// sandbox landed a commit or failed its CI).
+func (d *Desk) ForgetStatus() { d.forgetStatus() }
+
 // forgetStatus drops the reused status after Devy changed something.
 func (d *Desk) forgetStatus() {
 	d.mu.Lock()

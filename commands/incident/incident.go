@@ -791,7 +791,13 @@ func (i *Desk) show(ctx context.Context, req commands.Request, args []string) (c
 	}
 	var lines []string
 	for _, e := range entries {
-		lines = append(lines, fmt.Sprintf("`%s` %s %s", format.Stamp(e.At), entryIcon(e.Kind), e.Text))
+		text := e.Text
+		if e.Kind == store.EntryUpdate && e.Actor != "" {
+			// An update's text is the author's words alone; who wrote it
+			// is said here, as the other entries say who acted.
+			text += " — by <@" + e.Actor + ">"
+		}
+		lines = append(lines, fmt.Sprintf("`%s` %s %s", format.Stamp(e.At), entryIcon(e.Kind), text))
 	}
 	chunks := chunkLines(lines, 2800)
 	if len(chunks) > maxTimelineSections {

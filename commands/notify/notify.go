@@ -633,7 +633,7 @@ func (n *Notifier) pipelineMessage(ctx context.Context, e commands.PipelineEvent
 	text := fmt.Sprintf("%s %s at %s", icon, what, format.Short(e.SHA))
 	if result == "failed" || result == "stopped" || result == "canceled" {
 		if e.ResultReason != "" {
-			fields = append(fields, "*Reason*\n"+format.Escape(e.ResultReason))
+			fields = append(fields, "*Reason*\n"+format.Escape(reasonWords(e.ResultReason)))
 		}
 		if result == "failed" {
 			who := n.culprit(ctx, e)
@@ -646,6 +646,21 @@ func (n *Notifier) pipelineMessage(ctx context.Context, e commands.PipelineEvent
 		blocks = append(blocks, commands.Context{Texts: []string{"Semaphore says: " + format.Escape(format.Clip(e.Error, 300))}})
 	}
 	return commands.Message{Text: text, Blocks: blocks}
+}
+
+// reasonWords adds to Semaphore's result_reason what it means, which its
+// bare word ("test", "user") does not say; an unknown one is shown as
+// Semaphore wrote it.
+func reasonWords(r string) string {
+	words := map[string]string{
+		"test": "a test failed", "malformed": "the pipeline's YAML is malformed", "stuck": "a job got stuck",
+		"deleted": "the pipeline was deleted", "internal": "an error inside Semaphore", "user": "someone stopped it",
+		"strategy": "stopped by the auto-cancel strategy", "timeout": "it ran out of time",
+	}
+	if w, ok := words[strings.ToLower(r)]; ok {
+		return r + " — " + w
+	}
+	return r
 }
 
 // culprit names the author of the commit that failed (the pipeline's, the

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/integrations/apierr"
 	"github.com/devy-chatops/devy/integrations/github"
 )
 
@@ -22,15 +24,34 @@ type PullRequests interface {
 // from what the configured, or sandbox, services hold now, and hands them
 // to the same notifications the webhook endpoints use.
 type Simulator struct {
-	n   *Notifier
-	prs PullRequests // nil without GitHub
+	n     *Notifier
+	prs   PullRequests // nil without GitHub
+	world World        // nil outside the sandbox
+}
+
+// World is the sandbox's pretend services, which some simulations change
+// first so that what Devy reads next agrees with the message it showed.
+type World interface {
+	// Merge lands a merged pull request on master and staging, CI passed,
+	// and returns its commit and number.
+	Merge() (sha string, pr int)
+	// FailCI records a failed pipeline of sha on branch, newer than any
+	// other, and returns the pipeline's id.
+	FailCI(branch, sha string) (pipelineID string)
 }
 
 // NewSimulator simulates events for n; prs may be nil.
 func NewSimulator(n *Notifier, prs PullRequests) *Simulator { return &Simulator{n: n, prs: prs} }
 
+// InWorld makes the simulations that change the services (`merge`,
+// `ci-failed`) change w too.
+func (s *Simulator) InWorld(w World) *Simulator {
+	s.world = w
+	return s
+}
+
 // simulations is the help of the shell's `simulate`.
-const simulations = "`simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release`, `simulate ci-failed` (master) or `simulate ci-failed 7` (the PR's branch)"
+const simulations = "`simulate merge` (a new commit on staging, in the sandbox), `simulate pr-opened 7`, `simulate pr-merged 7`, `simulate staging-release`, `simulate prod-release`, `simulate ci-failed` (master) or `simulate ci-failed 7` (the PR's branch)"
 
 // Simulate makes up the event `simulate what args…` names and hands it to
 // the notifications.
@@ -56,7 +77,7 @@ func (s *Simulator) Simulate(ctx context.Context, what string, args []string) er
 		if s.prs == nil || s.n.github == nil {
 			return errors.New("pull requests need GitHub (GITHUB_REPOSITORY)")
 		}
-		pr, err := s.prs.PullRequest(ctx, n)
+		pr, err := s.pullRequest(ctx, n)
 		if err != nil {
 			return err
 		}
@@ -70,6 +91,15 @@ func (s *Simulator) Simulate(ctx context.Context, what string, args []string) er
 			}
 		}
 		return s.n.PullRequest(ctx, e)
+	case "merge":
+		if s.world == nil {
+			return commands.Userf("`simulate merge` lands a commit only in the sandbox; on a real pipeline, merge a pull request and let it reach staging.")
+		}
+		if len(args) != 0 {
+			return commands.Userf("Type `simulate merge` alone: it lands the next pull request of the sandbox on staging.")
+		}
+		s.world.Merge()
+		return s.Simulate(ctx, "staging-release", nil)
 	case "staging-release", "prod-release":
 		if s.n.pipeline == nil || s.n.heroku == nil {
 			return errors.New("releases need Heroku (HEROKU_API_TOKEN and HEROKU_PIPELINE)")
@@ -100,7 +130,7 @@ func (s *Simulator) ciFailed(ctx context.Context, args []string) error {
 	now := time.Now().UTC()
 	e := commands.PipelineEvent{
 		PipelineID: "simulated-" + strconv.FormatInt(now.UnixNano(), 36), WorkflowID: "simulated-" + strconv.FormatInt(now.UnixNano(), 36),
-		Name: "Pipeline", Project: "shop", State: "done", Result: "failed", ResultReason: "test",
+		Name: "Build and test", Project: "shop", State: "done", Result: "failed", ResultReason: "test",
 		CreatedAt: now.Add(-4 * time.Minute), RunningAt: now.Add(-3*time.Minute - 12*time.Second), DoneAt: now,
 	}
 	if s.prs == nil || s.n.github == nil {
@@ -116,11 +146,12 @@ func (s *Simulator) ciFailed(ctx context.Context, args []string) error {
 		} else if th == nil {
 			return fmt.Errorf("branch pipelines go into the pull request's thread, and Devy has not announced #%d; `simulate pr-opened %d` first", n, n)
 		}
-		pr, err := s.prs.PullRequest(ctx, n)
+		pr, err := s.pullRequest(ctx, n)
 		if err != nil {
 			return err
 		}
 		e.PR, e.PRBranch, e.Branch, e.SHA, e.Sender, e.CommitMessage = n, pr.HeadRef, pr.HeadRef, pr.HeadSHA, pr.AuthorLogin, pr.Title
+		s.failCI(&e)
 		return s.n.Pipeline(ctx, e)
 	}
 	if len(args) > 1 {
@@ -146,5 +177,26 @@ func (s *Simulator) ciFailed(ctx context.Context, args []string) error {
 		last := c.Commits[len(c.Commits)-1]
 		e.Sender, e.CommitMessage = last.AuthorLogin, last.Message
 	}
+	s.failCI(&e)
 	return s.n.Pipeline(ctx, e)
+}
+
+// failCI makes the sandbox's CI agree with the failure e reports: the
+// status and the promotion gates read the same failed pipeline.
+func (s *Simulator) failCI(e *commands.PipelineEvent) {
+	if s.world != nil {
+		e.PipelineID = s.world.FailCI(e.Branch, e.SHA)
+	}
+}
+
+// pullRequest reads PR n, saying in one sentence when it does not exist.
+func (s *Simulator) pullRequest(ctx context.Context, n int) (github.PullRequest, error) {
+	pr, err := s.prs.PullRequest(ctx, n)
+	if apierr.StatusCode(err) == http.StatusNotFound {
+		return pr, commands.Userf("There is no pull request #%d in %s.", n, s.n.github.Repo())
+	}
+	if err != nil {
+		return pr, fmt.Errorf("read pull request #%d: %w", n, err)
+	}
+	return pr, nil
 }

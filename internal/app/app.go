@@ -286,8 +286,10 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 // runShell runs the local chat. Without a Heroku token it starts the built-in
 // sandbox pipeline and a fresh store, so anyone can try every flow.
 func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin io.Reader, stdout io.Writer) error {
+	var world *sandbox.Sandbox
 	if !cfg.HerokuConfigured() {
 		sb := sandbox.Start()
+		world = sb
 		defer sb.Close()
 		cfg = sb.Configure(cfg)
 		dir, err := os.MkdirTemp("", "devy-shell-")
@@ -320,7 +322,7 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	}
 	go sig.Run(ctx, signalTick)
 	sh.SetRouter(router)
-	sh.SetSimulator(newSimulator(cfg, log, db, sh, desk, svc, bg, sig))
+	sh.SetSimulator(newSimulator(cfg, log, db, sh, desk, svc, bg, sig, world))
 	if desk != nil {
 		if err := desk.Resume(ctx); err != nil {
 			return err

@@ -64,7 +64,7 @@ func TestShellPromotion(t *testing.T) {
 	expect("/deploy history", "requested by @alice, approved by @bob: succeeded")
 	expect("in random", "You are now in #random.")
 	expect("/deploy promote", "works only in #devy")
-	expect("click 9", "There is no message with buttons yet.")
+	expect("click 9", "The buttons of message 1 were removed when it changed, so there is nothing to click.")
 	expect("/reviewapp help", "/reviewapp list")
 	expect("@devy deploy help", "/deploy lock")
 	expect("nonsense", "I don't understand")
@@ -178,5 +178,80 @@ func TestShellIncidentCommander(t *testing.T) {
 	expect("in inc-1-checkout-returns-500", "You are now in #inc-1-checkout-returns-500.")
 	expect("/incident commander @bob", "🎖️ @bob is now the incident commander (handed over by @alice).")
 	expect("/incident show 1", "Commander\n    @bob")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellFormLeftForACommand: a command typed while a form asks its
+// questions leaves the form and runs, and `--sev1` without a title presets
+// the form's severity.
+func TestShellFormLeftForACommand(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("in critical", "You are now in #critical.")
+	expect("/incident open --sev1", "[form: Open an incident]")
+	expect("", "Title")
+	expect("/incident open Search slow --SEV3", `(form "Open an incident" not sent: running your command instead)`)
+	expect("", "(#inc-1-search-slow was created)")
+	expect("", "Opened incident #1 (SEV3)")
+	fmt.Fprintln(typing, "/incident open --sev1")
+	expect("Checkout down", "SEV1 — critical: customers can't use the product   (preset: an empty line keeps it)")
+	fmt.Fprintln(typing, "")
+	expect("", "Summary (optional)")
+	fmt.Fprintln(typing, "")
+	expect("", "Opened incident #2 (SEV1)")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellPromoteAgainAfterMerge: after one promotion the sandbox has
+// nothing left to promote until `simulate merge` lands a commit by someone
+// else on staging; then status and a new request show it.
+func TestShellPromoteAgainAfterMerge(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("/deploy promote", "[1] Approve   [2] Reject")
+	expect("as bob", "You are now bob.")
+	expect("click 1", "🚀 Promoted to production, approved by @bob.")
+	expect("/deploy status", "Staging and production run the same code.")
+	expect("simulate merge", "🚚 New staging release: shop-staging v4")
+	expect("", "1 commit ahead of production")
+	expect("/deploy status", "Staging is 1 commit ahead of production.")
+	expect("as alice", "You are now alice.")
+	expect("/deploy promote", "Promotion request #2: staging → production")
+	expect("", "Speed up product images — grace (#10)")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellCIFailedChangesTheSandbox: `simulate ci-failed` fails the CI of
+// the commit it names, so status and promotion agree with the message, and
+// the message shows real names.
+func TestShellCIFailedChangesTheSandbox(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("/deploy status", "CI for staging's")
+	expect("simulate ci-failed", "❌ CI failed on `master`")
+	expect("", "Pipeline\n    Build and test")
+	expect("", "Reason\n    test — a test failed")
+	expect("/deploy status", "`: ❌ failed")
+	expect("/deploy promote", "(❌ failed), so I won't ask for a promotion")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellSimulateAndReviewAppEdges: a pull request that does not exist is
+// said in one sentence, and the PRs the sandbox's history names exist.
+func TestShellSimulateAndReviewAppEdges(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("simulate pr-opened 999", "There is no pull request #999 in acme/shop.")
+	expect("/reviewapp 6", "Pull request #6 is already merged")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellSmallEdges: help names every command, a fresh shell has no
+// buttons yet, and the timeline says who wrote each update.
+func TestShellSmallEdges(t *testing.T) {
+	expect, typing := startShell(t)
+	expect("click 1", "There is no message with buttons yet.")
+	expect("help", "/reviewapp 7")
+	expect("", "/incident open Checkout down --sev1")
+	expect("in critical", "You are now in #critical.")
+	expect("/incident open X down", "(#inc-1-x-down was created)")
+	expect("/incident update 1 first news", "📝 Incident #1")
+	expect("/incident show 1", "📝 first news — by @alice")
 	fmt.Fprintln(typing, "quit")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/devy-chatops/devy/commands/notify"
 	"github.com/devy-chatops/devy/commands/signals"
 	"github.com/devy-chatops/devy/config"
+	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/webhooks"
 )
 
@@ -71,18 +72,46 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 // notifications the webhook endpoints use.
 //
 // `simulate sentry …` and `simulate alert …` go, signed, through the signal
-// endpoints' handlers instead.
-func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services, bg *commands.Background, sig *signals.Signals) func(ctx context.Context, what string, args []string) error {
+// endpoints' handlers instead. world is the sandbox, nil for real services.
+func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, svc services, bg *commands.Background, sig *signals.Signals, world *sandbox.Sandbox) func(ctx context.Context, what string, args []string) error {
 	n := buildNotifications(cfg, log, db, poster, desk, svc, true)
-	services := notify.NewSimulator(n, nil).Simulate
+	sim := notify.NewSimulator(n, nil)
 	if svc.github != nil {
-		services = notify.NewSimulator(n, svc.github).Simulate
+		sim = notify.NewSimulator(n, svc.github)
+	}
+	if world != nil {
+		sim.InWorld(sandboxWorld{sb: world, desk: desk})
 	}
 	sigs := newSignalSimulator(cfg, log, bg, sig)
 	return func(ctx context.Context, what string, args []string) error {
 		if what == "sentry" || what == "alert" {
 			return sigs.Simulate(ctx, what, args)
 		}
-		return services(ctx, what, args)
+		return sim.Simulate(ctx, what, args)
+	}
+}
+
+// sandboxWorld is the sandbox as the simulator changes it; the deploy
+// desk's status forgets what it read, so that it shows the change at once.
+type sandboxWorld struct {
+	sb   *sandbox.Sandbox
+	desk *deploy.Desk // nil without Heroku
+}
+
+func (w sandboxWorld) Merge() (string, int) {
+	m := w.sb.Merge()
+	w.forget()
+	return m.SHA, m.PR
+}
+
+func (w sandboxWorld) FailCI(branch, sha string) string {
+	id := w.sb.FailCI(branch, sha)
+	w.forget()
+	return id
+}
+
+func (w sandboxWorld) forget() {
+	if w.desk != nil {
+		w.desk.ForgetStatus()
 	}
 }

@@ -7,7 +7,9 @@
 package sandbox
 
 import (
+	"fmt"
 	"net/http/httptest"
+	"sync"
 	"time"
 
 	"github.com/devy-chatops/devy/config"
@@ -42,6 +44,9 @@ type Sandbox struct {
 	ProductionSHA, StagingSHA string
 
 	servers []*httptest.Server
+
+	mu     sync.Mutex // guards merged
+	merged int        // how many times Merge ran
 }
 
 // Start seeds the world and starts its servers on loopback ports.
@@ -69,12 +74,22 @@ func Start() *Sandbox {
 func (s *Sandbox) seed() {
 	gh, hk, ci := s.GitHub, s.Heroku, s.Semaphore
 	gh.Commit("Initial storefront", "alice", "Procfile", "app.json", "app/shop.rb")
+	// The open pull requests' heads come before production in the fake's
+	// one linear history, so that a commit Merge lands later is the only
+	// one it adds to the diff between production and staging.
+	darkMode := gh.Commit("Dark mode toggle", "erin", "app/theme.rb")
+	search := gh.Commit("Search by product name", "frank", "app/search.rb")
+	ruby := gh.Commit("Upgrade Ruby to 3.4", "carol", "Gemfile", ".ruby-version")
 	prod := gh.Commit("Add checkout page (#3)", "alice", "app/checkout.rb", "db/migrate/20261101_create_orders.rb")
 	discounts := gh.Commit("Merge pull request #5 from acme/discounts", "bob", "app/discounts.rb", "db/migrate/20261120_add_discounts.rb")
-	gh.Commit("Fix rounding in cart totals (#6)", "carol", "app/cart.rb", "spec/cart_spec.rb")
+	rounding := gh.Commit("Fix rounding in cart totals (#6)", "carol", "app/cart.rb", "spec/cart_spec.rb")
 	staging := gh.Commit("Report errors to Sentry", "dave", "config/sentry.rb", "Procfile")
 	s.ProductionSHA, s.StagingSHA = prod, staging
-	gh.AddPR(7, "Dark mode for the storefront", "erin", "erin/dark-mode", gh.Commit("Dark mode toggle", "erin", "app/theme.rb"), "open", false)
+	// The pull requests the history names exist, so `/reviewapp 6` says
+	// what became of #6 rather than that it does not exist.
+	gh.AddPR(3, "Add checkout page", "alice", "alice/checkout", prod, "closed", true)
+	gh.AddPR(6, "Fix rounding in cart totals", "carol", "carol/cart-rounding", rounding, "closed", true)
+	gh.AddPR(7, "Dark mode for the storefront", "erin", "erin/dark-mode", darkMode, "open", false)
 
 	hk.AddPipeline(Pipeline)
 	hk.AddApp(Pipeline, StagingApp, "staging")
@@ -93,19 +108,63 @@ func (s *Sandbox) seed() {
 
 	ci.AddPipeline("master", prod, "done", "passed")
 	ci.AddPipeline("master", staging, "done", "passed")
-	ci.AddPipeline("erin/dark-mode", gh.Head(), "done", "passed")
+	ci.AddPipeline("erin/dark-mode", darkMode, "done", "passed")
 
 	// More pull requests for /reviewapp: one with CI still running, one
 	// whose review app fails to build, a merged one and a closed one.
-	search := gh.Commit("Search by product name", "frank", "app/search.rb")
 	gh.AddPR(8, "Search by product name", "frank", "frank/search", search, "open", false)
 	ci.AddPipeline("frank/search", search, "running", "")
-	ruby := gh.Commit("Upgrade Ruby to 3.4", "carol", "Gemfile", ".ruby-version")
 	gh.AddPR(9, "Upgrade Ruby to 3.4", "carol", "carol/ruby-3.4", ruby, "open", false)
 	ci.AddPipeline("carol/ruby-3.4", ruby, "done", "passed")
 	hk.FailReviewApp("carol/ruby-3.4", "Couldn't find that stack: Ruby 3.4.0 is not available on heroku-22.")
 	gh.AddPR(5, "Discounts", "bob", "acme/discounts", discounts, "closed", true)
 	gh.AddPR(4, "Gift cards", "dave", "dave/gift-cards", prod, "closed", false)
+}
+
+// merges are the pull requests Merge lands on staging, in turn.
+var merges = []struct {
+	title, author, branch, file string
+}{
+	{"Speed up product images", "grace", "grace/images", "app/images.rb"},
+	{"Show stock levels on product pages", "heidi", "heidi/stock", "app/stock.rb"},
+	{"Translate checkout into German", "ivan", "ivan/checkout-de", "config/locales/de.yml"},
+}
+
+// Merged is what Merge landed.
+type Merged struct {
+	SHA, Title, Author string
+	PR                 int
+}
+
+// Merge lands a pull request by another author on master and deploys it to
+// staging, with CI passed, as a merge on a real team would: so the sandbox
+// has something to promote again after a promotion. The PR exists on
+// GitHub, merged. Each call lands the next one of a short list, then the
+// list again with a part number.
+func (s *Sandbox) Merge() Merged {
+	s.mu.Lock()
+	i := s.merged
+	s.merged++
+	s.mu.Unlock()
+	m := merges[i%len(merges)]
+	title, branch, file := m.title, m.branch, m.file
+	if round := i / len(merges); round > 0 {
+		title = fmt.Sprintf("%s, part %d", m.title, round+1)
+		branch = fmt.Sprintf("%s-%d", m.branch, round+1)
+		file = fmt.Sprintf("%s.%d", m.file, round+1)
+	}
+	pr := 10 + i
+	sha := s.GitHub.Commit(fmt.Sprintf("%s (#%d)", title, pr), m.author, file)
+	s.GitHub.AddPR(pr, title, m.author, branch, sha, "closed", true)
+	s.Semaphore.AddPipeline("master", sha, "done", "passed")
+	s.Heroku.Release(StagingApp, sha, m.author+"@acme.test", "Deploy "+sha[:7])
+	return Merged{SHA: sha, Title: title, Author: m.author, PR: pr}
+}
+
+// FailCI records a failed CI pipeline of sha on branch, newer than any
+// other, so that what Devy reads of the commit's CI now says failed.
+func (s *Sandbox) FailCI(branch, sha string) (pipelineID string) {
+	return s.Semaphore.AddPipeline(branch, sha, "done", "failed")
 }
 
 // Configure points a configuration at the sandbox.
