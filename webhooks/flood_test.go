@@ -96,7 +96,7 @@ func TestUnsignedBodyIsNeverRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bg := commands.NewBackground(context.Background())
 			mux := http.NewServeMux()
-			New(secrets, newNotes(), bg, zerolog.Nop()).Register(mux)
+			New(secrets, newNotes(), newMemory(), bg, zerolog.Nop()).Register(mux)
 			body := newCountingBody(MaxBody, nil)
 			req := httptest.NewRequest("POST", "/webhooks/"+tc.service, body)
 			req.ContentLength = MaxBody
@@ -121,7 +121,7 @@ func TestUnsignedBodyIsNeverRead(t *testing.T) {
 func TestBodiesReadAtOnceAreBounded(t *testing.T) {
 	bg := commands.NewBackground(context.Background())
 	mux := http.NewServeMux()
-	New(Secrets{GitHub: "gh"}, newNotes(), bg, zerolog.Nop()).Register(mux)
+	New(Secrets{GitHub: "gh"}, newNotes(), newMemory(), bg, zerolog.Nop()).Register(mux)
 	const senders = 3 * readBudget / MaxBody
 	gate := make(chan struct{})
 	shared := newCountingBody(0, gate)
@@ -167,7 +167,7 @@ func TestBodiesReadAtOnceAreBounded(t *testing.T) {
 func BenchmarkForgedFlood(b *testing.B) {
 	bg := commands.NewBackground(context.Background())
 	mux := http.NewServeMux()
-	New(Secrets{GitHub: "gh"}, newNotes(), bg, zerolog.Nop()).Register(mux)
+	New(Secrets{GitHub: "gh"}, newNotes(), newMemory(), bg, zerolog.Nop()).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 200, MaxConnsPerHost: 0}
