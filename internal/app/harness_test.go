@@ -57,6 +57,9 @@ type harness struct {
 	sb    *sandbox.Sandbox
 	env   map[string]string
 	logs  *syncBuffer
+	// outboundJudged says a test checked its own requests (checkOutbound)
+	// and the harness need not.
+	outboundJudged bool
 
 	cancel context.CancelFunc
 	done   chan error
@@ -88,6 +91,9 @@ func start(t testing.TB, env map[string]string) *harness {
 	}
 	t.Cleanup(func() {
 		h.stop()
+		if !h.outboundJudged {
+			h.checkOutbound()
+		}
 		fake.Close()
 		srv.Close()
 		sb.Close()
