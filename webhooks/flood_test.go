@@ -18,20 +18,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
-
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // countingBody records how much of it was read, how many readers are in
 // Read at once (at most), and blocks each Read until gate is closed.
@@ -142,7 +130,7 @@ func TestBodiesReadAtOnceAreBounded(t *testing.T) {
 		}()
 	}
 	limit := int64(readBudget / MaxBody)
-	waitFor(t, fmt.Sprintf("%d bodies being read", limit), func() bool { return shared.inside.Load() >= limit })
+	waitfor.True(t, fmt.Sprintf("%d bodies being read", limit), func() bool { return shared.inside.Load() >= limit })
 	close(gate)
 	wg.Wait()
 	if most := shared.most.Load(); most > limit {

@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 // notes is a Notifier that records what it was told.
@@ -432,19 +433,11 @@ func TestLanes(t *testing.T) {
 	l.run(bg, "pr:7", record("7 second"))
 	l.run(bg, "pr:8", record("8"))
 	l.run(bg, "", record("free"))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitfor.True(t, "pr:8's and the free work to run while pr:7's waits", func() bool {
 		mu.Lock()
-		n := len(ran)
-		mu.Unlock()
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("other orders waited for pr:7's work; ran %v", ran)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(ran) == 2
+	})
 	close(hold)
 	bg.Wait(5 * time.Second)
 	if got := strings.Join(ran[2:], ", "); got != "7 first, 7 second" {

@@ -464,7 +464,7 @@ func TestWebhookPullRequestFollowUpsRightAfterOpened(t *testing.T) {
 func TestWebhookFailedNotificationIsRedelivered(t *testing.T) {
 	t.Parallel()
 	h, base := startWebhooks(t, nil)
-	h.slack.FailNext("chat.postMessage", http.StatusOK, nil, `{"ok":false,"error":"fatal_error"}`)
+	h.slack.FailNext("chat.postMessage", http.StatusOK, nil, `{"ok":false,"error":"fatal_error"}`).Require(t)
 	opened := h.prHook("opened", "d-opened", nil)
 	if code := h.deliver(base, opened); code != 200 {
 		t.Fatalf("opened answered %d; want 200", code)
