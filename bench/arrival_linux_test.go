@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/devy-chatops/devy/internal/waitfor"
 	"io"
 	"net"
 	"syscall"
@@ -44,21 +45,15 @@ func TestArrivalStampsComeFromTheKernel(t *testing.T) {
 	// first socket asks for it; until then bytes arrive unstamped, and
 	// the connection must say it does not know.
 	one := make([]byte, 1)
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	waitfor.True(t, "the kernel to stamp what arrived", func() bool {
 		if _, err := client.Write([]byte{'x'}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := io.ReadFull(server, one); err != nil {
 			t.Fatal(err)
 		}
-		if !stamper.LastArrival().IsZero() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the kernel never stamped what arrived")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return !stamper.LastArrival().IsZero()
+	})
 
 	payload := bytes.Repeat([]byte("envelope-"), 100) // several of the conn's short reads
 	before := time.Now()

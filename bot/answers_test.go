@@ -2,11 +2,13 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 // A burst of answers is delivered by at most runners goroutines, every one
@@ -37,17 +39,11 @@ func TestAnswerQueueDeliversEveryAnswerWithFewGoroutines(t *testing.T) {
 			})
 		}
 		// Every runner takes an answer and holds it until released.
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		waitfor.True(t, fmt.Sprintf("%d answers being delivered at once", runners), func() bool {
 			mu.Lock()
-			r := running
-			mu.Unlock()
-			if r == runners {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("runners %d: %d answers being delivered, want %d", runners, r, runners)
-			}
-		}
+			defer mu.Unlock()
+			return running == runners
+		})
 		close(release)
 		if !bg.Wait(5 * time.Second) {
 			t.Fatalf("runners %d: the queue's goroutines did not end once it was empty", runners)

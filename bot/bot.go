@@ -465,6 +465,9 @@ func (b *Bot) handle(req commands.Request) {
 		// note has a context of its own: a command answered later may have
 		// left this handler, and its context, by then.
 		slow := time.AfterFunc(b.slowAfter, func() {
+			if nowhere(req.ChannelID, req.ResponseURL) {
+				return
+			}
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			msg := commands.Message{Text: fmt.Sprintf("⏳ Working on `%s`; Heroku, GitHub or Semaphore is taking a moment…", strings.TrimSpace("/"+req.Command+" "+req.Text))}
@@ -564,6 +567,10 @@ func (b *Bot) deliver(ctx context.Context, channel, thread, user, responseURL st
 	if r.Empty() {
 		return
 	}
+	if nowhere(channel, responseURL) {
+		b.log.Debug().Str("user", user).Msg("reply dropped: the event names no channel and has no response_url to answer through")
+		return
+	}
 	if ctx.Err() != nil {
 		// The handler ran out of time; still tell the person.
 		var cancel context.CancelFunc
@@ -586,6 +593,11 @@ func (b *Bot) deliver(ctx context.Context, channel, thread, user, responseURL st
 		b.log.Error().Err(err).Str("channel", channel).Msg("reply could not be delivered")
 	}
 }
+
+// nowhere reports whether an answer has nowhere to go: a click in a modal
+// (no channel, no response_url) or an event without a channel. Slack
+// refuses chat.postEphemeral without a channel, so Devy does not send it.
+func nowhere(channel, responseURL string) bool { return channel == "" && responseURL == "" }
 
 func firstWord(s string) string {
 	w, _, _ := strings.Cut(strings.TrimSpace(s), " ")

@@ -3,10 +3,12 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/devy-chatops/devy/internal/testclock"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 func TestWindowSizeFollowsTheRoundTrip(t *testing.T) {
@@ -142,18 +144,11 @@ func TestWindowHandsRoomToWaitersInOrder(t *testing.T) {
 			done()
 		}()
 		// Each waiter queues before the next starts.
-		for deadline := time.Now().Add(5 * time.Second); ; {
+		waitfor.True(t, fmt.Sprintf("waiter %d to queue", i), func() bool {
 			w.mu.Lock()
-			n := len(w.waiting)
-			w.mu.Unlock()
-			if n == i+1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("waiter %d never queued", i)
-			}
-			time.Sleep(time.Millisecond)
-		}
+			defer w.mu.Unlock()
+			return len(w.waiting) == i+1
+		})
 	}
 	// One room given back: each waiter in turn gets it, and passes it on.
 	held[0]()

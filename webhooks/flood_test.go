@@ -18,20 +18,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
-
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // countingBody records how much of it was read, how many readers are in
 // Read at once (at most), and blocks each Read until gate is closed.
@@ -96,7 +84,7 @@ func TestUnsignedBodyIsNeverRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bg := commands.NewBackground(context.Background())
 			mux := http.NewServeMux()
-			New(secrets, newNotes(), bg, zerolog.Nop()).Register(mux)
+			New(secrets, newNotes(), newMemory(), bg, zerolog.Nop()).Register(mux)
 			body := newCountingBody(MaxBody, nil)
 			req := httptest.NewRequest("POST", "/webhooks/"+tc.service, body)
 			req.ContentLength = MaxBody
@@ -121,7 +109,7 @@ func TestUnsignedBodyIsNeverRead(t *testing.T) {
 func TestBodiesReadAtOnceAreBounded(t *testing.T) {
 	bg := commands.NewBackground(context.Background())
 	mux := http.NewServeMux()
-	New(Secrets{GitHub: "gh"}, newNotes(), bg, zerolog.Nop()).Register(mux)
+	New(Secrets{GitHub: "gh"}, newNotes(), newMemory(), bg, zerolog.Nop()).Register(mux)
 	const senders = 3 * readBudget / MaxBody
 	gate := make(chan struct{})
 	shared := newCountingBody(0, gate)
@@ -142,7 +130,7 @@ func TestBodiesReadAtOnceAreBounded(t *testing.T) {
 		}()
 	}
 	limit := int64(readBudget / MaxBody)
-	waitFor(t, fmt.Sprintf("%d bodies being read", limit), func() bool { return shared.inside.Load() >= limit })
+	waitfor.True(t, fmt.Sprintf("%d bodies being read", limit), func() bool { return shared.inside.Load() >= limit })
 	close(gate)
 	wg.Wait()
 	if most := shared.most.Load(); most > limit {
@@ -167,7 +155,7 @@ func TestBodiesReadAtOnceAreBounded(t *testing.T) {
 func BenchmarkForgedFlood(b *testing.B) {
 	bg := commands.NewBackground(context.Background())
 	mux := http.NewServeMux()
-	New(Secrets{GitHub: "gh"}, newNotes(), bg, zerolog.Nop()).Register(mux)
+	New(Secrets{GitHub: "gh"}, newNotes(), newMemory(), bg, zerolog.Nop()).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 200, MaxConnsPerHost: 0}

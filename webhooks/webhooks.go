@@ -4,8 +4,11 @@
 // typed events and answers at once; telling Slack happens in the
 // background, through the Notifier: the deliveries about one pull request
 // (or one branch's pipelines) one after another, in the order they came.
-// A delivery whose work failed is forgotten, so that a redelivery of it is
-// handled again.
+// Deliveries already handled are remembered in the store (Deliveries), by
+// their delivery id and by a hash of their event and body: the services'
+// delivery ids are not signed, so the same signed body replayed under a new
+// id is recognised too, and a restart forgets nothing. A delivery whose
+// work failed is forgotten, so that a redelivery of it is handled again.
 //
 //	POST /webhooks/github     X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>
 //	POST /webhooks/heroku     Heroku-Webhook-Hmac-SHA256: <base64 HMAC-SHA256 of the body>
@@ -14,7 +17,7 @@
 // Answers: 200 accepted (or a redelivery, posted once), 204 an event Devy
 // does nothing with, 400 a payload it cannot read, 401 a missing or wrong
 // signature (nothing is posted), 413 a body over 5 MiB, 503 too many bodies
-// being read at once, 404 an endpoint whose secret is not configured (it is
+// being read at once or the store unable to record the delivery, 404 an endpoint whose secret is not configured (it is
 // not mounted at all).
 //
 // A missing or garbled signature header is refused before the body is
@@ -65,6 +68,15 @@ type Notifier interface {
 	Pipeline(ctx context.Context, e commands.PipelineEvent) error
 }
 
+// Deliveries remembers the deliveries being or already handled, for days
+// and across restarts (store.Rules.ClaimWebhookDelivery): a claim reports
+// whether it was the first of its key, a forget lets the key be claimed
+// again.
+type Deliveries interface {
+	ClaimWebhookDelivery(key string) (bool, error)
+	ForgetWebhookDelivery(key string) error
+}
+
 // Secrets are the shared secrets of the services' webhooks; an empty one
 // leaves its endpoint unmounted.
 type Secrets struct {
@@ -77,7 +89,7 @@ type Server struct {
 	notify  Notifier
 	bg      *commands.Background
 	log     zerolog.Logger
-	seen    *seenSet
+	seen    Deliveries
 	lanes   *lanes
 	reading *semaphore.Weighted // the bytes of the bodies being read, at most readBudget
 	timeout time.Duration       // for the background work of one delivery
@@ -131,10 +143,11 @@ func deliveryOutcome(status int, duplicate bool) string {
 	return "error"
 }
 
-// New builds the endpoints; work outlives the request through bg.
-func New(secrets Secrets, n Notifier, bg *commands.Background, log zerolog.Logger) *Server {
+// New builds the endpoints; seen remembers the deliveries handled, and
+// work outlives the request through bg.
+func New(secrets Secrets, n Notifier, seen Deliveries, bg *commands.Background, log zerolog.Logger) *Server {
 	return &Server{secrets: secrets, notify: n, bg: bg, log: log.With().Str("component", "webhooks").Logger(),
-		seen: newSeenSet(4096), lanes: newLanes(), reading: semaphore.NewWeighted(readBudget), timeout: 2 * time.Minute,
+		seen: seen, lanes: newLanes(), reading: semaphore.NewWeighted(readBudget), timeout: 2 * time.Minute,
 		observe: noObserver{}}
 }
 
@@ -161,6 +174,7 @@ func (s *Server) Register(mux *http.ServeMux) []string {
 // the work it asks for.
 type delivery struct {
 	id    string
+	kind  string // the event type, hashed with the body: the body alone may not say it (GitHub's)
 	event string // what it is, for the log
 	// order names the deliveries this one must follow: those with the same
 	// order run one after another, as accepted. A pull request's follow-ups
@@ -218,19 +232,19 @@ func (s *Server) handler(ep endpoint) http.Handler {
 			answer(w, http.StatusBadRequest, "payload unreadable")
 			return
 		}
-		if d.id == "" {
-			// No delivery id: the same bytes are the same delivery.
-			sum := sha256.Sum256(body)
-			d.id = "sha256:" + hex.EncodeToString(sum[:])
-		}
 		dlog := log.With().Str("event", d.event).Str("delivery", d.id).Logger()
 		if d.run == nil {
 			dlog.Debug().Msg("webhook ignored: nothing to do for this event")
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		key := ep.service + "/" + d.id
-		if !s.seen.add(key) {
+		keys, first, err := s.claim(ep.service, d, body)
+		if err != nil {
+			dlog.Error().Err(err).Msg("webhook refused: the delivery could not be recorded")
+			answer(w, http.StatusServiceUnavailable, "could not record the delivery; try again")
+			return
+		}
+		if !first {
 			duplicate = true
 			dlog.Info().Msg("webhook redelivered; already handled")
 			answer(w, http.StatusOK, "already handled")
@@ -243,12 +257,47 @@ func (s *Server) handler(ep endpoint) http.Handler {
 			if err := d.run(ctx); err != nil {
 				// Nothing was told: let a redelivery (by hand, or the
 				// service's retry) try again.
-				s.seen.forget(key)
+				s.forget(dlog, keys)
 				dlog.Warn().Err(err).Msg("notifying Slack of a webhook failed; a redelivery will be handled")
 			}
 		})
 		answer(w, http.StatusOK, "accepted")
 	})
+}
+
+// claim records delivery d of service in the store under its delivery id
+// and under a hash of its event type and body, and reports whether both
+// were new, with the keys to forget if its work fails. A replay of a
+// handled body under a fresh id is not new; its id is forgotten again, so
+// that the store holds only deliveries really being handled.
+func (s *Server) claim(service string, d delivery, body []byte) ([]string, bool, error) {
+	h := sha256.New()
+	h.Write([]byte(d.kind))
+	h.Write([]byte{0})
+	h.Write(body)
+	keys := []string{service + "/body:" + hex.EncodeToString(h.Sum(nil))}
+	if d.id != "" {
+		keys = append([]string{service + "/" + d.id}, keys...)
+	}
+	var claimed []string
+	for _, k := range keys {
+		first, err := s.seen.ClaimWebhookDelivery(k)
+		if err != nil || !first {
+			s.forget(s.log, claimed)
+			return nil, false, err
+		}
+		claimed = append(claimed, k)
+	}
+	return keys, true, nil
+}
+
+// forget drops keys from the store, so that a redelivery is handled.
+func (s *Server) forget(log zerolog.Logger, keys []string) {
+	for _, k := range keys {
+		if err := s.seen.ForgetWebhookDelivery(k); err != nil {
+			log.Error().Err(err).Msg("could not forget a webhook delivery; its redelivery will be taken as handled")
+		}
+	}
 }
 
 // bodyRefusal is the answer to a body that could not be read, by status.
@@ -308,14 +357,14 @@ func answer(w http.ResponseWriter, code int, msg string) {
 
 func (s *Server) github(h http.Header, body []byte) (delivery, error) {
 	e, err := DecodeGitHub(h.Get("X-GitHub-Event"), h.Get("Content-Type"), body)
-	d := delivery{id: h.Get("X-GitHub-Delivery"), event: cmp.Or(h.Get("X-GitHub-Event"), "unnamed") + " " + e.Action, order: prOrder(e.Number)}
+	d := delivery{id: h.Get("X-GitHub-Delivery"), kind: h.Get("X-GitHub-Event"), event: cmp.Or(h.Get("X-GitHub-Event"), "unnamed") + " " + e.Action, order: prOrder(e.Number)}
 	d.run = func(ctx context.Context) error { return s.notify.PullRequest(ctx, e) }
 	return d, err
 }
 
 func (s *Server) heroku(_ http.Header, body []byte) (delivery, error) {
 	e, err := DecodeHeroku(body)
-	d := delivery{id: e.DeliveryID, event: cmp.Or(e.Resource, "unnamed") + " " + e.Action}
+	d := delivery{id: e.DeliveryID, kind: "heroku", event: cmp.Or(e.Resource, "unnamed") + " " + e.Action}
 	switch {
 	case e.Release != nil:
 		d.run = func(ctx context.Context) error { return s.notify.Release(ctx, *e.Release) }
@@ -329,7 +378,7 @@ func (s *Server) semaphore(h http.Header, body []byte) (delivery, error) {
 	e, err := DecodeSemaphore(body)
 	// Semaphore sends every attempt with a new X-Semaphore-Webhook-Id, so
 	// the header cannot tell a resend: the pipeline and its outcome can.
-	d := delivery{id: h.Get("X-Semaphore-Webhook-Id"), event: "pipeline " + e.Result}
+	d := delivery{id: h.Get("X-Semaphore-Webhook-Id"), kind: "semaphore", event: "pipeline " + e.Result}
 	if e.PipelineID != "" {
 		d.id = "pipeline:" + e.PipelineID + "/" + e.State + "/" + e.Result
 	}
@@ -396,49 +445,4 @@ func (l *lanes) next(order string) func(context.Context) {
 	}
 	l.waiting[order] = q[1:]
 	return q[0]
-}
-
-// seenSet remembers the newest deliveries, so that a redelivery posts
-// nothing twice. It lives in memory and is bounded: after a restart, or
-// thousands of deliveries later, an old delivery would be handled again —
-// the services redeliver within minutes (Heroku's sync retries, Semaphore's
-// timeouts) or by hand, and the messages themselves are idempotent where it
-// matters (a pull request is announced once per thread).
-type seenSet struct {
-	mu    sync.Mutex     // guards keys, ring and next
-	keys  map[string]int // key → its place in ring
-	ring  []string
-	next  int
-	limit int
-}
-
-func newSeenSet(limit int) *seenSet {
-	return &seenSet{keys: map[string]int{}, ring: make([]string, limit), limit: limit}
-}
-
-// add records key and reports whether it was new.
-func (s *seenSet) add(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.keys[key]; ok {
-		return false
-	}
-	if old := s.ring[s.next]; old != "" {
-		delete(s.keys, old)
-	}
-	s.ring[s.next] = key
-	s.keys[key] = s.next
-	s.next = (s.next + 1) % s.limit
-	return true
-}
-
-// forget drops key, so that its next delivery is handled: a delivery whose
-// work failed was not really handled.
-func (s *seenSet) forget(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if i, ok := s.keys[key]; ok {
-		s.ring[i] = ""
-		delete(s.keys, key)
-	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 // notes is a Notifier that records what it was told.
@@ -41,6 +42,31 @@ func (n *notes) Release(_ context.Context, e commands.ReleaseEvent) error { retu
 func (n *notes) Build(_ context.Context, e commands.BuildEvent) error     { return n.add(e) }
 func (n *notes) Pipeline(_ context.Context, e commands.PipelineEvent) error {
 	return n.add(e)
+}
+
+// memory is a Deliveries in memory, as the store keeps them.
+type memory struct {
+	mu   sync.Mutex // guards keys
+	keys map[string]bool
+}
+
+func newMemory() *memory { return &memory{keys: map[string]bool{}} }
+
+func (m *memory) ClaimWebhookDelivery(key string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.keys[key] {
+		return false, nil
+	}
+	m.keys[key] = true
+	return true, nil
+}
+
+func (m *memory) ForgetWebhookDelivery(key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.keys, key)
+	return nil
 }
 
 func (n *notes) all() []any {
@@ -89,7 +115,9 @@ func TestEndpoints(t *testing.T) {
 	}{
 		{"github accepted", []delivery{{"github", pr, ghHeaders("d-1"), true}}, []int{200}, 1},
 		{"github redelivered", []delivery{{"github", pr, ghHeaders("d-1"), true}, {"github", pr, ghHeaders("d-1"), true}}, []int{200, 200}, 1},
-		{"github two deliveries", []delivery{{"github", pr, ghHeaders("d-1"), true}, {"github", pr, ghHeaders("d-2"), true}}, []int{200, 200}, 2},
+		// The delivery id is not signed: the same body under new ids is a replay.
+		{"github replayed under new delivery ids", []delivery{{"github", pr, ghHeaders("d-1"), true}, {"github", pr, ghHeaders("d-2"), true}, {"github", pr, ghHeaders("d-3"), true}}, []int{200, 200, 200}, 1},
+		{"github two events", []delivery{{"github", pr, ghHeaders("d-1"), true}, {"github", payload(t, "github-pull_request-synchronize.json"), ghHeaders("d-2"), true}}, []int{200, 200}, 2},
 		{"github unsigned", []delivery{{"github", pr, ghHeaders("d-1"), false}}, []int{401}, 0},
 		{"github signed with another secret", []delivery{{"github", pr, map[string]string{"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": "sha256=" + strings.Repeat("ab", 32)}, false}}, []int{401}, 0},
 		{"github ping", []delivery{{"github", []byte(`{"zen":"Speak like a human."}`), map[string]string{"X-GitHub-Event": "ping"}, true}}, []int{204}, 0},
@@ -119,9 +147,9 @@ func TestEndpoints(t *testing.T) {
 		{"semaphore: another pipeline", []delivery{
 			{"semaphore", failed, semID("w-1"), true}, {"semaphore", another, semID("w-2"), true},
 		}, []int{200, 200}, 2},
-		{"semaphore without a pipeline id: the webhook id", []delivery{
+		{"semaphore without a pipeline id: the webhook id, then the bytes", []delivery{
 			{"semaphore", noPipelineID, semID("w-1"), true}, {"semaphore", noPipelineID, semID("w-1"), true}, {"semaphore", noPipelineID, semID("w-2"), true},
-		}, []int{200, 200, 200}, 2},
+		}, []int{200, 200, 200}, 1},
 		{"semaphore without any id: the bytes", []delivery{
 			{"semaphore", noPipelineID, nil, true}, {"semaphore", noPipelineID, nil, true},
 		}, []int{200, 200}, 1},
@@ -133,7 +161,7 @@ func TestEndpoints(t *testing.T) {
 			n := newNotes()
 			bg := commands.NewBackground(context.Background())
 			mux := http.NewServeMux()
-			New(secrets, n, bg, zerolog.Nop()).Register(mux)
+			New(secrets, n, newMemory(), bg, zerolog.Nop()).Register(mux)
 			srv := httptest.NewServer(mux)
 			defer srv.Close()
 			for i, d := range tc.deliveries {
@@ -166,7 +194,7 @@ func TestEndpointLimitsAndMounting(t *testing.T) {
 	n := newNotes()
 	bg := commands.NewBackground(context.Background())
 	mux := http.NewServeMux()
-	paths := New(Secrets{GitHub: "s"}, n, bg, zerolog.Nop()).Register(mux)
+	paths := New(Secrets{GitHub: "s"}, n, newMemory(), bg, zerolog.Nop()).Register(mux)
 	if len(paths) != 1 || paths[0] != "/webhooks/github" {
 		t.Fatalf("mounted %v; want only /webhooks/github", paths)
 	}
@@ -217,32 +245,13 @@ func TestEndpointLimitsAndMounting(t *testing.T) {
 	}
 }
 
-func TestSeenSetIsBounded(t *testing.T) {
-	s := newSeenSet(3)
-	for _, k := range []string{"a", "b", "c"} {
-		if !s.add(k) {
-			t.Fatalf("%s reported as seen", k)
-		}
-	}
-	if s.add("a") {
-		t.Fatal("a redelivery was not recognised")
-	}
-	s.add("d") // pushes out "a"
-	if !s.add("a") {
-		t.Fatal("the oldest key was kept beyond the bound")
-	}
-	if len(s.keys) != 3 {
-		t.Fatalf("%d keys kept; want 3", len(s.keys))
-	}
-}
-
 // Concurrent deliveries: each pipeline's result is handled once, however
 // many copies race, each with its own webhook id as Semaphore sends them.
 func TestConcurrentDeliveries(t *testing.T) {
 	n := newNotes()
 	bg := commands.NewBackground(context.Background())
 	mux := http.NewServeMux()
-	New(Secrets{Semaphore: "s"}, n, bg, zerolog.Nop()).Register(mux)
+	New(Secrets{Semaphore: "s"}, n, newMemory(), bg, zerolog.Nop()).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	failed := payload(t, "semaphore-branch-failed.json")
@@ -271,25 +280,6 @@ func TestConcurrentDeliveries(t *testing.T) {
 	bg.Wait(5 * time.Second)
 	if got := len(n.all()); got != 4 {
 		t.Errorf("notified %d times; want 4 (one per pipeline)", got)
-	}
-}
-
-func TestSeenSetForget(t *testing.T) {
-	s := newSeenSet(3)
-	s.add("a")
-	s.forget("a")
-	if !s.add("a") {
-		t.Fatal("a forgotten key was still seen")
-	}
-	// "a" now sits in the second place; refilling the first must not drop it.
-	s.add("b")
-	s.add("c") // the first place again
-	if s.add("a") {
-		t.Fatal("a key forgotten and added again was dropped with its old place")
-	}
-	s.forget("never added")
-	if len(s.keys) != 3 {
-		t.Fatalf("%d keys kept; want 3", len(s.keys))
 	}
 }
 
@@ -322,7 +312,7 @@ func TestFailedNotificationIsHandledAgain(t *testing.T) {
 	f := &flaky{fails: 1}
 	bg := commands.NewBackground(context.Background())
 	mux := http.NewServeMux()
-	New(Secrets{GitHub: "s"}, f, bg, zerolog.Nop()).Register(mux)
+	New(Secrets{GitHub: "s"}, f, newMemory(), bg, zerolog.Nop()).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	body := payload(t, "github-pull_request-opened.json")
@@ -387,7 +377,7 @@ func TestDeliveriesOfAPullRequestRunInOrder(t *testing.T) {
 	n := &threadNotes{announce: 50 * time.Millisecond}
 	bg := commands.NewBackground(context.Background())
 	mux := http.NewServeMux()
-	srv0 := New(Secrets{GitHub: "gh", Semaphore: "sem"}, n, bg, zerolog.Nop())
+	srv0 := New(Secrets{GitHub: "gh", Semaphore: "sem"}, n, newMemory(), bg, zerolog.Nop())
 	srv0.Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -443,19 +433,11 @@ func TestLanes(t *testing.T) {
 	l.run(bg, "pr:7", record("7 second"))
 	l.run(bg, "pr:8", record("8"))
 	l.run(bg, "", record("free"))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitfor.True(t, "pr:8's and the free work to run while pr:7's waits", func() bool {
 		mu.Lock()
-		n := len(ran)
-		mu.Unlock()
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("other orders waited for pr:7's work; ran %v", ran)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(ran) == 2
+	})
 	close(hold)
 	bg.Wait(5 * time.Second)
 	if got := strings.Join(ran[2:], ", "); got != "7 first, 7 second" {

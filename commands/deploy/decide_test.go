@@ -17,6 +17,7 @@ import (
 	"github.com/devy-chatops/devy/commands/commandstest"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/internal/waitfor"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -67,16 +68,13 @@ func TestApprovalOutlastsASlowMessageUpdate(t *testing.T) {
 	if _, err := r.Click(t.Context(), commands.Action{ActionID: ActionApprove, Value: "1", UserID: "U2", ChannelID: req.Channel, MessageTS: req.MessageTS}); err != nil {
 		t.Fatalf("approve: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for req.Status == store.StatusPending || req.Status == store.StatusPromoting {
-		if time.Now().After(deadline) {
-			t.Fatalf("request #1 is still %s after 10 s", req.Status)
-		}
-		time.Sleep(10 * time.Millisecond)
-		if req, err = st.Request(1); err != nil {
+	req = waitfor.Value(t, "request #1 to finish", func() (store.PromotionRequest, bool) {
+		r, err := st.Request(1)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
+		return r, r.Status != store.StatusPending && r.Status != store.StatusPromoting
+	})
 	if req.Status != store.StatusSucceeded || len(sb.Heroku.Promotions()) != 1 {
 		t.Fatalf("request #1 ended %s (%s) after %d promotion calls; want succeeded after 1", req.Status, req.Note, len(sb.Heroku.Promotions()))
 	}
@@ -154,14 +152,13 @@ func TestLostAnswerToThePromotionCallIsSettledFromProduction(t *testing.T) {
 	if _, err := r.Click(t.Context(), commands.Action{ActionID: ActionApprove, Value: "1", UserID: "U2", ChannelID: req.Channel, MessageTS: req.MessageTS}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for req.Status == store.StatusPending || req.Status == store.StatusPromoting {
-		if time.Now().After(deadline) {
-			t.Fatalf("request #1 is still %s", req.Status)
+	req = waitfor.Value(t, "request #1 to finish", func() (store.PromotionRequest, bool) {
+		r, err := st.Request(1)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-		req, _ = st.Request(1)
-	}
+		return r, r.Status != store.StatusPending && r.Status != store.StatusPromoting
+	})
 	if req.Status != store.StatusSucceeded || len(sb.Heroku.Promotions()) != 1 {
 		t.Fatalf("request #1 ended %s (%s) after %d promotion calls; want succeeded after 1", req.Status, req.Note, len(sb.Heroku.Promotions()))
 	}

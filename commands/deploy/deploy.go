@@ -285,9 +285,13 @@ func (d *Desk) Warm(ctx context.Context) {
 		}
 		return
 	}
-	if _, err := d.readStatus(ctx); err != nil && ctx.Err() == nil {
-		d.log.Warn().Err(err).Msg("reading the status at start failed; the first command will try again")
+	if _, err := d.readStatus(ctx); err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn().Err(err).Msg("reading the status at start failed; the first command will try again")
+		}
+		return
 	}
+	d.log.Debug().Msg("pipeline and status read at start")
 }
 
 // readPipeline reads the pipeline from Heroku; concurrent reads share one.

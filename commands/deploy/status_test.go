@@ -112,7 +112,7 @@ func TestStatusWaitersAllHearAFailedRead(t *testing.T) {
 	release := make(chan struct{})
 	sb.Heroku.SetHook(func() { <-release })
 	// The read's first request fails, and with it the read.
-	sb.Heroku.FailNext("GET", "*", 503, nil, `{"id":"unavailable","message":"Heroku is down for maintenance"}`)
+	sb.Heroku.FailNext("GET", "*", 503, nil, `{"id":"unavailable","message":"Heroku is down for maintenance"}`).Require(t)
 	a, b := askStatus(t, r, "U01"), askStatus(t, r, "U02")
 	close(release)
 	for _, c := range []<-chan answer{a, b} {

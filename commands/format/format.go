@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/devy-chatops/devy/integrations/apierr"
 	"github.com/devy-chatops/devy/integrations/semaphore"
@@ -20,6 +21,26 @@ var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 // Escape keeps text from outside (titles, commit messages, logins) from
 // turning into Slack mentions, links or entities.
 func Escape(s string) string { return escaper.Replace(s) }
+
+// Link is label linked to url as Slack's <url|label>, label escaped. A url
+// that is not http(s) or holds what would end the link early ('|', '<',
+// '>', spaces) — a payload's field can be anything — gives the label
+// alone, as text.
+func Link(url, label string) string {
+	if !safeURL(url) {
+		return Escape(label)
+	}
+	return "<" + Escape(url) + "|" + Escape(label) + ">"
+}
+
+func safeURL(u string) bool {
+	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return false
+	}
+	return !strings.ContainsFunc(u, func(r rune) bool {
+		return r == '|' || r == '<' || r == '>' || r <= ' ' || r == 0x7f || unicode.IsSpace(r)
+	})
+}
 
 // Plural is the "s" a count of n takes.
 func Plural(n int) string {

@@ -17,6 +17,21 @@ func TestEscape(t *testing.T) {
 	}
 }
 
+func TestLink(t *testing.T) {
+	for _, tc := range []struct{ url, label, want string }{
+		{"https://github.com/acme/shop/pull/7", "#7 <b> & co", "<https://github.com/acme/shop/pull/7|#7 &lt;b&gt; &amp; co>"},
+		{"https://x.test/a?b=1&c=2", "x", "<https://x.test/a?b=1&amp;c=2|x>"},
+		{"https://x.test/|Approve><!channel>", "#7", "#7"},
+		{"https://x.test/a b", "#7", "#7"},
+		{"javascript:alert(1)", "#7", "#7"},
+		{"", "<!here>", "&lt;!here&gt;"},
+	} {
+		if got := Link(tc.url, tc.label); got != tc.want {
+			t.Errorf("Link(%q, %q) = %q, want %q", tc.url, tc.label, got, tc.want)
+		}
+	}
+}
+
 func TestCommit(t *testing.T) {
 	url := func(sha string) string { return "https://github.com/acme/shop/commit/" + sha }
 	tests := []struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -280,8 +281,8 @@ func (n *Notifier) prFollowUp(e commands.PREvent) commands.Message {
 	case "synchronize":
 		head := cmp.Or(e.After, e.HeadSHA)
 		text = fmt.Sprintf("⬆️ New commits on `%s`: now at %s", format.Escape(e.Branch), n.shaLink(head))
-		if e.Before != "" && n.github != nil && !allZero(e.Before) {
-			text += fmt.Sprintf(" (<%s|what changed>)", n.github.CompareURL(e.Before, head))
+		if n.github != nil && github.IsSHA(e.Before) && github.IsSHA(head) && !allZero(e.Before) {
+			text += " (" + format.Link(n.github.CompareURL(e.Before, head), "what changed") + ")"
 		}
 		if e.Sender != "" {
 			text += ", pushed by " + n.person(e.Sender)
@@ -298,7 +299,7 @@ func (n *Notifier) prFollowUp(e commands.PREvent) commands.Message {
 		if ra, ok := n.liveReviewApp(e.Number); ok {
 			app := "Its review app"
 			if ra.AppName != "" {
-				app = fmt.Sprintf("Its review app *%s*", ra.AppName)
+				app = fmt.Sprintf("Its review app *%s*", format.Escape(ra.AppName))
 			}
 			blocks = append(blocks, commands.Section{Text: text}, commands.Section{Text: fmt.Sprintf(
 				"%s is still there, costing dyno hours: `@Devy reviewapp %d destroy` here (or `/reviewapp %d destroy` in a channel) deletes it.", app, e.Number, e.Number)})
@@ -322,9 +323,9 @@ func (n *Notifier) liveReviewApp(pr int) (store.ReviewApp, bool) {
 
 func prTitle(e commands.PREvent) string {
 	if e.Title == "" {
-		return fmt.Sprintf("<%s|#%d>", e.URL, e.Number)
+		return format.Link(e.URL, fmt.Sprintf("#%d", e.Number))
 	}
-	return fmt.Sprintf("<%s|#%d %s>", e.URL, e.Number, format.Escape(format.Clip(e.Title, 150)))
+	return format.Link(e.URL, fmt.Sprintf("#%d %s", e.Number, format.Clip(e.Title, 150)))
 }
 
 func branchLine(e commands.PREvent) string {
@@ -418,7 +419,7 @@ var deployDescription = regexp.MustCompile(`^Deploy ([0-9a-f]{7,40})\b`)
 func (n *Notifier) stagingMessage(ctx context.Context, p heroku.Pipeline, e commands.ReleaseEvent) commands.Message {
 	commit := n.releaseCommit(ctx, e)
 	head := fmt.Sprintf("🚚 New staging release: *%s* v%d", format.Escape(e.AppName), e.Version)
-	fields := []string{"*Commit*\n" + n.shaLink(commit), "*Released by*\n" + cmp.Or(e.UserEmail, "unknown")}
+	fields := []string{"*Commit*\n" + n.shaLink(commit), "*Released by*\n" + format.Escape(cmp.Or(e.UserEmail, "unknown"))}
 	if e.Description != "" {
 		fields = append(fields, "*Heroku says*\n"+format.Escape(format.Clip(e.Description, 200)))
 	}
@@ -429,7 +430,7 @@ func (n *Notifier) stagingMessage(ctx context.Context, p heroku.Pipeline, e comm
 			{ActionID: commands.ActionRequest, Text: "Request promotion", Value: e.ID, Style: "primary"},
 		}}, commands.Context{Texts: []string{"The button asks for a reviewed promotion, like `/deploy promote`; someone else approves it."}})
 	}
-	return commands.Message{Text: fmt.Sprintf("New staging release %s v%d (%s). %s", e.AppName, e.Version, format.Short(commit), plainSentence(ahead)), Blocks: blocks}
+	return commands.Message{Text: fmt.Sprintf("New staging release %s v%d (%s). %s", format.Escape(e.AppName), e.Version, format.Escape(format.Short(commit)), plainSentence(ahead)), Blocks: blocks}
 }
 
 // aheadOfProduction says how far staging's commit is ahead of production,
@@ -454,7 +455,7 @@ func (n *Notifier) aheadOfProduction(ctx context.Context, p heroku.Pipeline, com
 	if err != nil {
 		return "Commits ahead of production: unknown (" + format.Failure(err) + ").", true
 	}
-	s := fmt.Sprintf("<%s|%d commit%s ahead> of production (*%s* v%d · %s).", c.URL, c.AheadBy, format.Plural(c.AheadBy), format.Escape(prodApp.Name), prod.Version, n.shaLink(prod.Commit))
+	s := fmt.Sprintf("%s of production (*%s* v%d · %s).", format.Link(c.URL, fmt.Sprintf("%d commit%s ahead", c.AheadBy, format.Plural(c.AheadBy))), format.Escape(prodApp.Name), prod.Version, n.shaLink(prod.Commit))
 	if c.BehindBy > 0 {
 		s += fmt.Sprintf(" ⚠️ Also %d behind: promoting would take commits out of production.", c.BehindBy)
 	}
@@ -525,7 +526,7 @@ func (n *Notifier) releaseFailedMessage(e commands.ReleaseEvent, stage string) c
 	if e.Description != "" {
 		text += herokuSays(e.Description)
 	} else {
-		text += fmt.Sprintf(" `heroku releases:output v%d -a %s` shows its log.", e.Version, e.AppName)
+		text += fmt.Sprintf(" `heroku releases:output v%d -a %s` shows its log.", e.Version, format.Escape(e.AppName))
 	}
 	return commands.Message{Text: text}
 }
@@ -556,7 +557,8 @@ func (n *Notifier) Build(ctx context.Context, e commands.BuildEvent) error {
 	text += "."
 	m := commands.Message{Text: text, Blocks: []commands.Block{commands.Section{Text: text}}}
 	if e.ID != "" && e.AppName != "" {
-		m.Blocks = append(m.Blocks, commands.Context{Texts: []string{fmt.Sprintf("<https://dashboard.heroku.com/apps/%s/activity/builds/%s|Heroku's build log> has the details.", e.AppName, e.ID)}})
+		log := "https://dashboard.heroku.com/apps/" + url.PathEscape(e.AppName) + "/activity/builds/" + url.PathEscape(e.ID)
+		m.Blocks = append(m.Blocks, commands.Context{Texts: []string{format.Link(log, "Heroku's build log") + " has the details."}})
 	}
 	if _, err := n.poster.Post(ctx, n.cfg.DeployChannel, "", m); err != nil {
 		return fmt.Errorf("post the failed build of %s: %w", app, err)
@@ -622,15 +624,11 @@ func (n *Notifier) pipelineMessage(ctx context.Context, e commands.PipelineEvent
 	var fields []string
 	link := n.workflowURL(e)
 	name := cmp.Or(e.Name, "Pipeline")
-	if link != "" {
-		fields = append(fields, fmt.Sprintf("*Pipeline*\n<%s|%s>", link, format.Escape(name)))
-	} else {
-		fields = append(fields, "*Pipeline*\n"+format.Escape(name))
-	}
+	fields = append(fields, "*Pipeline*\n"+format.Link(link, name))
 	if d := duration(e); d > 0 {
 		fields = append(fields, "*Duration*\n"+format.Elapsed(d))
 	}
-	text := fmt.Sprintf("%s %s at %s", icon, what, format.Short(e.SHA))
+	text := fmt.Sprintf("%s %s at %s", icon, what, format.Escape(format.Short(e.SHA)))
 	if result == "failed" || result == "stopped" || result == "canceled" {
 		if e.ResultReason != "" {
 			fields = append(fields, "*Reason*\n"+format.Escape(reasonWords(e.ResultReason)))
@@ -718,7 +716,7 @@ func (n *Notifier) workflowURL(e commands.PipelineEvent) string {
 	case n.ci != nil:
 		return n.ci.WorkflowURL(e.WorkflowID)
 	case e.Organization != "" && !strings.ContainsAny(e.Organization, "/:@?#"):
-		return "https://" + e.Organization + ".semaphoreci.com/workflows/" + e.WorkflowID
+		return "https://" + e.Organization + ".semaphoreci.com/workflows/" + url.PathEscape(e.WorkflowID)
 	}
 	return ""
 }

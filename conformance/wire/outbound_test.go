@@ -129,14 +129,7 @@ func (d *devy) checkOutbound(corpus string) {
 // skipped "known defect" subtest naming the rule, so that the rest of the
 // suite stays useful. An entry that no longer matches fails the test, so
 // the list cannot outlive the fix.
-var knownDefects = map[string][]struct{ what, match string }{
-	"TestSocketMode": {
-		{
-			what:  "a block_actions click from a modal (container type view: no channel, no response_url) on a button Devy does not know is answered with chat.postEphemeral without a channel (slack/socket-mode/envelope.interactive.block_actions.modal_static_select_large.python-slack-sdk.json); Slack refuses it, so nobody sees the answer: drop it with a log line instead",
-			match: `chat.postEphemeral requires the argument "channel"`,
-		},
-	},
-}
+var knownDefects = map[string][]struct{ what, match string }{}
 
 func knownDefect(test, msg string) (string, bool) {
 	for _, k := range knownDefects[test] {

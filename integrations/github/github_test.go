@@ -440,7 +440,7 @@ func TestUnreachable(t *testing.T) {
 func TestFakeFailuresReachTheUser(t *testing.T) {
 	fake, c := newFake(t)
 	sha := fake.Commit("one", "alice", "a.go")
-	fake.FailNext("GET", "/repos/acme/shop/tarball/*", http.StatusServiceUnavailable, nil, "")
+	fake.FailNext("GET", "/repos/acme/shop/tarball/*", http.StatusServiceUnavailable, nil, "").Require(t)
 	if _, err := c.TarballURL(context.Background(), sha); apierr.StatusCode(err) != 503 {
 		t.Fatalf("first call: got %v, want a 503", err)
 	}

@@ -371,7 +371,7 @@ func TestReviewApps(t *testing.T) {
 	fake, c := newFake(t)
 	ctx := context.Background()
 	pid := fake.AddPipeline("acme")
-	fake.FailReviewApp("broken", "Couldn't build: no buildpack")
+	fake.FailReviewApp("broken", "Couldn't build: no buildpack").Require(t)
 
 	ra, err := c.CreateReviewApp(ctx, pid, "feature/login", 42, "https://codeload.example.com/acme/tar.gz/abc123", "abc123")
 	if err != nil {
@@ -547,7 +547,7 @@ func TestFailureInALaterCallNamesThatStep(t *testing.T) {
 	fake, c := newFake(t)
 	fake.AddApp("", "web", "")
 	fake.Release("web", "abc", "ann@example.com", "Deploy abc")
-	fake.FailNext("GET", "/apps/web/slugs/*", 503, http.Header{"Retry-After": {"3"}}, `{"id":"service_unavailable","message":"API is temporarily unavailable."}`)
+	fake.FailNext("GET", "/apps/web/slugs/*", 503, http.Header{"Retry-After": {"3"}}, `{"id":"service_unavailable","message":"API is temporarily unavailable."}`).Require(t)
 
 	_, err := c.CurrentRelease(context.Background(), "web")
 	e := asAPIError(t, err)

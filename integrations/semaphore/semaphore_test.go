@@ -302,7 +302,7 @@ func TestUnreachable(t *testing.T) {
 func TestFakeFailuresReachTheUser(t *testing.T) {
 	fake, c := newFake(t)
 	fake.AddPipeline("master", sha(1), "done", "passed")
-	fake.FailNext("GET", "/api/v1alpha/pipelines", 503, nil, "Service Unavailable")
+	fake.FailNext("GET", "/api/v1alpha/pipelines", 503, nil, "Service Unavailable").Require(t)
 	if _, _, err := c.CommitState(context.Background(), sha(1), ""); apierr.StatusCode(err) != 503 {
 		t.Fatalf("got %v, want 503", err)
 	}

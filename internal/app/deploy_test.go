@@ -145,7 +145,7 @@ func TestPromotionGates(t *testing.T) {
 			}},
 		{name: "Heroku down", user: alice, chan_: devyChan, text: "promote", want: "Heroku answered 503",
 			setup: func(h *harness) {
-				h.sb.Heroku.FailNext("GET", "/apps/*", 503, nil, `{"id":"unavailable","message":"down"}`)
+				h.sb.Heroku.FailNext("GET", "/apps/*", 503, nil, `{"id":"unavailable","message":"down"}`).Require(h.t)
 			}},
 		{name: "bad lock duration", user: alice, chan_: devyChan, text: "lock for 2x", want: "give a duration such as"},
 		{name: "lock over the limit", user: alice, chan_: devyChan, text: "lock for 99d", want: "A lock lasts at most 7 days"},
@@ -208,7 +208,9 @@ func TestApprovalRefusals(t *testing.T) {
 			}},
 		{name: "expired", env: map[string]string{"DEVY_APPROVAL_TTL": "1ms"}, by: bob, want: "expired"},
 		{name: "Heroku unreachable while checking fails closed", by: bob, want: "Heroku answered 500",
-			before: func(h *harness) { h.sb.Heroku.FailNext("GET", "/apps/*", 500, nil, `{"id":"x","message":"boom"}`) }},
+			before: func(h *harness) {
+				h.sb.Heroku.FailNext("GET", "/apps/*", 500, nil, `{"id":"x","message":"boom"}`).Require(h.t)
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -370,7 +372,7 @@ func TestExactlyOnePromotionUnderConcurrentClicksAndRedelivery(t *testing.T) {
 
 func TestPromotionTargetFailureShowsHerokusError(t *testing.T) {
 	h := start(t, nil)
-	h.sb.Heroku.FailPromotionTo(sandbox.ProductionEU, "User does not have access to that app")
+	h.sb.Heroku.FailPromotionTo(sandbox.ProductionEU, "User does not have access to that app").Require(t)
 	req := h.request(alice)
 	h.click(req, "deploy.approve", bob)
 	m := h.finished(req, "failed")
@@ -405,7 +407,7 @@ func TestRestartMidPromotionResumesWithoutPromotingTwice(t *testing.T) {
 
 func TestLostPromotionCallIsNotRetried(t *testing.T) {
 	h := start(t, nil)
-	h.sb.Heroku.FailNext("POST", "/pipeline-promotions", 503, nil, `{"id":"unavailable","message":"try later"}`)
+	h.sb.Heroku.FailNext("POST", "/pipeline-promotions", 503, nil, `{"id":"unavailable","message":"try later"}`).Require(t)
 	req := h.request(alice)
 	h.click(req, "deploy.approve", bob)
 	m := h.finished(req, "unknown")

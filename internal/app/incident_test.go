@@ -497,7 +497,7 @@ func TestPostmortemWithoutGitHubIsPostedAsMarkdown(t *testing.T) {
 	}{
 		{name: "GitHub down", want: "GitHub failed (GitHub answered 503)",
 			setup: func(h *harness) {
-				h.sb.GitHub.FailNext("POST", "/repos/acme/shop/issues", 503, nil, `{"message":"Service Unavailable"}`)
+				h.sb.GitHub.FailNext("POST", "/repos/acme/shop/issues", 503, nil, `{"message":"Service Unavailable"}`).Require(h.t)
 			}},
 		{name: "GitHub not configured", env: map[string]string{"GITHUB_REPOSITORY": "", "GITHUB_TOKEN": ""}, want: "GitHub is not configured"},
 	}
@@ -637,7 +637,7 @@ func TestShellIncident(t *testing.T) {
 // to do instead.
 func TestIncidentOpenSurvivesSlackFailures(t *testing.T) {
 	h := start(t, nil) // no #critical channel: the announcement fails
-	h.slack.FailNext("conversations.create", 200, nil, `{"ok":false,"error":"restricted_action"}`)
+	h.slack.FailNext("conversations.create", 200, nil, `{"ok":false,"error":"restricted_action"}`).Require(t)
 	h.slash(alice, otherChan, "/incident", "open Mail is bouncing")
 	m := h.reply(alice, "Opened incident #1 (SEV2)")
 	for _, want := range []string{"couldn't create its channel (restricted_action)", "`/incident update 1 <text>`", "couldn't announce it in #critical (channel_not_found)"} {

@@ -217,7 +217,7 @@ func TestReviewAppHerokuErrorIsShown(t *testing.T) {
 		t.Errorf("failure = %q; want what to do next", failed.Text)
 	}
 	// The create call itself refused: nothing built, the message says so.
-	h.sb.Heroku.FailNext("POST", "/review-apps", 422, nil, `{"id":"invalid_params","message":"Pipeline has no review app config."}`)
+	h.sb.Heroku.FailNext("POST", "/review-apps", 422, nil, `{"id":"invalid_params","message":"Pipeline has no review app config."}`).Require(t)
 	h.slash(alice, devyChan, "/reviewapp", "8")
 	m8 := h.progress(devyChan, "", "8")
 	h.updatedTo(m8, "Failed: Heroku refused: Pipeline has no review app config.")
@@ -351,7 +351,7 @@ func TestReviewAppFromAPullRequestsThread(t *testing.T) {
 	h.updatedTo(h.progress(otherChan, parent, "8"), "Ready: <https://shop-pr-8.herokuapp.com/>")
 
 	// Slack will not show Devy the thread: the asker is told what to type.
-	h.slack.FailNext("conversations.replies", 200, nil, `{"ok":false,"error":"missing_scope","needed":"channels:history"}`)
+	h.slack.FailNext("conversations.replies", 200, nil, `{"ok":false,"error":"missing_scope","needed":"channels:history"}`).Require(t)
 	h.mentionDevy(bob, otherChan, parent, "reviewapp")
 	h.reply(bob, "I couldn't read this thread's first message to find its pull request; type `@Devy reviewapp 123`")
 

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/devy-chatops/devy/config"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 // startShell runs `devy shell` with no accounts (the sandbox). expect types
@@ -38,13 +39,9 @@ func startShell(t *testing.T) (expect func(line, want string), typing io.Writer)
 		if line != "" {
 			fmt.Fprintln(keys, line)
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for !strings.Contains(out.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("after %q the shell never showed %q; it showed:\n%s", line, want, out.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitfor.True(t, fmt.Sprintf("the shell to show %q after %q", want, line), func() bool {
+			return strings.Contains(out.String(), want)
+		})
 	}
 	return expect, keys
 }
@@ -123,11 +120,9 @@ func TestShellStopsWaitingOnInterrupt(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard) }()
 	fmt.Fprint(keys, "/deploy promote\nas bob\nclick 1\nquit\n")
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out.String(), "Waiting for running work"); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the shell never waited; it showed:\n%s", out.String())
-		}
-	}
+	waitfor.True(t, "the shell to wait for running work", func() bool {
+		return strings.Contains(out.String(), "Waiting for running work")
+	})
 	cancel()
 	select {
 	case err := <-done:

@@ -51,7 +51,7 @@ func newSignalSimulator(cfg config.Config, log zerolog.Logger, bg *commands.Back
 	if s.token == "" {
 		s.token = shellAlertToken
 	}
-	srv := webhooks.New(webhooks.Secrets{}, nil, bg, log)
+	srv := webhooks.New(webhooks.Secrets{}, nil, nil, bg, log)
 	srv.RegisterSignals(s.mux, webhooks.SignalSecrets{SentryClientSecret: s.secret, AlertmanagerToken: s.token}, sig, nil)
 	return s
 }

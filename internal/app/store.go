@@ -17,10 +17,11 @@ import (
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/store/bolt"
 	"github.com/devy-chatops/devy/store/pg"
+	"github.com/devy-chatops/devy/webhooks"
 )
 
 // state is everything Devy keeps: what the commands need of a store, plus
-// the health check. *bolt.DB (bbolt, one process) and *pg.DB (PostgreSQL,
+// the webhooks' deliveries and the health check. *bolt.DB (bbolt, one process) and *pg.DB (PostgreSQL,
 // any number of processes) both provide it.
 type state interface {
 	deploy.Store
@@ -30,6 +31,7 @@ type state interface {
 	statsDB
 	signalDB
 	requestDB
+	webhooks.Deliveries
 	Ping() error
 	Close() error
 }

@@ -46,9 +46,16 @@ func buildNotifications(cfg config.Config, log zerolog.Logger, db notify.Store, 
 	return notify.New(deps)
 }
 
+// webhookStore is what the webhooks need of the store: the notifications'
+// threads and the deliveries already handled.
+type webhookStore interface {
+	notify.Store
+	webhooks.Deliveries
+}
+
 // mountWebhooks adds to mux the webhook endpoints whose secret is set; the
 // others stay unmounted and answer 404.
-func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db notify.Store, poster commands.Poster, desk *deploy.Desk, bg *commands.Background, svc services, obs observers, sig *signals.Signals) error {
+func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db webhookStore, poster commands.Poster, desk *deploy.Desk, bg *commands.Background, svc services, obs observers, sig *signals.Signals) error {
 	secrets := webhooks.Secrets{
 		GitHub: cfg.GitHubWebhookSecret.Value(), Heroku: cfg.HerokuWebhookSecret.Value(), Semaphore: cfg.SemaphoreWebhookSecret.Value(),
 	}
@@ -57,7 +64,7 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 		return nil
 	}
 	n := buildNotifications(cfg, log, db, poster, desk, svc, false)
-	srv := webhooks.New(secrets, n, bg, log)
+	srv := webhooks.New(secrets, n, db, bg, log)
 	if obs.metrics != nil {
 		srv.Observe(obs.metrics)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
 // The services' webhooks end to end: signed deliveries shaped like the real
@@ -45,20 +46,22 @@ func startWebhooks(t *testing.T, secrets map[string]string) (*harness, string) {
 	h.slack.AddChannel(generalChan, "general", fakeslack.BotUserID)
 	h.sb.Heroku.SetReviewAppDelay(0)
 	base := "http://127.0.0.1:" + port
-	// The listener starts with the bot; wait until it answers.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the HTTP listener never answered: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.waitHTTP(base)
 	return h, base
+}
+
+// waitHTTP waits until Devy's HTTP listener at base answers; it starts
+// with the bot.
+func (h *harness) waitHTTP(base string) {
+	h.t.Helper()
+	waitfor.True(h.t, "the HTTP listener to answer /healthz", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
 }
 
 // hook is one delivery: where, what, which headers, and how to sign it.
@@ -461,7 +464,7 @@ func TestWebhookPullRequestFollowUpsRightAfterOpened(t *testing.T) {
 func TestWebhookFailedNotificationIsRedelivered(t *testing.T) {
 	t.Parallel()
 	h, base := startWebhooks(t, nil)
-	h.slack.FailNext("chat.postMessage", http.StatusOK, nil, `{"ok":false,"error":"fatal_error"}`)
+	h.slack.FailNext("chat.postMessage", http.StatusOK, nil, `{"ok":false,"error":"fatal_error"}`).Require(t)
 	opened := h.prHook("opened", "d-opened", nil)
 	if code := h.deliver(base, opened); code != 200 {
 		t.Fatalf("opened answered %d; want 200", code)
@@ -486,13 +489,65 @@ func TestWebhookFailedNotificationIsRedelivered(t *testing.T) {
 // waitLog waits until Devy's log says msg.
 func (h *harness) waitLog(msg string) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(h.logs.String(), msg) {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("Devy never logged %q", msg)
-		}
-		time.Sleep(10 * time.Millisecond)
+	h.waitLogCount(msg, 1)
+}
+
+// waitLogCount waits until Devy's log has said msg n times.
+func (h *harness) waitLogCount(msg string, n int) {
+	h.t.Helper()
+	waitfor.True(h.t, fmt.Sprintf("Devy to log %q %d times", msg, n), func() bool {
+		return strings.Count(h.logs.String(), msg) >= n
+	})
+}
+
+// The delivery id is not signed: the same signed body re-sent under new
+// ids posts once, across a restart too; a delivery whose post Slack
+// refused is handled again when it comes back, under any id.
+func TestWebhookReplaysPostOnce(t *testing.T) {
+	t.Parallel()
+	h, base := startWebhooks(t, nil)
+	opened := h.prHook("opened", "d-1", nil)
+	if code := h.deliver(base, opened); code != 200 {
+		t.Fatalf("opened answered %d; want 200", code)
 	}
+	h.waitLog("pull request announced")
+	for _, id := range []string{"d-2", "d-3"} {
+		opened.header["X-GitHub-Delivery"] = id
+		if code := h.deliver(base, opened); code != 200 {
+			t.Fatalf("the replay as %s answered %d; want 200", id, code)
+		}
+	}
+	h.waitLogCount("already handled", 2)
+
+	h.stop()
+	h.run()
+	h.waitHTTP(base)
+	for _, id := range []string{"d-1", "d-4"} {
+		opened.header["X-GitHub-Delivery"] = id
+		if code := h.deliver(base, opened); code != 200 {
+			t.Fatalf("the replay as %s after a restart answered %d; want 200", id, code)
+		}
+	}
+	h.waitLogCount("already handled", 4)
+	if n := len(h.posts(generalChan)); n != 1 {
+		t.Errorf("%d messages in #general; want 1:%s", n, h.dump())
+	}
+
+	// Slack refuses the post of the pull request's closing: its redelivery,
+	// under a new id, posts.
+	h.slack.FailNext("chat.postMessage", http.StatusOK, nil, `{"ok":false,"error":"fatal_error"}`).Require(t)
+	closed := h.prHook("closed", "d-closed-1", map[string]any{"pull_request": map[string]any{"state": "closed"}})
+	if code := h.deliver(base, closed); code != 200 {
+		t.Fatalf("closed answered %d; want 200", code)
+	}
+	h.waitLog("notifying Slack of a webhook failed")
+	closed.header["X-GitHub-Delivery"] = "d-closed-2"
+	if code := h.deliver(base, closed); code != 200 {
+		t.Fatalf("the redelivery of closed answered %d; want 200", code)
+	}
+	h.wait("the closing in the thread", func(m fakeslack.Message) bool {
+		return m.Channel == generalChan && m.ThreadTS != ""
+	})
 }
 
 // TestShellSimulatesWebhooks: the shell makes up the services' webhooks
