@@ -43,8 +43,6 @@ type Bot struct {
 	// on one database share (see ShareDeliveries).
 	shared Deliveries
 
-	answers answerQueue // deliveries of answers that came later
-
 	mu   sync.Mutex                       // makes seen's look-up and add one step
 	seen *expirable.LRU[string, struct{}] // envelope and event ids handled recently, for Slack's redeliveries
 }
@@ -59,8 +57,7 @@ const (
 
 // New builds a bot. timeout bounds each handler.
 func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
-	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor),
-		answers: answerQueue{bg: bg, runners: maxSends}}
+	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor)}
 }
 
 // Deliveries remembers, across the Devy processes that share one database,
@@ -422,8 +419,8 @@ func (b *Bot) handle(req commands.Request) {
 		start := time.Now()
 		// Most commands answer in well under a second; when one waits on a
 		// slow service, say so rather than leave the person guessing. The
-		// note has a context of its own: a command answered later may have
-		// left this handler, and its context, by then.
+		// note has a context of its own, so that it still goes out when the
+		// handler runs out of time just then.
 		slow := time.AfterFunc(b.slowAfter, func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
@@ -433,12 +430,11 @@ func (b *Bot) handle(req commands.Request) {
 			}
 		})
 		reply, err := b.router.Handle(ctx, req)
-		b.settle(ctx, reply, err, func() { slow.Stop() }, func(ctx context.Context, reply commands.Reply, err error) {
-			outcome := b.explain(&reply, err, req.Command)
-			b.deliver(ctx, req.ChannelID, req.ThreadTS, req.UserID, req.ResponseURL, reply)
-			b.log.Info().Str("cmd", req.Command).Str("sub", firstWord(req.Text)).Str("user", req.UserID).
-				Str("channel", req.ChannelID).Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("command handled")
-		})
+		slow.Stop()
+		outcome := b.explain(&reply, err, req.Command)
+		b.deliver(ctx, req.ChannelID, req.ThreadTS, req.UserID, req.ResponseURL, reply)
+		b.log.Info().Str("cmd", req.Command).Str("sub", firstWord(req.Text)).Str("user", req.UserID).
+			Str("channel", req.ChannelID).Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("command handled")
 	})
 }
 
@@ -446,13 +442,11 @@ func (b *Bot) click(a commands.Action) {
 	b.background(func(ctx context.Context) {
 		start := time.Now()
 		reply, err := b.router.Click(ctx, a)
-		b.settle(ctx, reply, err, nil, func(ctx context.Context, reply commands.Reply, err error) {
-			outcome := b.explain(&reply, err, a.ActionID)
-			reply.Ephemeral = true // a click's answer is for the clicker; the message itself is updated by the command
-			b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
-			b.log.Info().Str("action", a.ActionID).Str("user", a.UserID).Str("channel", a.ChannelID).
-				Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("click handled")
-		})
+		outcome := b.explain(&reply, err, a.ActionID)
+		reply.Ephemeral = true // a click's answer is for the clicker; the message itself is updated by the command
+		b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
+		b.log.Info().Str("action", a.ActionID).Str("user", a.UserID).Str("channel", a.ChannelID).
+			Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("click handled")
 	})
 }
 
@@ -460,39 +454,13 @@ func (b *Bot) shortcut(sc commands.Shortcut) {
 	b.background(func(ctx context.Context) {
 		start := time.Now()
 		reply, err := b.router.RunShortcut(ctx, sc)
-		b.settle(ctx, reply, err, nil, func(ctx context.Context, reply commands.Reply, err error) {
-			outcome := b.explain(&reply, err, sc.CallbackID)
-			// Replies go into the thread of the message the shortcut ran on.
-			// The response_url answers where Devy may not post: a private
-			// channel it was never invited to.
-			b.deliver(ctx, sc.ChannelID, sc.ThreadTS, sc.UserID, sc.ResponseURL, reply)
-			b.log.Info().Str("shortcut", sc.CallbackID).Str("user", sc.UserID).Str("channel", sc.ChannelID).
-				Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("shortcut handled")
-		})
-	})
-}
-
-// settle passes a command's outcome to done: at once when it is ready, or,
-// when the command answers later (commands.Reply.Later), from the answer
-// queue once the answer comes, with a fresh handler timeout. answered, if
-// set, runs the moment the outcome exists.
-func (b *Bot) settle(ctx context.Context, reply commands.Reply, err error, answered func(), done func(context.Context, commands.Reply, error)) {
-	if err != nil || reply.Later == nil {
-		if answered != nil {
-			answered()
-		}
-		done(ctx, reply, err)
-		return
-	}
-	reply.Later(func(reply commands.Reply, err error) {
-		if answered != nil {
-			answered()
-		}
-		b.answers.add(func(ctx context.Context) {
-			ctx, cancel := context.WithTimeout(ctx, b.timeout)
-			defer cancel()
-			done(ctx, reply, err)
-		})
+		outcome := b.explain(&reply, err, sc.CallbackID)
+		// Replies go into the thread of the message the shortcut ran on.
+		// The response_url answers where Devy may not post: a private
+		// channel it was never invited to.
+		b.deliver(ctx, sc.ChannelID, sc.ThreadTS, sc.UserID, sc.ResponseURL, reply)
+		b.log.Info().Str("shortcut", sc.CallbackID).Str("user", sc.UserID).Str("channel", sc.ChannelID).
+			Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("shortcut handled")
 	})
 }
 

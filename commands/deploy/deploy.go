@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -117,9 +118,8 @@ type Desk struct {
 	// one set of API calls: a burst of a thousand /deploy status costs
 	// Heroku a handful of requests, not thousands.
 	statuses singleflight.Group
-
-	waitMu  sync.Mutex                    // guards waiting
-	waiting []func(commands.Reply, error) // /deploy status asked while the status is read; answered when the read ends
+	// waiting counts the /deploy status callers waiting on a read now.
+	waiting atomic.Int32
 
 	followMu  sync.Mutex      // guards following
 	following map[uint64]bool // promotions this process is running or following now
@@ -459,39 +459,21 @@ func (d *Desk) status(ctx context.Context, req commands.Request, args []string) 
 	}
 	// Everyone who asks while the services are read waits for the same read
 	// and gets the same reply, drawn once when it ends.
-	return commands.Reply{Later: d.awaitStatus}, nil
-}
-
-// awaitStatus answers with the status once it has been read: it joins the
-// read under way, or starts one. The waiters are a list, not goroutines
-// blocked on the read, and they share one reply drawn when the read ends: a
-// thousand waiters each drawing their own at that moment, or a thousand
-// goroutines woken at once, would crowd out the goroutine that acknowledges
-// new envelopes.
-func (d *Desk) awaitStatus(answer func(commands.Reply, error)) {
-	d.waitMu.Lock()
-	d.waiting = append(d.waiting, answer)
-	first := len(d.waiting) == 1
-	d.waitMu.Unlock()
-	if !first {
-		return
-	}
-	d.bg.Go(func(ctx context.Context) {
+	c := d.statuses.DoChan("reply", func() (any, error) {
 		v, err := d.readStatus(ctx)
-		var r commands.Reply
-		if err == nil {
-			r, err = d.drawStatus(v)
+		if err != nil {
+			return commands.Reply{}, err
 		}
-		// Whoever joined until now gets this reply; whoever comes after
-		// finds the status read (or, after an error, starts a new read).
-		d.waitMu.Lock()
-		waiting := d.waiting
-		d.waiting = nil
-		d.waitMu.Unlock()
-		for _, answer := range waiting {
-			answer(r, err)
-		}
+		return d.drawStatus(v)
 	})
+	d.waiting.Add(1)
+	defer d.waiting.Add(-1)
+	select {
+	case res := <-c:
+		return res.Val.(commands.Reply), res.Err
+	case <-ctx.Done():
+		return commands.Reply{}, fmt.Errorf("read the status: %w", ctx.Err())
+	}
 }
 
 // drawStatus is the status reply for the services' side v, with the lock
