@@ -9,7 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/devy-chatops/devy/commands"
@@ -109,10 +111,13 @@ type Desk struct {
 	// timeline records them).
 	finished func(ctx context.Context, r store.PromotionRequest)
 
-	mu       sync.Mutex // guards pipeline, pipeAt and view
+	mu       sync.Mutex // guards pipeline, pipeAt, view and changes
 	pipeline heroku.Pipeline
 	pipeAt   time.Time
 	view     *statusView // the last status read, reused for statusTTL
+	// changes counts what made the pipeline change (Devy's promotions,
+	// Heroku's webhooks): a read that began before one is not reused.
+	changes uint64
 
 	// statuses makes concurrent reads of the pipeline and the status share
 	// one set of API calls: a burst of a thousand /deploy status costs
@@ -120,6 +125,11 @@ type Desk struct {
 	statuses singleflight.Group
 	// waiting counts the /deploy status callers waiting on a read now.
 	waiting atomic.Int32
+
+	// compares remembers GitHub's comparisons by base...head: two fixed
+	// commits always compare the same, so status, promote and the next
+	// status of an unchanged pipeline ask GitHub once.
+	compares *lru.Cache[string, github.Comparison]
 
 	followMu  sync.Mutex      // guards following
 	following map[uint64]bool // promotions this process is running or following now
@@ -129,6 +139,24 @@ type Desk struct {
 // as /deploy sees it (read at most once a minute).
 func (d *Desk) Pipeline(ctx context.Context) (heroku.Pipeline, error) {
 	return d.resolvePipeline(ctx)
+}
+
+// compareCacheSize bounds the remembered comparisons: a pipeline compares
+// a handful of release pairs a day.
+const compareCacheSize = 64
+
+// compare is GitHub's comparison of base and head, asked once per pair.
+func (d *Desk) compare(ctx context.Context, base, head string) (github.Comparison, error) {
+	key := base + "..." + head
+	if c, ok := d.compares.Get(key); ok {
+		return c, nil
+	}
+	c, err := d.github.Compare(ctx, base, head)
+	if err != nil {
+		return c, err
+	}
+	d.compares.Add(key, c)
+	return c, nil
 }
 
 // statusTTL is how long a status read is reused. Devy's own promotions
@@ -195,8 +223,9 @@ func New(d Deps) *Desk {
 	if c.Follower == "" {
 		c.Follower = processName()
 	}
+	compares, _ := lru.New[string, github.Comparison](compareCacheSize) // errs only on a size ≤ 0
 	return &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
-		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}}
+		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, compares: compares}
 }
 
 // Register adds /deploy and its buttons to r.
@@ -402,17 +431,26 @@ func (d *Desk) readStatus(ctx context.Context) (statusView, error) {
 		// Detached from the first caller, who may give up before the others.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
+		d.mu.Lock()
+		began := d.changes
+		d.mu.Unlock()
 		s, err := d.snapshot(ctx)
 		if err != nil {
 			return statusView{}, err
 		}
 		v := statusView{snap: s, at: time.Now()}
 		st, base := s.Staging.Release, s.Production[0].Release.Commit
+		// The comparison and CI need only the commits: side by side.
+		var g errgroup.Group
+		g.Go(func() error {
+			v.ci = d.ciOf(ctx, st.Commit)
+			return nil
+		})
 		switch {
 		case sameCode(st, s.Production[0].Release):
 			v.ahead = "Staging and production run the same code."
 		case d.github != nil && base != "" && st.Commit != "":
-			cmp, err := d.github.Compare(ctx, base, st.Commit)
+			cmp, err := d.compare(ctx, base, st.Commit)
 			if err != nil {
 				v.ahead = "Commits ahead: unknown (" + format.Failure(err) + ")"
 			} else {
@@ -421,9 +459,11 @@ func (d *Desk) readStatus(ctx context.Context) (statusView, error) {
 		default:
 			v.ahead = "Staging runs different code from production."
 		}
-		v.ci = d.ciOf(ctx, st.Commit)
+		_ = g.Wait()
 		d.mu.Lock()
-		d.view = &v
+		if d.changes == began {
+			d.view = &v
+		}
 		d.mu.Unlock()
 		return v, nil
 	})
@@ -447,6 +487,18 @@ func (d *Desk) reusableStatus() (statusView, bool) {
 func (d *Desk) forgetStatus() {
 	d.mu.Lock()
 	d.view = nil
+	d.changes++
+	d.mu.Unlock()
+}
+
+// Changed tells /deploy that the pipeline changed outside a command (a
+// Heroku webhook): the reused status is dropped, and the next command
+// reads the pipeline's apps again in the background.
+func (d *Desk) Changed() {
+	d.mu.Lock()
+	d.view = nil
+	d.changes++
+	d.pipeAt = time.Time{}
 	d.mu.Unlock()
 }
 

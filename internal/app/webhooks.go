@@ -53,7 +53,10 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 	if secrets == (webhooks.Secrets{}) {
 		return nil
 	}
-	n := buildNotifications(cfg, log, db, poster, desk, svc, false)
+	var n webhooks.Notifier = buildNotifications(cfg, log, db, poster, desk, svc, false)
+	if desk != nil {
+		n = releaseTeller{Notifier: n, desk: desk}
+	}
 	paths := webhooks.New(secrets, n, bg, log).Register(mux)
 	log.Info().Strs("paths", paths).Msg("serving webhooks")
 	return nil
@@ -68,4 +71,16 @@ func newSimulator(cfg config.Config, log zerolog.Logger, db notify.Store, poster
 		return notify.NewSimulator(n, nil).Simulate
 	}
 	return notify.NewSimulator(n, svc.github).Simulate
+}
+
+// releaseTeller tells /deploy of every Heroku release before notifying,
+// so that no status read before it is shown again.
+type releaseTeller struct {
+	webhooks.Notifier
+	desk *deploy.Desk
+}
+
+func (t releaseTeller) Release(ctx context.Context, e commands.ReleaseEvent) error {
+	t.desk.Changed()
+	return t.Notifier.Release(ctx, e)
 }
