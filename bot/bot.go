@@ -39,6 +39,10 @@ type Bot struct {
 
 	connected atomic.Bool
 
+	// handlers runs commands, clicks and shortcuts on a bounded number of
+	// goroutines.
+	handlers lane
+
 	// shared, if set, is the memory of deliveries that the Devy processes
 	// on one database share (see ShareDeliveries).
 	shared Deliveries
@@ -55,9 +59,15 @@ const (
 	seenMax = 1 << 16
 )
 
+// maxHandlers bounds the handlers running at once. Far more than a team
+// keeps busy; under a burst waiting on one slow read, the rest wait in a
+// queue rather than in goroutines.
+const maxHandlers = 64
+
 // New builds a bot. timeout bounds each handler.
 func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
-	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor)}
+	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor),
+		handlers: lane{bg: bg, runners: maxHandlers}}
 }
 
 // Deliveries remembers, across the Devy processes that share one database,
@@ -414,8 +424,17 @@ func (b *Bot) background(f func(ctx context.Context)) {
 	})
 }
 
+// handler runs f on the handlers' lane, bounded by the handler timeout.
+func (b *Bot) handler(f func(ctx context.Context)) {
+	b.handlers.add(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, b.timeout)
+		defer cancel()
+		f(ctx)
+	})
+}
+
 func (b *Bot) handle(req commands.Request) {
-	b.background(func(ctx context.Context) {
+	b.handler(func(ctx context.Context) {
 		start := time.Now()
 		// Most commands answer in well under a second; when one waits on a
 		// slow service, say so rather than leave the person guessing. The
@@ -439,7 +458,7 @@ func (b *Bot) handle(req commands.Request) {
 }
 
 func (b *Bot) click(a commands.Action) {
-	b.background(func(ctx context.Context) {
+	b.handler(func(ctx context.Context) {
 		start := time.Now()
 		reply, err := b.router.Click(ctx, a)
 		outcome := b.explain(&reply, err, a.ActionID)
@@ -451,7 +470,7 @@ func (b *Bot) click(a commands.Action) {
 }
 
 func (b *Bot) shortcut(sc commands.Shortcut) {
-	b.background(func(ctx context.Context) {
+	b.handler(func(ctx context.Context) {
 		start := time.Now()
 		reply, err := b.router.RunShortcut(ctx, sc)
 		outcome := b.explain(&reply, err, sc.CallbackID)
