@@ -65,6 +65,7 @@ type options struct {
 	cores       cores
 	node        string
 	workDir     string
+	latency     time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	// The driver shares the cores with the subject; its own cost is part of
 	// every figure, so it should be easy to look at.
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the driver's own CPU profile here")
+	fs.DurationVar(&o.latency, "latency", 0, "latency mode: every API answers after this delay (250ms is a US dyno to api.heroku.com); times status, promote and approve in round trips, cold and warm, instead of bursts")
 	fs.BoolVar(&o.pin, "pin", true, "run the driver on CPU 0 and each subject on the other CPUs (Linux, taskset, 2+ CPUs); false: all share every core")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -166,6 +168,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.workDir, err = os.MkdirTemp("", "devy-bench-")
 	if err != nil {
 		return err
+	}
+	if o.latency > 0 {
+		return runLatency(ctx, o, stdout)
 	}
 	subjects, err := prepare(ctx, o, o.subjects)
 	if err != nil {

@@ -34,6 +34,9 @@ type world struct {
 	sb       *sandbox.Sandbox
 	heroku   *slowHeroku
 	herokuTS *httptest.Server
+	// others are GitHub and Semaphore answering after a delay (latency
+	// mode); nil when they answer at once.
+	others []*httptest.Server
 }
 
 func newWorld(herokuDelay time.Duration) *world {
@@ -50,6 +53,29 @@ func newWorld(herokuDelay time.Duration) *world {
 	return w
 }
 
+// slowEverything makes GitHub and Semaphore answer after delay too, and has
+// Heroku note when each request arrives (latency mode).
+func (w *world) slowEverything(delay time.Duration) {
+	w.heroku.arrivals = map[string][]time.Time{}
+	// Devy posts promotion requests in the deploy channel, so it is a member.
+	w.slack.AddChannel(benchChannel, benchChannelName, fakeslack.BotUserID)
+	for _, h := range []http.Handler{w.sb.GitHub, w.sb.Semaphore} {
+		w.others = append(w.others, httptest.NewServer(delayed(h, delay)))
+	}
+}
+
+// delayed answers with next after delay.
+func delayed(next http.Handler, delay time.Duration) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
+}
+
 // env is what every subject needs to find the world.
 func (w *world) env() map[string]string {
 	env := w.sb.Env()
@@ -58,6 +84,10 @@ func (w *world) env() map[string]string {
 	env["SLACK_APP_TOKEN"] = appToken
 	env["SLACK_BOT_TOKEN"] = botToken
 	env["SLACK_API_URL"] = w.slackSrv.URL + "/api/"
+	if len(w.others) == 2 {
+		env["GITHUB_API_URL"] = w.others[0].URL + "/"
+		env["SEMAPHORE_URL"] = w.others[1].URL
+	}
 	return env
 }
 
@@ -72,6 +102,9 @@ func (w *world) close() {
 	w.slack.Close()
 	w.slackSrv.Close()
 	w.herokuTS.Close()
+	for _, o := range w.others {
+		o.Close()
+	}
 	w.sb.Close()
 }
 
@@ -156,14 +189,20 @@ type slowHeroku struct {
 	delay time.Duration
 	calls atomic.Int64
 
-	mu      sync.Mutex     // guards byRoute
+	mu      sync.Mutex     // guards byRoute and arrivals
 	byRoute map[string]int // "GET /apps/{app}/releases" -> requests
+	// arrivals, when not nil, notes when each request of a route arrived.
+	arrivals map[string][]time.Time
 }
 
 func (h *slowHeroku) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.calls.Add(1)
 	h.mu.Lock()
 	h.byRoute[r.Method+" "+route(r.URL.Path)]++
+	if h.arrivals != nil {
+		k := r.Method + " " + route(r.URL.Path)
+		h.arrivals[k] = append(h.arrivals[k], time.Now())
+	}
 	h.mu.Unlock()
 	select {
 	case <-time.After(h.delay):
@@ -171,6 +210,18 @@ func (h *slowHeroku) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.next.ServeHTTP(w, r)
+}
+
+// firstAfter is when the first request of route arrived after t.
+func (h *slowHeroku) firstAfter(route string, t time.Time) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, at := range h.arrivals[route] {
+		if at.After(t) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func (h *slowHeroku) routes() map[string]int {

@@ -39,11 +39,13 @@ type Bot struct {
 
 	connected atomic.Bool
 
+	// handlers runs commands, clicks and shortcuts on a bounded number of
+	// goroutines.
+	handlers lane
+
 	// shared, if set, is the memory of deliveries that the Devy processes
 	// on one database share (see ShareDeliveries).
 	shared Deliveries
-
-	answers answerQueue // deliveries of answers that came later
 
 	observe Observer // never nil
 
@@ -59,10 +61,15 @@ const (
 	seenMax = 1 << 16
 )
 
+// maxHandlers bounds the handlers running at once. Far more than a team
+// keeps busy; under a burst waiting on one slow read, the rest wait in a
+// queue rather than in goroutines.
+const maxHandlers = 64
+
 // New builds a bot. timeout bounds each handler.
 func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
 	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor),
-		answers: answerQueue{bg: bg, runners: maxSends}, observe: noObserver{}}
+		handlers: lane{bg: bg, runners: maxHandlers}, observe: noObserver{}}
 }
 
 // Observer hears how commands end and how long acknowledgements take;
@@ -457,13 +464,22 @@ func (b *Bot) background(f func(ctx context.Context)) {
 	})
 }
 
+// handler runs f on the handlers' lane, bounded by the handler timeout.
+func (b *Bot) handler(f func(ctx context.Context)) {
+	b.handlers.add(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, b.timeout)
+		defer cancel()
+		f(ctx)
+	})
+}
+
 func (b *Bot) handle(req commands.Request) {
-	b.background(func(ctx context.Context) {
+	b.handler(func(ctx context.Context) {
 		start := time.Now()
 		// Most commands answer in well under a second; when one waits on a
 		// slow service, say so rather than leave the person guessing. The
-		// note has a context of its own: a command answered later may have
-		// left this handler, and its context, by then.
+		// note has a context of its own, so that it still goes out when the
+		// handler runs out of time just then.
 		slow := time.AfterFunc(b.slowAfter, func() {
 			if nowhere(req.ChannelID, req.ResponseURL) {
 				return
@@ -476,74 +492,45 @@ func (b *Bot) handle(req commands.Request) {
 			}
 		})
 		reply, err := b.router.Handle(ctx, req)
-		b.settle(ctx, reply, err, func() { slow.Stop() }, func(ctx context.Context, reply commands.Reply, err error) {
-			outcome := b.explain(&reply, err, req.Command)
-			b.observe.Command(b.commandLabel(req.Command), outcome)
-			b.deliver(ctx, req.ChannelID, req.ThreadTS, req.UserID, req.ResponseURL, reply)
-			b.log.Info().Str("cmd", req.Command).Str("sub", firstWord(req.Text)).Str("user", req.UserID).
-				Str("channel", req.ChannelID).Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("command handled")
-		})
+		slow.Stop()
+		outcome := b.explain(&reply, err, req.Command)
+		b.observe.Command(b.commandLabel(req.Command), outcome)
+		b.deliver(ctx, req.ChannelID, req.ThreadTS, req.UserID, req.ResponseURL, reply)
+		b.log.Info().Str("cmd", req.Command).Str("sub", firstWord(req.Text)).Str("user", req.UserID).
+			Str("channel", req.ChannelID).Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("command handled")
 	})
 }
 
 func (b *Bot) click(a commands.Action) {
-	b.background(func(ctx context.Context) {
+	b.handler(func(ctx context.Context) {
 		start := time.Now()
 		reply, err := b.router.Click(ctx, a)
-		b.settle(ctx, reply, err, nil, func(ctx context.Context, reply commands.Reply, err error) {
-			outcome := b.explain(&reply, err, a.ActionID)
-			reply.Ephemeral = true // a click's answer is for the clicker; the message itself is updated by the command
-			if a.ChannelID == "" && a.ResponseURL == "" {
-				// A click on the App Home: no channel to answer in, so the
-				// answer comes as a direct message from Devy.
-				reply.Ephemeral = false
-				b.deliver(ctx, a.UserID, "", a.UserID, "", reply)
-			} else {
-				b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
-			}
-			b.log.Info().Str("action", a.ActionID).Str("user", a.UserID).Str("channel", a.ChannelID).
-				Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("click handled")
-		})
+		outcome := b.explain(&reply, err, a.ActionID)
+		reply.Ephemeral = true // a click's answer is for the clicker; the message itself is updated by the command
+		if a.ChannelID == "" && a.ResponseURL == "" {
+			// A click in a view (the App Home, a modal): no channel to
+			// answer in, so the answer comes as a direct message from Devy.
+			reply.Ephemeral = false
+			b.deliver(ctx, a.UserID, "", a.UserID, "", reply)
+		} else {
+			b.deliver(ctx, a.ChannelID, a.ThreadTS, a.UserID, a.ResponseURL, reply)
+		}
+		b.log.Info().Str("action", a.ActionID).Str("user", a.UserID).Str("channel", a.ChannelID).
+			Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("click handled")
 	})
 }
 
 func (b *Bot) shortcut(sc commands.Shortcut) {
-	b.background(func(ctx context.Context) {
+	b.handler(func(ctx context.Context) {
 		start := time.Now()
 		reply, err := b.router.RunShortcut(ctx, sc)
-		b.settle(ctx, reply, err, nil, func(ctx context.Context, reply commands.Reply, err error) {
-			outcome := b.explain(&reply, err, sc.CallbackID)
-			// Replies go into the thread of the message the shortcut ran on.
-			// The response_url answers where Devy may not post: a private
-			// channel it was never invited to.
-			b.deliver(ctx, sc.ChannelID, sc.ThreadTS, sc.UserID, sc.ResponseURL, reply)
-			b.log.Info().Str("shortcut", sc.CallbackID).Str("user", sc.UserID).Str("channel", sc.ChannelID).
-				Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("shortcut handled")
-		})
-	})
-}
-
-// settle passes a command's outcome to done: at once when it is ready, or,
-// when the command answers later (commands.Reply.Later), from the answer
-// queue once the answer comes, with a fresh handler timeout. answered, if
-// set, runs the moment the outcome exists.
-func (b *Bot) settle(ctx context.Context, reply commands.Reply, err error, answered func(), done func(context.Context, commands.Reply, error)) {
-	if err != nil || reply.Later == nil {
-		if answered != nil {
-			answered()
-		}
-		done(ctx, reply, err)
-		return
-	}
-	reply.Later(func(reply commands.Reply, err error) {
-		if answered != nil {
-			answered()
-		}
-		b.answers.add(func(ctx context.Context) {
-			ctx, cancel := context.WithTimeout(ctx, b.timeout)
-			defer cancel()
-			done(ctx, reply, err)
-		})
+		outcome := b.explain(&reply, err, sc.CallbackID)
+		// Replies go into the thread of the message the shortcut ran on.
+		// The response_url answers where Devy may not post: a private
+		// channel it was never invited to.
+		b.deliver(ctx, sc.ChannelID, sc.ThreadTS, sc.UserID, sc.ResponseURL, reply)
+		b.log.Info().Str("shortcut", sc.CallbackID).Str("user", sc.UserID).Str("channel", sc.ChannelID).
+			Dur("duration", time.Since(start)).Str("outcome", outcome).Msg("shortcut handled")
 	})
 }
 

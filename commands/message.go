@@ -1,7 +1,5 @@
 package commands
 
-import "context"
-
 // Message is what Devy says, independent of Slack: a one-line text (the
 // notification and fallback text, and the whole message when there are no
 // blocks) and optional layout blocks. bot/ turns it into Block Kit; the shell
@@ -77,38 +75,10 @@ type Reply struct {
 	// Ephemeral replies are shown only to the person who asked; others are
 	// posted where they asked (in the thread, for mentions).
 	Ephemeral bool
-	// Later, when set, means the answer is not ready: the command waits on a
-	// slow read that other requests share. The caller passes Later a
-	// function, which is called once with the answer, from whichever
-	// goroutine ends the read. A thousand requests waiting on one read then
-	// cost a thousand entries in a list, not a thousand goroutines: their
-	// stacks are what the collector scans and what wakes all at once when
-	// the read ends. Await waits for it instead.
-	Later func(answer func(Reply, error))
 }
 
-// Empty reports whether there is nothing to say, now or later.
-func (r Reply) Empty() bool { return r.Later == nil && r.Text == "" && len(r.Blocks) == 0 }
-
-// Await returns a command's answer, waiting for it when it comes later, for
-// callers that can afford a goroutine per request (the shell, tests).
-func Await(ctx context.Context, r Reply, err error) (Reply, error) {
-	if err != nil || r.Later == nil {
-		return r, err
-	}
-	type answer struct {
-		r   Reply
-		err error
-	}
-	c := make(chan answer, 1)
-	r.Later(func(r Reply, err error) { c <- answer{r, err} })
-	select {
-	case a := <-c:
-		return a.r, a.err
-	case <-ctx.Done():
-		return Reply{}, ctx.Err()
-	}
-}
+// Empty reports whether there is nothing to say.
+func (r Reply) Empty() bool { return r.Text == "" && len(r.Blocks) == 0 }
 
 // Say is a reply of plain text visible only to the asker.
 func Say(format string, args ...any) Reply {

@@ -187,7 +187,6 @@ func escapeMentions(text string) string {
 
 func (s *Shell) request(ctx context.Context, req commands.Request) {
 	reply, err := s.router.Handle(ctx, req)
-	reply, err = commands.Await(ctx, reply, err)
 	if err != nil {
 		reply, _ = commands.ErrorReply(err, "shell")
 		if _, internal := commands.ErrorReply(err, ""); internal {

@@ -105,6 +105,13 @@ func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, 
 	} else if l != nil && (l.RequestID != 0 || l.Holder != r.RequestedBy) {
 		return commands.Reply{}, commands.Userf("%s Nothing was promoted; approve again once it is lifted.", lockText(*l))
 	}
+	// Staging's release and CI are read fresh and side by side; staging's
+	// answer is looked at first, as a stale request needs no CI verdict.
+	checkCI := r.SkipCIReason == "" && d.ci != nil
+	ciDone := make(chan format.CI, 1)
+	if checkCI {
+		go func() { ciDone <- d.ciOf(ctx, r.SHA) }()
+	}
 	cur, err := d.heroku.CurrentRelease(ctx, r.StagingAppID)
 	if err != nil {
 		return commands.Reply{}, fmt.Errorf("check staging before approving: %w", err)
@@ -113,8 +120,8 @@ func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, 
 		note := fmt.Sprintf("Staging moved on from v%d to v%d after this request, so its approval was refused as stale; run `/deploy promote` for a fresh diff.", r.ReleaseVersion, cur.Version)
 		return commands.Reply{}, d.expire(ctx, r, note)
 	}
-	if r.SkipCIReason == "" && d.ci != nil {
-		ci := d.ciOf(ctx, r.SHA)
+	if checkCI {
+		ci := <-ciDone
 		if ci.Err != nil {
 			return commands.Reply{}, fmt.Errorf("check CI before approving: %w", ci.Err)
 		}

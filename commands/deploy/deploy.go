@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/devy-chatops/devy/commands"
@@ -114,18 +117,25 @@ type Desk struct {
 	ownOutbox bool
 	extra     []commands.Sub // subcommands of other capabilities (Deps.Extra)
 
-	mu       sync.Mutex // guards pipeline, pipeAt and view
+	mu       sync.Mutex // guards pipeline, pipeAt, view and changes
 	pipeline heroku.Pipeline
 	pipeAt   time.Time
 	view     *statusView // the last status read, reused for statusTTL
+	// changes counts what made the pipeline change (Devy's promotions,
+	// Heroku's webhooks): a read that began before one is not reused.
+	changes uint64
 
 	// statuses makes concurrent reads of the pipeline and the status share
 	// one set of API calls: a burst of a thousand /deploy status costs
 	// Heroku a handful of requests, not thousands.
 	statuses singleflight.Group
+	// waiting counts the /deploy status callers waiting on a read now.
+	waiting atomic.Int32
 
-	waitMu  sync.Mutex                    // guards waiting
-	waiting []func(commands.Reply, error) // /deploy status asked while the status is read; answered when the read ends
+	// compares remembers GitHub's comparisons by base...head: two fixed
+	// commits always compare the same, so status, promote and the next
+	// status of an unchanged pipeline ask GitHub once.
+	compares *lru.Cache[string, github.Comparison]
 
 	followMu  sync.Mutex      // guards following
 	following map[uint64]bool // promotions this process is running or following now
@@ -135,6 +145,24 @@ type Desk struct {
 // as /deploy sees it (read at most once a minute).
 func (d *Desk) Pipeline(ctx context.Context) (heroku.Pipeline, error) {
 	return d.resolvePipeline(ctx)
+}
+
+// compareCacheSize bounds the remembered comparisons: a pipeline compares
+// a handful of release pairs a day.
+const compareCacheSize = 64
+
+// compare is GitHub's comparison of base and head, asked once per pair.
+func (d *Desk) compare(ctx context.Context, base, head string) (github.Comparison, error) {
+	key := base + "..." + head
+	if c, ok := d.compares.Get(key); ok {
+		return c, nil
+	}
+	c, err := d.github.Compare(ctx, base, head)
+	if err != nil {
+		return c, err
+	}
+	d.compares.Add(key, c)
+	return c, nil
 }
 
 // statusTTL is how long a status read is reused. Devy's own promotions
@@ -208,8 +236,9 @@ func New(d Deps) *Desk {
 	if c.Follower == "" {
 		c.Follower = commands.ProcessName()
 	}
+	compares, _ := lru.New[string, github.Comparison](compareCacheSize) // errs only on a size ≤ 0
 	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
-		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox}
+		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox, compares: compares}
 	if desk.outbox == nil {
 		desk.outbox = commands.NewOutbox(d.Store, commands.OutboxConfig{Owner: c.Follower}, d.Log)
 		desk.ownOutbox = true
@@ -434,17 +463,26 @@ func (d *Desk) readStatus(ctx context.Context) (statusView, error) {
 		// Detached from the first caller, who may give up before the others.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
+		d.mu.Lock()
+		began := d.changes
+		d.mu.Unlock()
 		s, err := d.snapshot(ctx)
 		if err != nil {
 			return statusView{}, err
 		}
 		v := statusView{snap: s, at: time.Now()}
 		st, base := s.Staging.Release, s.Production[0].Release.Commit
+		// The comparison and CI need only the commits: side by side.
+		var g errgroup.Group
+		g.Go(func() error {
+			v.ci = d.ciOf(ctx, st.Commit)
+			return nil
+		})
 		switch {
 		case sameCode(st, s.Production[0].Release):
 			v.ahead = "Staging and production run the same code."
 		case d.github != nil && base != "" && st.Commit != "":
-			cmp, err := d.github.Compare(ctx, base, st.Commit)
+			cmp, err := d.compare(ctx, base, st.Commit)
 			if err != nil {
 				v.ahead = "Commits ahead: unknown (" + format.Failure(err) + ")"
 			} else {
@@ -453,9 +491,11 @@ func (d *Desk) readStatus(ctx context.Context) (statusView, error) {
 		default:
 			v.ahead = "Staging runs different code from production."
 		}
-		v.ci = d.ciOf(ctx, st.Commit)
+		_ = g.Wait()
 		d.mu.Lock()
-		d.view = &v
+		if d.changes == began {
+			d.view = &v
+		}
 		d.mu.Unlock()
 		return v, nil
 	})
@@ -483,6 +523,18 @@ func (d *Desk) ForgetStatus() { d.forgetStatus() }
 func (d *Desk) forgetStatus() {
 	d.mu.Lock()
 	d.view = nil
+	d.changes++
+	d.mu.Unlock()
+}
+
+// Changed tells /deploy that the pipeline changed outside a command (a
+// Heroku webhook): the reused status is dropped, and the next command
+// reads the pipeline's apps again in the background.
+func (d *Desk) Changed() {
+	d.mu.Lock()
+	d.view = nil
+	d.changes++
+	d.pipeAt = time.Time{}
 	d.mu.Unlock()
 }
 
@@ -495,39 +547,21 @@ func (d *Desk) status(ctx context.Context, req commands.Request, args []string) 
 	}
 	// Everyone who asks while the services are read waits for the same read
 	// and gets the same reply, drawn once when it ends.
-	return commands.Reply{Later: d.awaitStatus}, nil
-}
-
-// awaitStatus answers with the status once it has been read: it joins the
-// read under way, or starts one. The waiters are a list, not goroutines
-// blocked on the read, and they share one reply drawn when the read ends: a
-// thousand waiters each drawing their own at that moment, or a thousand
-// goroutines woken at once, would crowd out the goroutine that acknowledges
-// new envelopes.
-func (d *Desk) awaitStatus(answer func(commands.Reply, error)) {
-	d.waitMu.Lock()
-	d.waiting = append(d.waiting, answer)
-	first := len(d.waiting) == 1
-	d.waitMu.Unlock()
-	if !first {
-		return
-	}
-	d.bg.Go(func(ctx context.Context) {
+	c := d.statuses.DoChan("reply", func() (any, error) {
 		v, err := d.readStatus(ctx)
-		var r commands.Reply
-		if err == nil {
-			r, err = d.drawStatus(v)
+		if err != nil {
+			return commands.Reply{}, err
 		}
-		// Whoever joined until now gets this reply; whoever comes after
-		// finds the status read (or, after an error, starts a new read).
-		d.waitMu.Lock()
-		waiting := d.waiting
-		d.waiting = nil
-		d.waitMu.Unlock()
-		for _, answer := range waiting {
-			answer(r, err)
-		}
+		return d.drawStatus(v)
 	})
+	d.waiting.Add(1)
+	defer d.waiting.Add(-1)
+	select {
+	case res := <-c:
+		return res.Val.(commands.Reply), res.Err
+	case <-ctx.Done():
+		return commands.Reply{}, fmt.Errorf("read the status: %w", ctx.Err())
+	}
 }
 
 // drawStatus is the status reply for the services' side v, with the lock

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/github"
@@ -65,7 +67,9 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 	if len(behind) == 0 {
 		return commands.Reply{}, commands.Userf("Nothing to promote: staging and production both run %s (staging v%d).", d.shaLink(st.Commit), st.Version)
 	}
-	ci := d.ciOf(ctx, st.Commit)
+	base := s.Production[0].Release.Commit
+	rd := d.readForRequest(ctx, s, base, st.Commit)
+	ci := rd.ci
 	if ci.Err != nil && skipReason == "" {
 		return commands.Reply{}, ci.Err
 	}
@@ -73,7 +77,6 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 		return commands.Reply{}, commands.Userf("CI has not passed for staging's %s (%s), so I won't ask for a promotion; wait for a green build, or an admin can run `/deploy promote --skip-ci <reason>`.", format.Short(st.Commit), ci.String())
 	}
 
-	base := s.Production[0].Release.Commit
 	r := store.PromotionRequest{
 		Pipeline: s.Pipeline.ID, RequestedBy: req.UserID, ExpiresAt: d.store.Now().Add(d.cfg.TTL),
 		Channel: req.ChannelID, StagingAppID: s.Staging.App.ID, StagingAppName: s.Staging.App.Name,
@@ -84,7 +87,7 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 		r.Targets = append(r.Targets, store.Target{AppID: p.App.ID, AppName: p.App.Name, FromVersion: p.Release.Version, FromSHA: p.Release.Commit, FromSlugID: p.Release.SlugID})
 	}
 	r.CIURL = ci.URL
-	if r.Diff, err = d.diff(ctx, s, &r); err != nil {
+	if r.Diff, err = d.diff(s, &r, rd); err != nil {
 		return commands.Reply{}, err
 	}
 	if lock == nil {
@@ -138,8 +141,58 @@ func parseSkipCI(args []string) (string, error) {
 	return reason, nil
 }
 
+// requestReads is what a request needs besides the snapshot: CI, the
+// comparison and every app's config var names.
+type requestReads struct {
+	ci      format.CI
+	cmp     github.Comparison
+	cmpErr  error
+	vars    map[string][]string // app id → config var names
+	varsErr error
+}
+
+// readForRequest reads CI, the comparison (when it can be made) and the
+// apps' config var names side by side: each needs only the snapshot.
+func (d *Desk) readForRequest(ctx context.Context, s snapshot, base, head string) requestReads {
+	var rd requestReads
+	var g errgroup.Group
+	g.Go(func() error {
+		rd.ci = d.ciOf(ctx, head)
+		return nil
+	})
+	if d.github != nil && base != "" && head != "" {
+		g.Go(func() error {
+			rd.cmp, rd.cmpErr = d.compare(ctx, base, head)
+			return nil
+		})
+	}
+	apps := []string{s.Staging.App.ID}
+	for _, p := range s.Production {
+		apps = append(apps, p.App.ID)
+	}
+	vars := make([][]string, len(apps))
+	var vg errgroup.Group
+	for i, app := range apps {
+		vg.Go(func() (err error) {
+			vars[i], err = d.heroku.ConfigVarNames(ctx, app)
+			return err
+		})
+	}
+	g.Go(func() error {
+		if rd.varsErr = vg.Wait(); rd.varsErr == nil {
+			rd.vars = map[string][]string{}
+			for i, app := range apps {
+				rd.vars[app] = vars[i]
+			}
+		}
+		return nil
+	})
+	_ = g.Wait()
+	return rd
+}
+
 // diff describes what the promotion ships: commits, files and risks.
-func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest) ([]string, error) {
+func (d *Desk) diff(s snapshot, r *store.PromotionRequest, rd requestReads) ([]string, error) {
 	var out []string
 	var files []github.File
 	switch {
@@ -148,9 +201,9 @@ func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest) 
 	case r.BaseSHA == "" || r.SHA == "":
 		out = append(out, "_Heroku does not know the commit of one of the releases, so I can't list the commits; check the releases on Heroku before approving._")
 	default:
-		cmp, err := d.github.Compare(ctx, r.BaseSHA, r.SHA)
-		if err != nil {
-			return nil, err
+		cmp := rd.cmp
+		if rd.cmpErr != nil {
+			return nil, rd.cmpErr
 		}
 		r.CompareURL = cmp.URL
 		r.CommitCount = cmp.TotalCommits
@@ -166,7 +219,7 @@ func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest) 
 			out = append(out, fileList(files))
 		}
 	}
-	risks, err := d.risks(ctx, s, files)
+	risks, err := d.risks(s, files, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +286,7 @@ func fileList(files []github.File) string {
 // risks lists what tends to break a promotion: schema migrations, process
 // changes, and config vars staging has but a production app lacks (a
 // promotion copies the slug, not the config).
-func (d *Desk) risks(ctx context.Context, s snapshot, files []github.File) ([]string, error) {
+func (d *Desk) risks(s snapshot, files []github.File, rd requestReads) ([]string, error) {
 	var out, migrations []string
 	for _, f := range files {
 		name := f.Name
@@ -257,15 +310,12 @@ func (d *Desk) risks(ctx context.Context, s snapshot, files []github.File) ([]st
 		}
 		out = append([]string{"Database migrations: " + strings.Join(shown, ", ")}, out...)
 	}
-	stagingVars, err := d.heroku.ConfigVarNames(ctx, s.Staging.App.ID)
-	if err != nil {
-		return nil, err
+	if rd.varsErr != nil {
+		return nil, rd.varsErr
 	}
+	stagingVars := rd.vars[s.Staging.App.ID]
 	for _, p := range s.Production {
-		prodVars, err := d.heroku.ConfigVarNames(ctx, p.App.ID)
-		if err != nil {
-			return nil, err
-		}
+		prodVars := rd.vars[p.App.ID]
 		have := map[string]bool{}
 		for _, v := range prodVars {
 			have[v] = true

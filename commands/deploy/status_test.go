@@ -13,6 +13,7 @@ import (
 	"github.com/devy-chatops/devy/commands/commandstest"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/internal/waitfor"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -29,7 +30,7 @@ func (s *lockCounter) Lock(pipeline string) (*store.Lock, error) {
 
 // statusDesk is a /deploy with a sandbox Heroku whose requests can be held,
 // and a count of the lock reads that drawing a status makes.
-func statusDesk(t *testing.T) (*commands.Router, *sandbox.Sandbox, *lockCounter) {
+func statusDesk(t *testing.T) (*commands.Router, *Desk, *sandbox.Sandbox, *lockCounter) {
 	t.Helper()
 	sb := sandbox.Start()
 	sb.FailOnUnmatched(t)
@@ -42,7 +43,7 @@ func statusDesk(t *testing.T) (*commands.Router, *sandbox.Sandbox, *lockCounter)
 	})
 	r := commands.NewRouter()
 	d.Register(r)
-	return r, sb, counted
+	return r, d, sb, counted
 }
 
 type answer struct {
@@ -50,16 +51,15 @@ type answer struct {
 	err   error
 }
 
-// askStatus asks for the status while it is being read: the answer must
-// come later, into the channel returned.
+// askStatus asks for the status while it is being read: the answer comes
+// into the channel returned once the read ends.
 func askStatus(t *testing.T, r *commands.Router, user string) <-chan answer {
 	t.Helper()
-	reply, err := r.Handle(t.Context(), commands.Request{Command: "deploy", Text: "status", UserID: user, ChannelID: "C1", Source: commands.Slash})
-	if err != nil || reply.Later == nil {
-		t.Fatalf("%s asked while the status was read and got (%q, %v); want the answer later", user, reply.Text, err)
-	}
 	c := make(chan answer, 1)
-	reply.Later(func(r commands.Reply, err error) { c <- answer{r, err} })
+	go func() {
+		reply, err := r.Handle(t.Context(), commands.Request{Command: "deploy", Text: "status", UserID: user, ChannelID: "C1", Source: commands.Slash})
+		c <- answer{reply, err}
+	}()
 	return c
 }
 
@@ -74,11 +74,10 @@ func awaitAnswer(t *testing.T, c <-chan answer) answer {
 	}
 }
 
-// Everyone asking for the status while one cold read runs waits in a list,
-// not in a goroutine of their own, and gets the one reply drawn when the
-// read ends.
+// Everyone asking for the status while one cold read runs waits for that
+// read and gets the one reply drawn when it ends.
 func TestStatusWaitersShareOneDrawnReply(t *testing.T) {
-	r, sb, counted := statusDesk(t)
+	r, d, sb, counted := statusDesk(t)
 	release := make(chan struct{})
 	sb.Heroku.SetHook(func() { <-release }) // the cold read hangs until released
 	const n = 30
@@ -86,6 +85,7 @@ func TestStatusWaitersShareOneDrawnReply(t *testing.T) {
 	for i := range n {
 		waiting = append(waiting, askStatus(t, r, fmt.Sprintf("U%02d", i)))
 	}
+	waitfor.True(t, "every asker waits on the one read", func() bool { return d.waiting.Load() == n })
 	close(release)
 	for _, c := range waiting {
 		if a := awaitAnswer(t, c); a.err != nil || !strings.Contains(a.reply.Text, "Pipeline "+sandbox.Pipeline) {
@@ -97,8 +97,8 @@ func TestStatusWaitersShareOneDrawnReply(t *testing.T) {
 	}
 	// The status just read is reused, and drawn afresh at once.
 	reply, err := r.Handle(t.Context(), commands.Request{Command: "deploy", Text: "status", UserID: "U99", ChannelID: "C1", Source: commands.Slash})
-	if err != nil || reply.Later != nil || !strings.Contains(reply.Text, "Pipeline "+sandbox.Pipeline) {
-		t.Fatalf("after the read, status gave (%q, later %t, %v); want the status at once", reply.Text, reply.Later != nil, err)
+	if err != nil || !strings.Contains(reply.Text, "Pipeline "+sandbox.Pipeline) {
+		t.Fatalf("after the read, status gave (%q, %v); want the status", reply.Text, err)
 	}
 	if got := counted.reads.Load(); got != 2 {
 		t.Fatalf("lock read %d times; the status after the read should read it afresh", got)
@@ -108,12 +108,13 @@ func TestStatusWaitersShareOneDrawnReply(t *testing.T) {
 // When the read fails, every waiter hears why, and the next request reads
 // again rather than waiting on the failed read.
 func TestStatusWaitersAllHearAFailedRead(t *testing.T) {
-	r, sb, _ := statusDesk(t)
+	r, d, sb, _ := statusDesk(t)
 	release := make(chan struct{})
 	sb.Heroku.SetHook(func() { <-release })
 	// The read's first request fails, and with it the read.
 	sb.Heroku.FailNext("GET", "*", 503, nil, `{"id":"unavailable","message":"Heroku is down for maintenance"}`).Require(t)
 	a, b := askStatus(t, r, "U01"), askStatus(t, r, "U02")
+	waitfor.True(t, "both askers wait on the one read", func() bool { return d.waiting.Load() == 2 })
 	close(release)
 	for _, c := range []<-chan answer{a, b} {
 		got := awaitAnswer(t, c)

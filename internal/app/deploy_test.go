@@ -472,10 +472,8 @@ func TestSlowCommandSaysItIsWorking(t *testing.T) {
 	h.wait("the request", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "Promotion request #1") })
 }
 
-// A /deploy status that waits on a cold read is answered later, from a list
-// of waiters rather than a goroutine of its own: its handler has returned
-// long before the read ends, and it still gets the progress note, then the
-// status.
+// A /deploy status that waits on a cold read gets the progress note while
+// it waits, then the status, and so does everyone waiting on the same read.
 func TestSlowStatusSaysItIsWorkingThenAnswers(t *testing.T) {
 	h := start(t, nil)
 	h.stop() // a new process has no status read yet

@@ -12,6 +12,7 @@ import (
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/internal/waitfor"
 	"github.com/devy-chatops/devy/store/bolt"
 )
 
@@ -310,6 +311,16 @@ func TestReviewAppStatusAndList(t *testing.T) {
 func TestReviewAppBadInputMakesNoCall(t *testing.T) {
 	t.Parallel()
 	h := startReviewApps(t, nil)
+	// Devy reads the status once at start, in the background, ending with
+	// its compare: count from after it.
+	waitfor.True(t, "the start-up status read", func() bool {
+		for _, c := range h.sb.GitHub.Calls() {
+			if strings.Contains(c.Path, "/compare/") {
+				return true
+			}
+		}
+		return false
+	})
 	herokuBefore, githubBefore := h.sb.Heroku.Count("", "*"), h.sb.GitHub.Count("", "*")
 	tests := []struct{ text, want string }{
 		{"", "/reviewapp <PR number>"},

@@ -63,7 +63,10 @@ func mountWebhooks(mux *http.ServeMux, cfg config.Config, log zerolog.Logger, db
 	if secrets == (webhooks.Secrets{}) && sigSecrets == (webhooks.SignalSecrets{}) {
 		return nil
 	}
-	n := buildNotifications(cfg, log, db, poster, desk, svc, false)
+	var n webhooks.Notifier = buildNotifications(cfg, log, db, poster, desk, svc, false)
+	if desk != nil {
+		n = releaseTeller{Notifier: n, desk: desk}
+	}
 	srv := webhooks.New(secrets, n, db, bg, log)
 	if obs.metrics != nil {
 		srv.Observe(obs.metrics)
@@ -121,4 +124,16 @@ func (w sandboxWorld) forget() {
 	if w.desk != nil {
 		w.desk.ForgetStatus()
 	}
+}
+
+// releaseTeller tells /deploy of every Heroku release before notifying,
+// so that no status read before it is shown again.
+type releaseTeller struct {
+	webhooks.Notifier
+	desk *deploy.Desk
+}
+
+func (t releaseTeller) Release(ctx context.Context, e commands.ReleaseEvent) error {
+	t.desk.Changed()
+	return t.Notifier.Release(ctx, e)
 }

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,13 +10,13 @@ import (
 	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
-// A burst of answers is delivered by at most runners goroutines, every one
-// of them delivered, in the order they came when one runner takes them,
+// A burst of work runs on at most runners goroutines, every one
+// of them run, in the order they came when one runner takes them,
 // and the goroutines end once the queue is empty.
-func TestAnswerQueueDeliversEveryAnswerWithFewGoroutines(t *testing.T) {
+func TestLaneRunsEveryWorkWithFewGoroutines(t *testing.T) {
 	for _, runners := range []int{1, 3} {
 		bg := commands.NewBackground(t.Context())
-		q := &answerQueue{bg: bg, runners: runners}
+		q := &lane{bg: bg, runners: runners}
 		release := make(chan struct{})
 		var (
 			mu            sync.Mutex
@@ -38,8 +37,8 @@ func TestAnswerQueueDeliversEveryAnswerWithFewGoroutines(t *testing.T) {
 				mu.Unlock()
 			})
 		}
-		// Every runner takes an answer and holds it until released.
-		waitfor.True(t, fmt.Sprintf("%d answers being delivered at once", runners), func() bool {
+		// Every runner takes work and holds it until released.
+		waitfor.True(t, "every runner busy", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return running == runners
@@ -49,15 +48,15 @@ func TestAnswerQueueDeliversEveryAnswerWithFewGoroutines(t *testing.T) {
 			t.Fatalf("runners %d: the queue's goroutines did not end once it was empty", runners)
 		}
 		if peak != runners {
-			t.Errorf("runners %d: %d answers delivered at once", runners, peak)
+			t.Errorf("runners %d: %d pieces of work ran at once", runners, peak)
 		}
 		if len(order) != n {
-			t.Fatalf("runners %d: %d of %d answers delivered", runners, len(order), n)
+			t.Fatalf("runners %d: %d of %d pieces of work ran", runners, len(order), n)
 		}
 		if runners == 1 {
 			for i, got := range order {
 				if got != i {
-					t.Fatalf("answer %d delivered as number %d; one runner delivers in the order answers came", got, i)
+					t.Fatalf("work %d ran as number %d; one runner runs work in the order it came", got, i)
 				}
 			}
 		}
