@@ -111,3 +111,25 @@ func commitsOf(vs []Verification) []CommitOwner {
 	}
 	return out
 }
+
+// Override is an admin's decision to approve a request whose commits are
+// not all verified on staging.
+type Override struct {
+	By         string    `json:"by"`
+	Reason     string    `json:"reason"`
+	At         time.Time `json:"at"`
+	Unverified []string  `json:"unverified,omitempty"` // who was left, as shown
+}
+
+// OverrideVerification records on pending request id that admin by approves
+// it despite its unverified commits, and why, with an audit entry.
+func (s Rules) OverrideVerification(id uint64, by, reason string, unverified []string) (PromotionRequest, error) {
+	return s.change("record the override of verification", id, func(tx Tx, r *PromotionRequest, now time.Time) error {
+		if err := r.Decidable(now); err != nil {
+			return err
+		}
+		r.Override = &Override{By: by, Reason: reason, At: now, Unverified: unverified}
+		return tx.AppendAudit(AuditEntry{At: now, Actor: by, Action: "promotion.verification_overridden", Subject: r.Subject(),
+			Detail: map[string]string{"reason": reason, "unverified": strings.Join(unverified, ", ")}})
+	})
+}

@@ -155,6 +155,7 @@ func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest) 
 			r.CommitCount = len(cmp.Commits)
 		}
 		files = cmp.Files
+		r.Commits = d.commitInfos(ctx, cmp.Commits)
 		out = append(out, d.commitList(cmp, r))
 		if cmp.Status == "behind" || cmp.Status == "diverged" {
 			out = append(out, fmt.Sprintf("⚠️ Staging is *%s* production (%d behind): promoting would take commits *out* of production.", cmp.Status, cmp.BehindBy))
