@@ -68,7 +68,10 @@ type Config struct {
 	Admins            []string
 	AllowSelfApproval bool
 	ApproverNotAuthor bool
-	ApprovalTTL       time.Duration
+	// RequireVerified refuses Approve while a commit in the range is not
+	// verified on staging (DEVY_REQUIRE_VERIFIED).
+	RequireVerified bool
+	ApprovalTTL     time.Duration
 
 	IncidentQuiet   time.Duration // an open incident this long without a timeline entry gets a reminder
 	PostmortemAfter time.Duration // a resolved incident this long without a postmortem gets a reminder
@@ -252,6 +255,9 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 		return c, err
 	}
 	if c.AllowSelfApproval, err = boolVar("DEVY_ALLOW_SELF_APPROVAL", getenv("DEVY_ALLOW_SELF_APPROVAL")); err != nil {
+		return c, err
+	}
+	if c.RequireVerified, err = boolVar("DEVY_REQUIRE_VERIFIED", getenv("DEVY_REQUIRE_VERIFIED")); err != nil {
 		return c, err
 	}
 	if c.ApproverNotAuthor, err = boolVar("DEVY_APPROVER_NOT_AUTHOR", getenv("DEVY_APPROVER_NOT_AUTHOR")); err != nil {

@@ -91,6 +91,9 @@ type PromotionRequest struct {
 	// listed them when the request was made; nil on requests made before
 	// Devy kept them.
 	Commits []CommitInfo `json:"commits,omitempty"`
+	// Override is an admin's approval despite unverified commits
+	// (DEVY_REQUIRE_VERIFIED), with their reason.
+	Override *Override `json:"override,omitempty"`
 
 	DecidedBy   string    `json:"decided_by,omitempty"`
 	DecidedAt   time.Time `json:"decided_at,omitempty"`
@@ -113,6 +116,9 @@ type CommitInfo struct {
 	AuthorEmail string    `json:"author_email,omitempty"`
 	AuthoredAt  time.Time `json:"authored_at"` // the git author date
 	Message     string    `json:"message"`     // the first line
+	// SlackUser is the author's Slack user as Devy found it when the
+	// request was made (DEVY_USER_MAP, else the e-mail); "" for none.
+	SlackUser string `json:"slack_user,omitempty"`
 }
 
 // Subject names the request in the audit log.

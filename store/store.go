@@ -47,6 +47,9 @@
 //	                     → JSON RecordRow (kept once per kind, key and time)
 //	slots/
 //	  <key>              → time taken, RFC 3339 (never given back)
+//	verifications/
+//	  <pipeline>/        → one bucket per pipeline
+//	    <sha>            → JSON Verification
 //
 // Leases (lease.go) live in memory in bbolt, in the requests table in
 // PostgreSQL.
@@ -160,6 +163,12 @@ type Tx interface {
 	// TakeSlot records slot key as taken at at, unless it is taken
 	// already; it reports whether it recorded it.
 	TakeSlot(key string, at time.Time) (bool, error)
+
+	// Verifications returns the pipeline's verifications of shas (those
+	// kept), by SHA; never nil.
+	Verifications(pipeline string, shas []string) (map[string]Verification, error)
+	// PutVerification keeps v (one per pipeline and SHA).
+	PutVerification(v Verification) error
 }
 
 // Rules are the store's decisions, each one function over a Backend's

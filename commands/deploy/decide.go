@@ -130,6 +130,12 @@ func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, 
 		}
 	}
 
+	if err := d.verifiedGate(ctx, a, r); errors.Is(err, errModalOpened) {
+		return commands.Reply{}, nil
+	} else if err != nil {
+		return commands.Reply{}, err
+	}
+
 	r, err = d.store.Approve(r.ID, a.UserID)
 	var de *store.DecisionError
 	if errors.As(err, &de) {

@@ -67,6 +67,7 @@ type Store interface {
 	ClaimPromotion(id uint64, owner string, ttl time.Duration) (bool, error)
 	ReleasePromotion(id uint64, owner string) error
 	OrphanedPromotions(ttl time.Duration) ([]store.PromotionRequest, error)
+	VerifyStore
 }
 
 // Config is the team's promotion policy.
@@ -95,6 +96,9 @@ type Config struct {
 	LeaseTTL      time.Duration
 	TakeoverEvery time.Duration
 	Follower      string // this process's name in leases; default host/pid/random
+	// RequireVerified refuses Approve while a commit in the range is not
+	// verified on staging (DEVY_REQUIRE_VERIFIED).
+	RequireVerified bool
 }
 
 // Desk implements /deploy and its buttons.
@@ -106,6 +110,8 @@ type Desk struct {
 	store  Store
 	poster commands.Poster
 	dir    commands.Directory
+	users  Users           // nil: commit authors are found by DEVY_USER_MAP only
+	modals commands.Modals // nil: an admin's override has no modal
 	bg     *commands.Background
 	log    zerolog.Logger
 	// finished, if set, hears of every promotion that ended (the incident
@@ -175,6 +181,9 @@ type statusView struct {
 	ahead string // commits ahead, as a sentence
 	ci    format.CI
 	at    time.Time
+	// commits are those staging has and production lacks (verify.go);
+	// nil when they are not known.
+	commits []store.CommitInfo
 }
 
 // Deps is what Desk is built from. GitHub and CI may be nil.
@@ -186,6 +195,8 @@ type Deps struct {
 	Store     Store
 	Poster    commands.Poster
 	Directory commands.Directory
+	Users     Users           // may be nil
+	Modals    commands.Modals // may be nil
 	Bg        *commands.Background
 	Log       zerolog.Logger
 	// Finished, if set, is called with every promotion that ended, however
@@ -237,7 +248,7 @@ func New(d Deps) *Desk {
 		c.Follower = commands.ProcessName()
 	}
 	compares, _ := lru.New[string, github.Comparison](compareCacheSize) // errs only on a size ≤ 0
-	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, bg: d.Bg,
+	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, users: d.Users, modals: d.Modals, bg: d.Bg,
 		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox, compares: compares}
 	if desk.outbox == nil {
 		desk.outbox = commands.NewOutbox(d.Store, commands.OutboxConfig{Owner: c.Follower}, d.Log)
@@ -259,8 +270,11 @@ func (d *Desk) Register(r *commands.Router) {
 			{Name: "unlock", Args: "", Help: "lift your lock (admins: anyone's)", Handler: d.unlock},
 			{Name: "history", Args: "", Help: "recent promotions: who asked, who approved, what, outcome", Handler: d.history},
 			{Name: "cancel", Args: "", Help: "withdraw your pending promotion request", Handler: d.cancel},
+			{Name: "verify", Args: "[@user]", Help: "mark your commits on staging verified (admins: someone else's)", Handler: d.verifyCommand},
 		}, d.extra...),
 	})
+	r.OnAction(ActionVerify, d.verifyButton)
+	r.OnView(ViewOverride, commands.ViewHandler{Validate: validateOverride, Submit: d.overrideSubmit})
 	r.OnAction(ActionApprove, d.approve)
 	r.OnAction(ActionReject, d.reject)
 	r.OnAction(commands.ActionRequest, d.requestButton)
@@ -487,6 +501,7 @@ func (d *Desk) readStatus(ctx context.Context) (statusView, error) {
 				v.ahead = "Commits ahead: unknown (" + format.Failure(err) + ")"
 			} else {
 				v.ahead = fmt.Sprintf("Staging is <%s|%d commit%s ahead> of production.", cmp.URL, cmp.AheadBy, format.Plural(cmp.AheadBy))
+				v.commits = d.commitInfos(ctx, cmp.Commits)
 			}
 		default:
 			v.ahead = "Staging runs different code from production."
@@ -584,7 +599,7 @@ func (d *Desk) drawStatus(v statusView) (commands.Reply, error) {
 	if err != nil {
 		return commands.Reply{}, err
 	}
-	facts = append(facts, lockLine)
+	facts = append(facts, lockLine, d.verifyLine(v))
 	if r, err := d.store.OpenRequest(s.Pipeline.ID); err != nil {
 		return commands.Reply{}, err
 	} else if r != nil {

@@ -87,7 +87,7 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 		r.Targets = append(r.Targets, store.Target{AppID: p.App.ID, AppName: p.App.Name, FromVersion: p.Release.Version, FromSHA: p.Release.Commit, FromSlugID: p.Release.SlugID})
 	}
 	r.CIURL = ci.URL
-	if r.Diff, err = d.diff(s, &r, rd); err != nil {
+	if r.Diff, err = d.diff(ctx, s, &r, rd); err != nil {
 		return commands.Reply{}, err
 	}
 	if lock == nil {
@@ -192,7 +192,7 @@ func (d *Desk) readForRequest(ctx context.Context, s snapshot, base, head string
 }
 
 // diff describes what the promotion ships: commits, files and risks.
-func (d *Desk) diff(s snapshot, r *store.PromotionRequest, rd requestReads) ([]string, error) {
+func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest, rd requestReads) ([]string, error) {
 	var out []string
 	var files []github.File
 	switch {
@@ -211,6 +211,7 @@ func (d *Desk) diff(s snapshot, r *store.PromotionRequest, rd requestReads) ([]s
 			r.CommitCount = len(cmp.Commits)
 		}
 		files = cmp.Files
+		r.Commits = d.commitInfos(ctx, cmp.Commits)
 		out = append(out, d.commitList(cmp, r))
 		if cmp.Status == "behind" || cmp.Status == "diverged" {
 			out = append(out, fmt.Sprintf("⚠️ Staging is *%s* production (%d behind): promoting would take commits *out* of production.", cmp.Status, cmp.BehindBy))

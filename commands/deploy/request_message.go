@@ -18,11 +18,12 @@ import (
 // requestMessage draws the request as it stands, linking commits when
 // GitHub is configured.
 func (d *Desk) requestMessage(r store.PromotionRequest) commands.Message {
-	return renderRequest(r, d.shaLink)
+	return renderRequest(r, d.shaLink, d.verificationText(r))
 }
 
-// renderRequest draws request r; commit shows a SHA.
-func renderRequest(r store.PromotionRequest, commit func(sha string) string) commands.Message {
+// renderRequest draws request r; commit shows a SHA; verified is the
+// verification section ("" for none).
+func renderRequest(r store.PromotionRequest, commit func(sha string) string, verified string) commands.Message {
 	var targets []string
 	for _, t := range r.Targets {
 		targets = append(targets, fmt.Sprintf("%s v%d · %s", t.AppName, t.FromVersion, commit(t.FromSHA)))
@@ -38,6 +39,9 @@ func renderRequest(r store.PromotionRequest, commit func(sha string) string) com
 	}
 	for _, s := range r.Diff {
 		blocks = append(blocks, commands.Section{Text: s})
+	}
+	if verified != "" {
+		blocks = append(blocks, commands.Section{Text: verified})
 	}
 	blocks = append(blocks, commands.Divider{}, commands.Section{Text: stateText(r)})
 	if r.Status == store.StatusPending {

@@ -46,6 +46,17 @@ type PipelineSource interface {
 	Pipeline(ctx context.Context) (heroku.Pipeline, error)
 }
 
+// Verifier is the Etsy step of /deploy (*deploy.Desk): its part of a
+// staging release's message, posted once per release.
+type Verifier interface {
+	// ReleaseBlocks claims release id's message: ok is false when it was
+	// posted already (another process, a redelivery); blocks are added to
+	// the message.
+	ReleaseBlocks(ctx context.Context, id string) (blocks []commands.Block, ok bool, err error)
+	// ReleasePosted tells where the message landed, or that posting failed.
+	ReleasePosted(ctx context.Context, id string, p commands.Posted, err error)
+}
+
 // Store is the state notifications read and keep.
 type Store interface {
 	Now() time.Time
@@ -70,6 +81,7 @@ type Deps struct {
 	Poster   commands.Poster
 	Store    Store
 	Pipeline PipelineSource
+	Verifier Verifier // may be nil: staging releases then have no verification
 	Heroku   Heroku
 	GitHub   GitHub
 	CI       CI
@@ -86,6 +98,7 @@ type Notifier struct {
 	poster   commands.Poster
 	store    Store
 	pipeline PipelineSource
+	verifier Verifier
 	heroku   Heroku
 	github   GitHub
 	ci       CI
@@ -149,7 +162,7 @@ func New(d Deps) *Notifier {
 	if len(c.MainBranches) == 0 {
 		c.MainBranches = []string{"master", "main"}
 	}
-	return &Notifier{cfg: c, poster: d.Poster, store: d.Store, pipeline: d.Pipeline, heroku: d.Heroku, github: d.GitHub, ci: d.CI,
+	return &Notifier{cfg: c, poster: d.Poster, store: d.Store, pipeline: d.Pipeline, verifier: d.Verifier, heroku: d.Heroku, github: d.GitHub, ci: d.CI,
 		log: d.Log.With().Str("cmd", "notify").Logger(), branches: map[string]int{}}
 }
 
@@ -376,6 +389,8 @@ func (n *Notifier) Release(ctx context.Context, e commands.ReleaseEvent) error {
 	switch {
 	case e.Status == "failed":
 		m = n.releaseFailedMessage(e, stage)
+	case stage == "staging" && n.verifier != nil && e.Status != "failed":
+		return n.postStagingRelease(ctx, p, e)
 	case stage == "staging":
 		m = n.stagingMessage(ctx, p, e)
 	case stage == "production":
@@ -390,6 +405,28 @@ func (n *Notifier) Release(ctx context.Context, e commands.ReleaseEvent) error {
 		return fmt.Errorf("post the release of %s v%d: %w", e.AppName, e.Version, err)
 	}
 	log.Info().Msg("release reported")
+	return nil
+}
+
+// postStagingRelease posts a staging release once, with the Etsy step's
+// blocks: of two processes, or a delivery and its redelivery, one posts.
+func (n *Notifier) postStagingRelease(ctx context.Context, p heroku.Pipeline, e commands.ReleaseEvent) error {
+	extra, ok, err := n.verifier.ReleaseBlocks(ctx, e.ID)
+	if err != nil {
+		return fmt.Errorf("read what to verify in %s v%d: %w", e.AppName, e.Version, err)
+	}
+	if !ok {
+		n.log.Debug().Str("release", e.ID).Msg("staging release posted already")
+		return nil
+	}
+	m := n.stagingMessage(ctx, p, e)
+	// After the Request promotion button, which keeps its place.
+	m.Blocks = append(m.Blocks, extra...)
+	posted, err := n.poster.Post(ctx, n.cfg.DeployChannel, "", m)
+	n.verifier.ReleasePosted(ctx, e.ID, posted, err)
+	if err != nil {
+		return fmt.Errorf("post the release of %s v%d: %w", e.AppName, e.Version, err)
+	}
 	return nil
 }
 

@@ -151,9 +151,11 @@ func escapeRef(ref string) string {
 // Commit is one commit in a comparison.
 type Commit struct {
 	SHA         string
-	Message     string // first line only
-	AuthorLogin string // "" when the commit's email maps to no GitHub user
-	AuthorName  string // the git author name, always present
+	Message     string    // first line only
+	AuthorLogin string    // "" when the commit's email maps to no GitHub user
+	AuthorName  string    // the git author name, always present
+	AuthorEmail string    // the git author e-mail
+	AuthoredAt  time.Time // the git author date
 	URL         string
 	PR          int // the pull request the commit came from, 0 if unknown
 }
@@ -234,6 +236,8 @@ func (c *Client) commit(rc *gh.RepositoryCommit) Commit {
 		Message:     msg,
 		AuthorLogin: rc.GetAuthor().GetLogin(),
 		AuthorName:  rc.GetCommit().GetAuthor().GetName(),
+		AuthorEmail: rc.GetCommit().GetAuthor().GetEmail(),
+		AuthoredAt:  rc.GetCommit().GetAuthor().GetDate().Time,
 		URL:         rc.GetHTMLURL(),
 		PR:          prNumber(msg),
 	}

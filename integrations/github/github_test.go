@@ -139,10 +139,13 @@ func TestCompare(t *testing.T) {
 	}
 	wantCommits := []github.Commit{
 		{SHA: merge, Message: "Merge pull request #12 from acme/fix-login", AuthorLogin: "bob", AuthorName: "bob", PR: 12,
+			AuthorEmail: "12164244+bob@users.noreply.github.com", AuthoredAt: time.Date(2024, 1, 2, 10, 0, 0, 0, time.UTC),
 			URL: "https://github.com/acme/shop/commit/" + merge},
 		{SHA: squash, Message: "Speed up checkout (#15)", AuthorLogin: "", AuthorName: "Unknown Contributor", PR: 15,
+			AuthorEmail: "contributor@example.com", AuthoredAt: time.Date(2024, 1, 2, 11, 0, 0, 0, time.UTC),
 			URL: "https://github.com/acme/shop/commit/" + squash},
 		{SHA: direct, Message: "Bump version", AuthorLogin: "carol", AuthorName: "carol", PR: 0,
+			AuthorEmail: "19614162+carol@users.noreply.github.com", AuthoredAt: time.Date(2024, 1, 2, 12, 0, 0, 0, time.UTC),
 			URL: "https://github.com/acme/shop/commit/" + direct},
 	}
 	if len(got.Commits) != len(wantCommits) {

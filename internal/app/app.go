@@ -246,8 +246,9 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 			Config: deploy.Config{
 				Pipeline: cfg.HerokuPipeline, Channel: cfg.DeployChannel, Approvers: cfg.Approvers, Admins: cfg.Admins,
 				AllowSelfApproval: cfg.AllowSelfApproval, ApproverNotAuthor: cfg.ApproverNotAuthor, UserMap: cfg.UserMap,
-				TTL: cfg.ApprovalTTL, PollInterval: poll,
+				TTL: cfg.ApprovalTTL, PollInterval: poll, RequireVerified: cfg.RequireVerified,
 			},
+			Modals: ui,
 			Heroku: svc.heroku,
 			Store:  watched, Poster: poster, Directory: dir, Bg: bg, Log: log, Outbox: outbox,
 			Finished: func(ctx context.Context, r store.PromotionRequest) {

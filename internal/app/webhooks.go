@@ -33,6 +33,7 @@ func buildNotifications(cfg config.Config, log zerolog.Logger, db notify.Store, 
 	// Interfaces stay nil, never typed nils, when a service is not configured.
 	if desk != nil {
 		deps.Pipeline = desk
+		deps.Verifier = desk
 	}
 	if svc.heroku != nil {
 		deps.Heroku = svc.heroku

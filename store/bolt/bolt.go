@@ -37,6 +37,7 @@ var (
 	bucketSignals           = []byte("signals")
 	bucketRecords           = []byte("records")
 	bucketSlots             = []byte("slots")
+	bucketVerifications     = []byte("verifications")
 	keySchema               = []byte("schema_version")
 )
 

@@ -57,6 +57,10 @@ func migrations() []migration {
 			}
 			return nil
 		}},
+		{"create the verifications bucket", func(tx *bbolt.Tx) error {
+			_, err := tx.CreateBucketIfNotExists(bucketVerifications)
+			return err
+		}},
 	}
 }
 

@@ -46,6 +46,11 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		6: func(t *testing.T, tx *bbolt.Tx) {
+			if tx.Bucket(bucketVerifications) == nil {
+				t.Errorf("bucket %s missing after migration 6", bucketVerifications)
+			}
+		},
 	}
 	ms := migrations()
 	if len(cases) != len(ms) {

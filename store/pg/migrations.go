@@ -132,6 +132,14 @@ CREATE TABLE slots (
 	at  timestamptz NOT NULL
 );
 `},
+		{"keep verifications of commits on staging", `
+CREATE TABLE verifications (
+	pipeline text NOT NULL,
+	sha      text NOT NULL,
+	data     jsonb NOT NULL,
+	PRIMARY KEY (pipeline, sha)
+);
+`},
 	}
 }
 

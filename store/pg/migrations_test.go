@@ -26,6 +26,7 @@ func TestMigrations(t *testing.T) {
 		2: tables("deliveries"),
 		3: tables("webhook_deliveries", "effect_ids", "outbox"),
 		4: tables("signals", "records", "slots"),
+		5: tables("verifications"),
 	}
 	ms := migrations()
 	if len(cases) != len(ms) {

@@ -31,6 +31,7 @@
 //	                                                        the transaction that first stores the key
 //	records             (kind, key, at, payload)            PK (kind, at, key): kept once; store.RecordRow
 //	slots               (key PK, at)                        taken once, never given back (TakeSlot)
+//	verifications       (pipeline, sha, data)               PK (pipeline, sha); store.Verification
 //
 // Concurrency: every transaction that decides something about a pipeline (a
 // request created, approved, closed or finished, the lock taken or lifted)

@@ -80,6 +80,9 @@ type Store interface {
 	Records(kind string, since time.Time) ([]store.RecordRow, error)
 	RecordsBetween(kind string, from, to time.Time) ([]store.RecordRow, error)
 	TakeSlot(key string) (bool, error)
+
+	Verify(in store.VerifyInput) ([]store.Verification, error)
+	Verifications(pipeline string, shas []string) (map[string]store.Verification, error)
 }
 
 // Backend makes the stores the suite runs against.
@@ -126,6 +129,7 @@ func Run(t *testing.T, b Backend) {
 		{"deliveries", deliveryCases},
 		{"outbox", outboxCases},
 		{"signals", signalCases},
+		{"verifications", verifyCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,547 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/format"
+	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/store"
+)
+
+// This file is the Etsy step: each author confirms their change on staging
+// before it is promoted. The new-staging-release message lists the commits
+// new since production by author, with a Verified on staging button; a
+// click (or /deploy verify) verifies the clicker's own commits and vouches
+// for those of authors who have no Slack user. The promotion request shows
+// who is left, and with DEVY_REQUIRE_VERIFIED Approve waits for everyone.
+
+// Users finds a Slack user by e-mail (Slack's users.lookupByEmail).
+type Users interface {
+	// LookupByEmail returns the user's id, or "" when nobody in the
+	// workspace has that e-mail.
+	LookupByEmail(ctx context.Context, email string) (string, error)
+}
+
+// VerifyStore is the state the Etsy step keeps.
+type VerifyStore interface {
+	Verify(in store.VerifyInput) ([]store.Verification, error)
+	Verifications(pipeline string, shas []string) (map[string]store.Verification, error)
+	OverrideVerification(id uint64, by, reason string, unverified []string) (store.PromotionRequest, error)
+	ClaimWebhookDelivery(key string) (bool, error)
+	ForgetWebhookDelivery(key string) error
+	Signal(key string) (json.RawMessage, bool, error)
+	UpdateSignal(key string, f func(raw json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error)
+	TakeSlot(key string) (bool, error)
+}
+
+// Action and view ids of the Etsy step.
+const (
+	ActionVerify = "deploy.verify"
+	ViewOverride = "deploy.override"
+)
+
+// releaseKey is where a staging release's message is remembered (in the
+// store's signals: one small JSON document per key).
+func releaseKey(id string) string { return "deploy.release:" + id }
+
+// releaseMessage is a staging release Devy posted about.
+type releaseMessage struct {
+	ID       string    `json:"id"`
+	Version  int       `json:"version"`
+	Pipeline string    `json:"pipeline"`
+	Channel  string    `json:"channel,omitempty"`
+	TS       string    `json:"ts,omitempty"`
+	At       time.Time `json:"at"`
+	Reminded bool      `json:"reminded,omitempty"`
+}
+
+// releaseID is what a Heroku release id may look like; anything else in a
+// button's value was not put there by Devy.
+var releaseID = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// author is one author of the range with their commits and how far they
+// are verified.
+type author struct {
+	User     string // Slack user; "" when none was found
+	Login    string // GitHub login, else the git author name
+	SHAs     []string
+	Verified int
+	Vouchers []string // who vouched for an unowned author's commits
+}
+
+func (a author) done() bool { return a.Verified == len(a.SHAs) }
+
+// who names the author: a mention, else the GitHub login (escaped).
+func (a author) who() string {
+	if a.User != "" {
+		return "<@" + a.User + ">"
+	}
+	return format.Escape(a.Login)
+}
+
+// stagingRange is staging's release and the commits production lacks,
+// each with its author's Slack user.
+type stagingRange struct {
+	snap    snapshot
+	commits []store.CommitInfo
+}
+
+func (d *Desk) readRange(ctx context.Context) (stagingRange, error) {
+	s, err := d.snapshot(ctx)
+	if err != nil {
+		return stagingRange{}, err
+	}
+	rg := stagingRange{snap: s}
+	base, head := s.Production[0].Release.Commit, s.Staging.Release.Commit
+	if d.github == nil || base == "" || head == "" || sameCode(s.Staging.Release, s.Production[0].Release) {
+		return rg, nil
+	}
+	cmp, err := d.github.Compare(ctx, base, head)
+	if err != nil {
+		return rg, fmt.Errorf("compare production with staging: %w", err)
+	}
+	rg.commits = d.commitInfos(ctx, cmp.Commits)
+	return rg, nil
+}
+
+// owner is the Slack user of a commit's author: DEVY_USER_MAP by GitHub
+// login, else the commit's e-mail in the workspace.
+func (d *Desk) owner(ctx context.Context, login, email string, seen map[string]string) string {
+	if u := d.cfg.UserMap[strings.ToLower(login)]; login != "" && u != "" {
+		return u
+	}
+	if d.users == nil || email == "" || strings.HasSuffix(email, "@users.noreply.github.com") {
+		return ""
+	}
+	if u, ok := seen[email]; ok {
+		return u
+	}
+	u, err := d.users.LookupByEmail(ctx, email)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("looking up a commit author by e-mail failed; taking them for someone without a Slack user")
+	}
+	seen[email] = u
+	return u
+}
+
+// groupAuthors groups commits by author, in the order they first appear,
+// with what is verified of them.
+func groupAuthors(commits []store.CommitInfo, verified map[string]store.Verification) []author {
+	var out []author
+	index := map[string]int{}
+	for _, c := range commits {
+		key := "u:" + c.SlackUser
+		if c.SlackUser == "" {
+			key = "l:" + firstNonEmpty(c.AuthorLogin, c.AuthorName, c.AuthorEmail)
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, author{User: c.SlackUser, Login: firstNonEmpty(c.AuthorLogin, c.AuthorName, "unknown")})
+		}
+		a := &out[i]
+		a.SHAs = append(a.SHAs, c.SHA)
+		if v, ok := verified[c.SHA]; ok {
+			a.Verified++
+			if v.Vouched && !contains(a.Vouchers, v.By) {
+				a.Vouchers = append(a.Vouchers, v.By)
+			}
+		}
+	}
+	return out
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// verifyState reads what is verified of commits on pipeline.
+func (d *Desk) verifyState(pipeline string, commits []store.CommitInfo) ([]author, error) {
+	shas := make([]string, len(commits))
+	for i, c := range commits {
+		shas[i] = c.SHA
+	}
+	vs, err := d.store.Verifications(pipeline, shas)
+	if err != nil {
+		return nil, err
+	}
+	return groupAuthors(commits, vs), nil
+}
+
+// authorLines shows each author ✅ or ⏳.
+func authorLines(as []author) string {
+	var lines []string
+	for _, a := range as {
+		n := len(a.SHAs)
+		switch {
+		case a.done() && len(a.Vouchers) > 0:
+			vouchers := make([]string, len(a.Vouchers))
+			for i, v := range a.Vouchers {
+				vouchers[i] = "<@" + v + ">"
+			}
+			lines = append(lines, fmt.Sprintf("✅ %s — %d commit%s, vouched for by %s", a.who(), n, format.Plural(n), strings.Join(vouchers, ", ")))
+		case a.done():
+			lines = append(lines, fmt.Sprintf("✅ %s — %d commit%s verified", a.who(), n, format.Plural(n)))
+		case a.User == "":
+			lines = append(lines, fmt.Sprintf("⏳ %s — %d of %d commit%s not verified (no Slack user: the next person who verifies vouches for them)", a.who(), n-a.Verified, n, format.Plural(n)))
+		default:
+			lines = append(lines, fmt.Sprintf("⏳ %s — %d of %d commit%s not verified yet", a.who(), n-a.Verified, n, format.Plural(n)))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// left names the authors still to verify.
+func left(as []author) []string {
+	var out []string
+	for _, a := range as {
+		if !a.done() {
+			out = append(out, a.who())
+		}
+	}
+	return out
+}
+
+// verificationText is the request's verification section; "" when the
+// request lists no commits.
+func (d *Desk) verificationText(r store.PromotionRequest) string {
+	if len(r.Commits) == 0 {
+		return ""
+	}
+	as, err := d.verifyState(r.Pipeline, r.Commits)
+	if err != nil {
+		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("reading verifications failed; the request shows none")
+		return "*Verified on staging*: unknown (I couldn't read the verifications)."
+	}
+	s := "*Verified on staging*\n" + authorLines(as)
+	if o := r.Override; o != nil {
+		s += fmt.Sprintf("\n⚠️ <@%s> approved with unverified commits: “%s”", o.By, format.Escape(o.Reason))
+	}
+	return s
+}
+
+// ReleaseBlocks claims the message of staging release id: ok is false when
+// it was claimed already (by another Devy process, or for a redelivered
+// webhook), and then nothing is to be posted. Otherwise blocks are the
+// Etsy step's part of the message: the commits new since production by
+// author, each mentioned, and the Verified on staging button. The caller
+// reports where the message landed with ReleasePosted.
+func (d *Desk) ReleaseBlocks(ctx context.Context, id string) (blocks []commands.Block, ok bool, err error) {
+	first, err := d.store.ClaimWebhookDelivery("release:" + id)
+	if err != nil || !first {
+		return nil, false, err
+	}
+	rg, err := d.readRange(ctx)
+	if err != nil {
+		if ferr := d.store.ForgetWebhookDelivery("release:" + id); ferr != nil {
+			d.log.Warn().Err(ferr).Msg("forgetting a release's claim failed")
+		}
+		return nil, false, err
+	}
+	if rg.snap.Staging.Release.ID != id || len(rg.commits) == 0 {
+		// An older release than staging runs now, or nothing to verify.
+		return nil, true, nil
+	}
+	as, err := d.verifyState(rg.snap.Pipeline.ID, rg.commits)
+	if err != nil {
+		return nil, false, err
+	}
+	rel := releaseMessage{ID: id, Version: rg.snap.Staging.Release.Version, Pipeline: rg.snap.Pipeline.ID, At: d.store.Now()}
+	if err := d.putRelease(rel); err != nil {
+		return nil, false, err
+	}
+	return d.verifyBlocks(rel, rg.commits, as), true, nil
+}
+
+// ReleasePosted records where release id's message landed (its thread gets
+// the reminder; its button is matched to it), or, when posting failed,
+// gives the claim back so that a redelivery posts it.
+func (d *Desk) ReleasePosted(ctx context.Context, id string, p commands.Posted, postErr error) {
+	if postErr != nil {
+		if err := d.store.ForgetWebhookDelivery("release:" + id); err != nil {
+			d.log.Warn().Err(err).Msg("forgetting a release's claim failed")
+		}
+		return
+	}
+	_, err := d.store.UpdateSignal(releaseKey(id), func(raw json.RawMessage) (json.RawMessage, error) {
+		var rel releaseMessage
+		if raw != nil {
+			if err := json.Unmarshal(raw, &rel); err != nil {
+				return nil, err
+			}
+		}
+		rel.ID, rel.Channel, rel.TS = id, p.Channel, p.TS
+		return json.Marshal(rel)
+	})
+	if err != nil {
+		d.log.Warn().Err(err).Str("release", id).Msg("remembering the release message failed")
+	}
+}
+
+func (d *Desk) putRelease(rel releaseMessage) error {
+	_, err := d.store.UpdateSignal(releaseKey(rel.ID), func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel) })
+	if err != nil {
+		return err
+	}
+	_, err = d.store.UpdateSignal("deploy.release.latest", func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel.ID) })
+	return err
+}
+
+func (d *Desk) release(id string) (releaseMessage, bool, error) {
+	raw, ok, err := d.store.Signal(releaseKey(id))
+	if err != nil || !ok {
+		return releaseMessage{}, false, err
+	}
+	var rel releaseMessage
+	if err := json.Unmarshal(raw, &rel); err != nil {
+		return rel, false, fmt.Errorf("decode release message %s: %w", id, err)
+	}
+	return rel, true, nil
+}
+
+// maxCommitsPerAuthor folds an author's long list of commits.
+const maxCommitsPerAuthor = 5
+
+func (d *Desk) verifyBlocks(rel releaseMessage, commits []store.CommitInfo, as []author) []commands.Block {
+	bySHA := map[string]store.CommitInfo{}
+	for _, c := range commits {
+		bySHA[c.SHA] = c
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Verify on staging* — %d commit%s new since production:", len(commits), format.Plural(len(commits)))
+	for _, a := range as {
+		fmt.Fprintf(&b, "\n%s", a.who())
+		for i, sha := range a.SHAs {
+			if i == maxCommitsPerAuthor {
+				fmt.Fprintf(&b, "\n   …and %d more", len(a.SHAs)-i)
+				break
+			}
+			fmt.Fprintf(&b, "\n   • %s %s", d.shaLink(sha), format.Escape(bySHA[sha].Message))
+		}
+	}
+	return []commands.Block{
+		commands.Section{Text: b.String()},
+		commands.Actions{ID: "deploy.verify." + rel.ID, Buttons: []commands.Button{{ActionID: ActionVerify, Text: "Verified on staging", Value: rel.ID}}},
+		commands.Context{Texts: []string{"Authors: test your change on staging, then click. A click verifies your own commits and vouches for those of authors not on Slack; `/deploy verify` does the same."}},
+	}
+}
+
+// commitInfos keeps what the range's commits are and who wrote them.
+func (d *Desk) commitInfos(ctx context.Context, cs []github.Commit) []store.CommitInfo {
+	seen := map[string]string{}
+	out := make([]store.CommitInfo, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, store.CommitInfo{SHA: c.SHA, AuthorLogin: c.AuthorLogin, AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail,
+			AuthoredAt: c.AuthoredAt, Message: c.Message, SlackUser: d.owner(ctx, c.AuthorLogin, c.AuthorEmail, seen)})
+	}
+	return out
+}
+
+// verifyButton is the Verified on staging button.
+func (d *Desk) verifyButton(ctx context.Context, a commands.Action) (commands.Reply, error) {
+	if !releaseID.MatchString(a.Value) {
+		return commands.Reply{}, commands.Userf("That button does not point at a staging release I know, so nothing was verified; type `/deploy verify` instead.")
+	}
+	rel, ok, err := d.release(a.Value)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	if !ok || (rel.TS != "" && a.MessageTS != "" && a.MessageTS != rel.TS) {
+		return commands.Reply{}, commands.Userf("That button does not belong to a staging release message of mine, so nothing was verified; type `/deploy verify` instead.")
+	}
+	return d.verify(ctx, a.UserID, "", &rel)
+}
+
+// verifyCommand is /deploy verify [@user].
+func (d *Desk) verifyCommand(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
+	switch {
+	case len(args) == 0:
+		return d.verify(ctx, req.UserID, "", nil)
+	case len(args) == 1 && mention.MatchString(args[0]):
+		if !d.isAdmin(req.UserID) {
+			return commands.Reply{}, commands.Userf("Only Devy admins can verify someone else's commits; type `/deploy verify` to verify your own.")
+		}
+		return d.verify(ctx, mention.FindStringSubmatch(args[0])[1], req.UserID, nil)
+	}
+	return commands.Reply{}, commands.Userf("`/deploy verify` takes no arguments, or one person (`/deploy verify @carol`, admins only).")
+}
+
+var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$`)
+
+// verify marks user's commits in staging's range verified; actor is the
+// admin acting for them ("" when user asked). rel, for a click, is the
+// release whose message was clicked.
+func (d *Desk) verify(ctx context.Context, user, actor string, rel *releaseMessage) (commands.Reply, error) {
+	rg, err := d.readRange(ctx)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	st := rg.snap.Staging.Release
+	if rel != nil && rel.ID != st.ID {
+		return commands.Reply{}, commands.Userf("That message is about staging v%d, but staging now runs v%d; nothing was verified, so use the newest release message or type `/deploy verify`.", rel.Version, st.Version)
+	}
+	if len(rg.commits) == 0 {
+		return commands.Say("Staging v%d has no commits that production lacks, so there is nothing to verify.", st.Version), nil
+	}
+	owners := make([]store.CommitOwner, len(rg.commits))
+	for i, c := range rg.commits {
+		owners[i] = store.CommitOwner{SHA: c.SHA, Owner: c.SlackUser}
+	}
+	done, err := d.store.Verify(store.VerifyInput{Pipeline: rg.snap.Pipeline.ID, User: user, Actor: actor, Vouch: actor == "", Commits: owners})
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	whose := "You have"
+	if actor != "" {
+		whose = fmt.Sprintf("<@%s> has", user)
+	}
+	if len(done) == 0 {
+		return commands.Say("%s nothing left to verify in staging v%d; nothing changed.", whose, st.Version), nil
+	}
+	d.redrawOpen(ctx, rg.snap.Pipeline.ID)
+	vouched := 0
+	for _, v := range done {
+		if v.Vouched {
+			vouched++
+		}
+	}
+	msg := fmt.Sprintf("Marked %d commit%s in staging v%d verified", len(done), format.Plural(len(done)), st.Version)
+	if actor != "" {
+		msg += fmt.Sprintf(" for <@%s>", user)
+	}
+	if vouched > 0 {
+		msg += fmt.Sprintf(" (%d vouched for, their authors have no Slack user)", vouched)
+	}
+	return commands.Say("%s.", msg), nil
+}
+
+// redrawOpen redraws the pipeline's pending request, whose verification
+// section just changed.
+func (d *Desk) redrawOpen(ctx context.Context, pipeline string) {
+	r, err := d.store.OpenRequest(pipeline)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("reading the open request to redraw it failed")
+		return
+	}
+	if r != nil && r.Status == store.StatusPending {
+		d.redraw(ctx, *r)
+	}
+}
+
+// overrideKey carries an admin's reason from the override modal into
+// approve, whose other checks then run as for any click.
+type overrideKey struct{}
+
+// verifiedGate refuses an approval while commits of r are unverified and
+// DEVY_REQUIRE_VERIFIED is set; an admin's click opens the override modal
+// instead (errModalOpened), and their submission approves with a reason.
+func (d *Desk) verifiedGate(ctx context.Context, a commands.Action, r store.PromotionRequest) error {
+	if !d.cfg.RequireVerified || len(r.Commits) == 0 {
+		return nil
+	}
+	as, err := d.verifyState(r.Pipeline, r.Commits)
+	if err != nil {
+		return fmt.Errorf("check verifications before approving: %w", err)
+	}
+	who := left(as)
+	if len(who) == 0 {
+		return nil
+	}
+	if reason, ok := ctx.Value(overrideKey{}).(string); ok && d.isAdmin(a.UserID) {
+		if _, err := d.store.OverrideVerification(r.ID, a.UserID, reason, who); err != nil {
+			return err
+		}
+		return nil
+	}
+	if d.isAdmin(a.UserID) && d.modals != nil && a.TriggerID != "" {
+		err := d.modals.OpenModal(ctx, a.TriggerID, commands.Modal{
+			CallbackID: ViewOverride, Title: "Approve unverified?", Submit: "Approve", Channel: a.ChannelID, ResponseURL: a.ResponseURL,
+			Metadata: strconv.FormatUint(r.ID, 10) + " " + a.MessageTS,
+			Inputs:   []commands.Input{{ID: "reason", Label: "Why promote before " + strings.Join(plainNames(as), ", ") + " verified?", Kind: commands.InputMultiline}},
+		})
+		if err != nil {
+			return fmt.Errorf("open the override modal: %w", err)
+		}
+		return errModalOpened
+	}
+	return commands.Userf("Not everyone has verified their commits on staging yet: %s still %s to; nothing was promoted, so approve again once they have (`/deploy verify`).", strings.Join(who, ", "), map[bool]string{true: "has", false: "have"}[len(who) == 1])
+}
+
+// errModalOpened ends an approval that continues in the override modal.
+var errModalOpened = errors.New("deploy: the override modal is open")
+
+func plainNames(as []author) []string {
+	var out []string
+	for _, a := range as {
+		if !a.done() {
+			out = append(out, a.Login)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// overrideSubmit approves the request of the modal with the admin's reason.
+func (d *Desk) overrideSubmit(ctx context.Context, v commands.View) (commands.Reply, error) {
+	idText, ts, _ := strings.Cut(v.Metadata, " ")
+	id, err := strconv.ParseUint(idText, 10, 64)
+	if err != nil || id == 0 {
+		return commands.Reply{}, commands.Userf("That form does not point at a promotion request I know; nothing was promoted.")
+	}
+	if !d.isAdmin(v.UserID) {
+		return commands.Reply{}, commands.Userf("Only Devy admins can approve unverified commits; nothing was promoted.")
+	}
+	ctx = context.WithValue(ctx, overrideKey{}, strings.TrimSpace(v.Value("reason")))
+	return d.approve(ctx, commands.Action{ActionID: ActionApprove, Value: idText, UserID: v.UserID, ChannelID: v.Channel, MessageTS: ts})
+}
+
+func validateOverride(v commands.View) map[string]string {
+	if strings.TrimSpace(v.Value("reason")) == "" {
+		return map[string]string{"reason": "Say why it should ship before its authors verified it."}
+	}
+	return nil
+}
+
+// verifyLine is /deploy status's line on the range's verification.
+func (d *Desk) verifyLine(v statusView) string {
+	if len(v.commits) == 0 {
+		return "Verified on staging: nothing to verify."
+	}
+	as, err := d.verifyState(v.snap.Pipeline.ID, v.commits)
+	if err != nil {
+		return "Verified on staging: unknown (" + format.Failure(err) + ")."
+	}
+	who := left(as)
+	if len(who) == 0 {
+		return fmt.Sprintf("✅ Verified on staging: all %d commit%s.", len(v.commits), format.Plural(len(v.commits)))
+	}
+	n := 0
+	for _, a := range as {
+		n += a.Verified
+	}
+	return fmt.Sprintf("⏳ Verified on staging: %d of %d commits; waiting for %s.", n, len(v.commits), strings.Join(who, ", "))
+}

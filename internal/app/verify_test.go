@@ -1,0 +1,98 @@
+package app
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/devy-chatops/devy/internal/fakeslack"
+	"github.com/devy-chatops/devy/internal/waitfor"
+)
+
+// startVerify runs Devy with the Heroku webhook, the sandbox's authors bob
+// and carol mapped (dave is not: the next clicker vouches for him) and env.
+func startVerify(t *testing.T, env map[string]string) (*harness, string) {
+	t.Helper()
+	port := freePort(t)
+	all := map[string]string{"PORT": port, "HEROKU_WEBHOOK_SECRET": herokuSecret, "DEVY_USER_MAP": "bob:" + bob + ",carol:" + carol}
+	for k, v := range env {
+		all[k] = v
+	}
+	h := start(t, all)
+	base := "http://127.0.0.1:" + port
+	waitfor.True(t, "the HTTP listener", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	return h, base
+}
+
+// releaseMessage delivers staging's release (twice, as a redelivery would)
+// and returns the one message Devy posted about it.
+func (h *harness) verifyRelease(base string) fakeslack.Message {
+	h.t.Helper()
+	for _, id := range []string{"evt-1", "evt-2"} {
+		if code := h.deliver(base, h.releaseHook("shop-staging", id)); code/100 != 2 {
+			h.t.Fatalf("release delivery answered %d", code)
+		}
+	}
+	m := h.wait("the staging release message", func(m fakeslack.Message) bool {
+		return m.Channel == devyChan && strings.Contains(m.Text, "New staging release")
+	})
+	return m
+}
+
+func (h *harness) ephemeral(user, text string) fakeslack.Message {
+	h.t.Helper()
+	return h.wait(user+" is told "+text, func(m fakeslack.Message) bool {
+		return m.User == user && m.Ephemeral && strings.Contains(m.Text, text)
+	})
+}
+
+func TestVerifiedOnStaging(t *testing.T) {
+	h, base := startVerify(t, map[string]string{"DEVY_REQUIRE_VERIFIED": "true"})
+	rel := h.verifyRelease(base)
+	body := blocksText(rel)
+	for _, want := range []string{"Verify on staging", "3 commits new since production", "<@" + bob + ">", "<@" + carol + ">", "dave", "Fix rounding in cart totals", "Verified on staging", "Request promotion"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("release message lacks %q:\n%s", want, body)
+		}
+	}
+
+	req := h.request(alice)
+	if text := blocksText(req); !strings.Contains(text, "⏳ <@"+bob+">") || !strings.Contains(text, "⏳ dave") {
+		t.Errorf("the request does not show who is left:\n%s", text)
+	}
+	h.click(req, "deploy.approve", bob)
+	h.ephemeral(bob, "Not everyone has verified their commits on staging yet")
+
+	h.click(rel, "deploy.verify", bob)
+	h.ephemeral(bob, "Marked 2 commits in staging v3 verified (1 vouched for")
+	h.click(rel, "deploy.verify", bob)
+	h.ephemeral(bob, "You have nothing left to verify")
+	h.click(rel, "deploy.verify", carol)
+	h.ephemeral(carol, "Marked 1 commit in staging v3 verified.")
+	h.wait("the request showing everyone verified", func(m fakeslack.Message) bool {
+		text := blocksText(m)
+		return m.TS == req.TS && strings.Contains(text, "✅ <@"+bob+">") && strings.Contains(text, "✅ <@"+carol+">") &&
+			strings.Contains(text, "✅ dave — 1 commit, vouched for by <@"+bob+">")
+	})
+
+	h.click(req, "deploy.approve", bob)
+	h.finished(req, "succeeded")
+	if n := h.promotions(); n != 1 {
+		t.Fatalf("%d promotions, want 1", n)
+	}
+	releases := 0
+	for _, m := range h.slack.Messages() {
+		if strings.Contains(m.Text, "New staging release") {
+			releases++
+		}
+	}
+	if releases != 1 {
+		t.Errorf("%d staging release messages for one release, want 1", releases)
+	}
+}
