@@ -20,7 +20,7 @@ import (
 const module = "github.com/devy-chatops/devy"
 
 // features are the capability packages under commands/.
-var features = []string{"commands/deploy", "commands/reviewapp", "commands/incident", "commands/notify", "commands/signals", "commands/stats"}
+var features = []string{"commands/deploy", "commands/reviewapp", "commands/incident", "commands/notify", "commands/signals", "commands/stats", "commands/home"}
 
 // transports are the ways in.
 var transports = []string{"bot", "shell", "webhooks"}
