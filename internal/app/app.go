@@ -261,6 +261,10 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 		}
 		if svc.github != nil {
 			deps.GitHub = svc.github
+			deps.Deployments = svc.github
+			if p, ok := ui.(deploy.Permalinks); ok {
+				deps.Permalinks = p
+			}
 		}
 		if svc.ci != nil {
 			deps.CI = svc.ci
