@@ -68,6 +68,8 @@ type Store interface {
 	ReleasePromotion(id uint64, owner string) error
 	OrphanedPromotions(ttl time.Duration) ([]store.PromotionRequest, error)
 	VerifyStore
+	DeploymentStore
+	Enqueue(effects ...store.Effect) error
 }
 
 // Config is the team's promotion policy.
@@ -122,6 +124,11 @@ type Desk struct {
 	outbox    *commands.Outbox
 	ownOutbox bool
 	extra     []commands.Sub // subcommands of other capabilities (Deps.Extra)
+	// deployments records promotions on GitHub (deployments.go); nil when
+	// off. permalinks, if set, links them to the request's message.
+	deployments     Deployments
+	permalinks      Permalinks
+	deploymentStore DeploymentStore
 
 	mu       sync.Mutex // guards pipeline, pipeAt, view and changes
 	pipeline heroku.Pipeline
@@ -209,6 +216,11 @@ type Deps struct {
 	// Extra are subcommands other capabilities add to /deploy (stats), listed
 	// after deploy's own in its usage.
 	Extra []commands.Sub
+	// Deployments, if set, records each production promotion as a GitHub
+	// deployment; Permalinks, if set, gives its statuses the request
+	// message's link.
+	Deployments Deployments
+	Permalinks  Permalinks
 }
 
 // Action ids of the request message's buttons.
@@ -249,7 +261,8 @@ func New(d Deps) *Desk {
 	}
 	compares, _ := lru.New[string, github.Comparison](compareCacheSize) // errs only on a size ≤ 0
 	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, users: d.Users, modals: d.Modals, bg: d.Bg,
-		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox, compares: compares}
+		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox, compares: compares,
+		deployments: d.Deployments, permalinks: d.Permalinks, deploymentStore: d.Store}
 	if desk.outbox == nil {
 		desk.outbox = commands.NewOutbox(d.Store, commands.OutboxConfig{Owner: c.Follower}, d.Log)
 		desk.ownOutbox = true

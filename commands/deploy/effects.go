@@ -45,6 +45,8 @@ func (d *Desk) handleEffects(o *commands.Outbox) {
 		return d.update(ctx, r)
 	}))
 	o.Handle(EffectReport, d.withRequest(d.report))
+	o.Handle(EffectDeploymentStarted, d.withRequest(d.recordDeployments))
+	o.Handle(EffectDeploymentFinished, d.withRequest(d.recordDeployments))
 	o.Handle(EffectFinished, d.withRequest(func(ctx context.Context, r store.PromotionRequest) error {
 		if d.finished != nil {
 			d.finished(ctx, r)

@@ -38,6 +38,7 @@ func (d *Desk) carryOut(ctx context.Context, r store.PromotionRequest) {
 	call, cancel := context.WithTimeout(context.WithoutCancel(ctx), promoteCallTimeout)
 	p, err := d.heroku.Promote(call, r.Pipeline, r.StagingAppID, r.ReleaseID, targets)
 	cancel()
+	d.deploymentStarted(r)
 	if err != nil {
 		code := apierr.StatusCode(err)
 		if code >= 400 && code < 500 {
@@ -179,7 +180,7 @@ func (d *Desk) settle(ctx context.Context, r store.PromotionRequest, why string,
 // outbox to carry them out.
 func (d *Desk) finish(ctx context.Context, r store.PromotionRequest, status string, targets []store.Target, note string) {
 	d.forgetStatus()
-	if _, err := d.store.FinishPromotion(r.ID, status, targets, note, effects(r.ID, EffectRedraw, EffectReport, EffectFinished)...); err != nil {
+	if _, err := d.store.FinishPromotion(r.ID, status, targets, note, append(effects(r.ID, EffectRedraw, EffectReport, EffectFinished), d.deploymentEffects(r.ID, EffectDeploymentFinished)...)...); err != nil {
 		d.log.Error().Err(err).Uint64("request", r.ID).Msg("recording the promotion outcome failed")
 		return
 	}

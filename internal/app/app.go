@@ -158,7 +158,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 			// Only with DEVY_METRICS_TOKEN: unmounted, /metrics answers 404.
 			mux.Handle("GET /metrics", obs.metrics.Handler(cfg.MetricsToken.Value()))
 			bg.Go(func(ctx context.Context) {
-				refreshGauges(ctx, obs.metrics, db, statsSource(db), cfg.Location(), gaugesEvery, log)
+				refreshGauges(ctx, obs.metrics, db, statsSource(db), cfg.Location(), suspectWindow(cfg), gaugesEvery, log)
 			})
 		}
 		srv = webhooks.NewServer(net.JoinHostPort("", cfg.Port), mux)
@@ -261,6 +261,10 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 		}
 		if svc.github != nil {
 			deps.GitHub = svc.github
+			deps.Deployments = svc.github
+			if p, ok := ui.(deploy.Permalinks); ok {
+				deps.Permalinks = p
+			}
 		}
 		if svc.ci != nil {
 			deps.CI = svc.ci
@@ -280,7 +284,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 	incidents = addIncidents(router, cfg, log, watched, ui, bg, svc, excepts)
 	sigIncidents.desk = incidents
 	outbox.Start(bg)
-	dash = newHome(router, desk, db, statsSource(db), cfg.Location(), ui, bg, log)
+	dash = newHome(router, desk, db, statsSource(db), cfg.Location(), suspectWindow(cfg), ui, bg, log)
 	return router, desk, sig, nil
 }
 

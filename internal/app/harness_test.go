@@ -83,6 +83,9 @@ func start(t testing.TB, env map[string]string) *harness {
 	h := &harness{t: t, slack: fake, sb: sb, logs: &syncBuffer{}, env: map[string]string{
 		"SLACK_APP_TOKEN": appToken, "SLACK_BOT_TOKEN": botToken, "SLACK_API_URL": srv.URL + "/api/",
 		"DEVY_DB_PATH": filepath.Join(t.TempDir(), "devy.db"), "LOG_LEVEL": "debug",
+		// The digest follows the wall clock: on Mondays from 09:00 it would
+		// post in #devy in the middle of any test. Tests of it set their own.
+		"DEVY_DIGEST": "off",
 	}}
 	for k, v := range sb.Env() {
 		h.env[k] = v

@@ -16,9 +16,9 @@ import (
 // newHome builds the App Home over the capabilities and registers it on the
 // router. desk is nil without Heroku. It refreshes open tabs only when ui
 // can publish them (Slack; the shell has no Home).
-func newHome(router *commands.Router, desk *deploy.Desk, db state, src stats.Source, loc *time.Location, ui chat, bg *commands.Background, log zerolog.Logger) *home.Home {
+func newHome(router *commands.Router, desk *deploy.Desk, db state, src stats.Source, loc *time.Location, window time.Duration, ui chat, bg *commands.Background, log zerolog.Logger) *home.Home {
 	deps := home.Deps{
-		Incidents: homeIncidents{db}, ReviewApps: homeReviewApps{db}, Keys: homeKeys{src: src, loc: loc},
+		Incidents: homeIncidents{db}, ReviewApps: homeReviewApps{db}, Keys: homeKeys{src: src, loc: loc, window: window},
 		Bg: bg, Log: log,
 	}
 	if desk != nil {
@@ -89,8 +89,9 @@ func (h homeReviewApps) ReviewAppsOf(_ context.Context, user string) ([]home.Rev
 }
 
 type homeKeys struct {
-	src stats.Source
-	loc *time.Location
+	src    stats.Source
+	loc    *time.Location
+	window time.Duration // DEVY_SUSPECT_WINDOW
 }
 
 func (k homeKeys) Keys(ctx context.Context) ([]string, error) {
@@ -99,7 +100,7 @@ func (k homeKeys) Keys(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return stats.Compute(h, stats.Month, now, k.loc, suspectWindow).KeyLines(), nil
+	return stats.Compute(h, stats.Month, now, k.loc, k.window).KeyLines(), nil
 }
 
 // watchedState is the store as the commands see it, telling the App Home

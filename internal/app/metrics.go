@@ -43,11 +43,11 @@ type openIncidents interface {
 
 // refreshGauges sets the open-incident and DORA gauges now and every
 // interval until ctx ends.
-func refreshGauges(ctx context.Context, m *metrics.Metrics, incidents openIncidents, src stats.Source, loc *time.Location, every time.Duration, log zerolog.Logger) {
+func refreshGauges(ctx context.Context, m *metrics.Metrics, incidents openIncidents, src stats.Source, loc *time.Location, window time.Duration, every time.Duration, log zerolog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		setGauges(ctx, m, incidents, src, loc, log)
+		setGauges(ctx, m, incidents, src, loc, window, log)
 		select {
 		case <-ctx.Done():
 			return
@@ -56,7 +56,7 @@ func refreshGauges(ctx context.Context, m *metrics.Metrics, incidents openIncide
 	}
 }
 
-func setGauges(ctx context.Context, m *metrics.Metrics, incidents openIncidents, src stats.Source, loc *time.Location, log zerolog.Logger) {
+func setGauges(ctx context.Context, m *metrics.Metrics, incidents openIncidents, src stats.Source, loc *time.Location, window time.Duration, log zerolog.Logger) {
 	if all, err := incidents.Incidents(); err != nil {
 		log.Warn().Err(err).Msg("metrics: reading incidents failed; devy_open_incidents keeps its value")
 	} else {
@@ -77,7 +77,7 @@ func setGauges(ctx context.Context, m *metrics.Metrics, incidents openIncidents,
 		}
 		return
 	}
-	k := stats.Compute(h, stats.Month, now, loc, suspectWindow).Current
+	k := stats.Compute(h, stats.Month, now, loc, window).Current
 	m.SetDORA(metrics.DORA{
 		DeploymentsPerDay: float64(k.Promotions) / float64(max(k.Days, 1)),
 		LeadTime:          k.Lead.Median,

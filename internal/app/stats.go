@@ -8,6 +8,7 @@ import (
 
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/format"
+	"github.com/devy-chatops/devy/commands/signals"
 	"github.com/devy-chatops/devy/commands/stats"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/shell"
@@ -17,8 +18,15 @@ import (
 // Devy's records.
 func statsSource(db state) stats.DigestSource { return newStatsSource(db) }
 
-// suspectWindow is DEVY_SUSPECT_WINDOW's default, until config reads it.
-const suspectWindow = 2 * time.Hour
+// suspectWindow is DEVY_SUSPECT_WINDOW: how long after a promotion an
+// incident or a critical alert makes it a change failure. A Config built by
+// hand (tests) that leaves it zero gets config's default.
+func suspectWindow(cfg config.Config) time.Duration {
+	if cfg.SuspectWindow <= 0 {
+		return signals.DefaultSuspectWindow
+	}
+	return cfg.SuspectWindow
+}
 
 // newStats builds /deploy stats. The chart goes out through ui when it can
 // share files (Slack's upload flow, or the shell's file writer); otherwise
@@ -31,7 +39,7 @@ func newStats(cfg config.Config, src stats.Source, ui chat) *stats.Stats {
 		up = stats.FileUploader{Out: shellWriter{sh}}
 	}
 	return stats.New(stats.Deps{
-		Source: src, Poster: commands.Poster(ui), Uploader: up, Location: cfg.Location(), SuspectWindow: suspectWindow,
+		Source: src, Poster: commands.Poster(ui), Uploader: up, Location: cfg.Location(), SuspectWindow: suspectWindow(cfg),
 	})
 }
 
@@ -64,7 +72,7 @@ func newDigester(cfg config.Config, src stats.DigestSource, slots stats.SlotStor
 		return nil, nil
 	}
 	return stats.NewDigester(stats.DigestDeps{
-		Schedule: sched, Source: src, Poster: poster, Slots: slots, Channel: channel, SuspectWindow: suspectWindow,
+		Schedule: sched, Source: src, Poster: poster, Slots: slots, Channel: channel, SuspectWindow: suspectWindow(cfg),
 	}), nil
 }
 

@@ -112,3 +112,15 @@ func (emptyStatsSource) CriticalAlerts(context.Context, time.Time, time.Time) ([
 }
 
 func (emptyStatsSource) OpenActionItems(context.Context) ([]stats.ActionItem, error) { return nil, nil }
+
+// DEVY_SUSPECT_WINDOW reaches /deploy stats, the digest, the App Home and
+// /metrics; a Config built by hand gets config's default.
+func TestSuspectWindowFromConfig(t *testing.T) {
+	for _, tc := range []struct {
+		set, want time.Duration
+	}{{0, 2 * time.Hour}, {30 * time.Minute, 30 * time.Minute}} {
+		if got := suspectWindow(config.Config{SuspectWindow: tc.set}); got != tc.want {
+			t.Errorf("suspectWindow(%s) = %s, want %s", tc.set, got, tc.want)
+		}
+	}
+}

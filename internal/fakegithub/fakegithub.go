@@ -41,10 +41,12 @@ type Server struct {
 	rec    recorder.Recorder // requests and injected failures; has its own lock
 	strays recorder.Strays   // requests no route answered; has its own lock
 
-	mu      sync.Mutex // guards commits, prs and issues
+	mu      sync.Mutex // guards commits, prs, issues and deployments
 	commits []commit   // master, oldest first
 	prs     map[int]pullRequest
 	issues  []IssueRecord
+	// deployments are those created, oldest first (deployments.go).
+	deployments []DeploymentRecord
 }
 
 // commit is one commit on master.
@@ -320,6 +322,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, escaped string, b
 		s.getCommit(w, r, arg)
 	case r.Method == http.MethodPost && parts[2] == "issues" && arg == "":
 		s.createIssue(w, r, body)
+	case r.Method == http.MethodPost && parts[2] == "deployments":
+		s.deploymentRoute(w, r, arg, body)
 	default:
 		stray()
 	}
