@@ -164,10 +164,11 @@ func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, 
 	return commands.Reply{}, nil
 }
 
-// expire closes a pending request that can no longer be approved and redraws
-// it; the returned error tells the clicker why.
-func (d *Desk) expire(ctx context.Context, r store.PromotionRequest, note string) error {
-	closed, err := d.store.CloseRequest(r.ID, store.StatusExpired, "devy", note)
+// expire closes a pending request that can no longer be approved; the
+// store records the expiry's notice (redraw, thread reply) with it, and the
+// outbox carries it out. The returned error tells the clicker why.
+func (d *Desk) expire(_ context.Context, r store.PromotionRequest, note string) error {
+	_, err := d.store.CloseRequest(r.ID, store.StatusExpired, "devy", note)
 	var de *store.DecisionError
 	if errors.As(err, &de) {
 		return d.alreadyDecided(de.Request)
@@ -175,7 +176,7 @@ func (d *Desk) expire(ctx context.Context, r store.PromotionRequest, note string
 	if err != nil {
 		return err
 	}
-	d.redraw(ctx, closed)
+	d.outbox.Flush(d.bg, "an expiry's notice")
 	if note != "" {
 		return commands.Userf("%s", note)
 	}
