@@ -274,6 +274,21 @@ func TestRejectAndCancel(t *testing.T) {
 	if h.promotions() != 0 {
 		t.Fatal("Heroku was asked to promote")
 	}
+
+	// History lists both, with who decided; narrowed to promotions, it
+	// says there are none, not that nothing ever happened.
+	h.slash(carol, devyChan, "/deploy", "history")
+	hist := h.wait("history", func(m fakeslack.Message) bool {
+		return m.User == carol && strings.Contains(m.Text, "Recent promotions and requests")
+	})
+	text := blocksText(hist)
+	for _, want := range []string{"requested by <@" + alice + ">, rejected by <@" + bob + ">: rejected", "requested by <@" + alice + ">: withdrawn"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("history lacks %q:\n%s", want, text)
+		}
+	}
+	h.slash(carol, devyChan, "/deploy", "history promoted")
+	h.reply(carol, "None of the 2 recent promotion requests was promoted")
 }
 
 func TestPendingRequestBlocksASecond(t *testing.T) {
