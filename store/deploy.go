@@ -245,8 +245,11 @@ func openRequest(tx Tx, pipeline string, now time.Time) (*PromotionRequest, erro
 		if r.Status == StatusPromoting || r.Open(now) {
 			return &r, nil
 		}
-		r.Status = StatusExpired
+		r.Status, r.FinishedAt = StatusExpired, now
 		if err := tx.PutRequest(r); err != nil {
+			return nil, err
+		}
+		if err := enqueue(tx, now, []Effect{ExpiryEffect(r.ID)}); err != nil {
 			return nil, err
 		}
 		if err := tx.AppendAudit(AuditEntry{At: now, Actor: "devy", Action: "promotion.expired", Subject: r.Subject()}); err != nil {
@@ -254,6 +257,18 @@ func openRequest(tx Tx, pipeline string, now time.Time) (*PromotionRequest, erro
 		}
 	}
 	return nil, nil
+}
+
+// EffectExpired is the effect recorded with every expiry of a request, in
+// the transaction that marks it: on time, at a click, or when a new request
+// or a status read finds it overdue. Whichever way it is noticed, whoever
+// drains the outbox redraws the request and tells the requester. Its
+// payload is {"request": id}.
+const EffectExpired = "deploy.expired"
+
+// ExpiryEffect is the EffectExpired of request id.
+func ExpiryEffect(id uint64) Effect {
+	return Effect{Kind: EffectExpired, Payload: []byte(`{"request":` + strconv.FormatUint(id, 10) + `}`)}
 }
 
 // CreateRequest stores a new pending request and gives it an id. It refuses
@@ -412,7 +427,8 @@ func (s Rules) Approve(id uint64, approver string) (PromotionRequest, error) {
 
 // CloseRequest ends a pending request without promoting: status is rejected
 // or cancelled (by is who did it) or expired. effects (the notices of the
-// decision, see Effect) are enqueued in the same transaction.
+// decision, see Effect) are enqueued in the same transaction; an expiry
+// always enqueues its EffectExpired too.
 func (s Rules) CloseRequest(id uint64, status, by, note string, effects ...Effect) (PromotionRequest, error) {
 	return s.change("close the request", id, func(tx Tx, r *PromotionRequest, now time.Time) error {
 		if status != StatusExpired {
@@ -428,6 +444,9 @@ func (s Rules) CloseRequest(id uint64, status, by, note string, effects ...Effec
 			r.DecidedBy, r.DecidedAt = by, now
 		}
 		r.FinishedAt = now
+		if status == StatusExpired {
+			effects = append([]Effect{ExpiryEffect(r.ID)}, effects...)
+		}
 		if err := enqueue(tx, now, effects); err != nil {
 			return err
 		}

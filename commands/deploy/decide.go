@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,10 +165,11 @@ func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, 
 	return commands.Reply{}, nil
 }
 
-// expire closes a pending request that can no longer be approved and redraws
-// it; the returned error tells the clicker why.
-func (d *Desk) expire(ctx context.Context, r store.PromotionRequest, note string) error {
-	closed, err := d.store.CloseRequest(r.ID, store.StatusExpired, "devy", note)
+// expire closes a pending request that can no longer be approved; the
+// store records the expiry's notice (redraw, thread reply) with it, and the
+// outbox carries it out. The returned error tells the clicker why.
+func (d *Desk) expire(_ context.Context, r store.PromotionRequest, note string) error {
+	_, err := d.store.CloseRequest(r.ID, store.StatusExpired, "devy", note)
 	var de *store.DecisionError
 	if errors.As(err, &de) {
 		return d.alreadyDecided(de.Request)
@@ -175,7 +177,7 @@ func (d *Desk) expire(ctx context.Context, r store.PromotionRequest, note string
 	if err != nil {
 		return err
 	}
-	d.redraw(ctx, closed)
+	d.outbox.Flush(d.bg, "an expiry's notice")
 	if note != "" {
 		return commands.Userf("%s", note)
 	}
@@ -475,34 +477,81 @@ func (d *Desk) unlock(ctx context.Context, req commands.Request, args []string) 
 	return d.announce(ctx, req, text), nil
 }
 
+// historySize is how many requests /deploy history lists.
+const historySize = 10
+
+// promoted are the statuses of requests that were approved and promoted
+// (however it ended); ended adds those that ended without a promotion.
+var (
+	promoted = []string{store.StatusSucceeded, store.StatusFailed, store.StatusUnknown}
+	ended    = append([]string{store.StatusRejected, store.StatusCancelled, store.StatusExpired}, promoted...)
+)
+
+// history lists the recent requests that ended, however they ended, or with
+// "promoted" only the promotions.
 func (d *Desk) history(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
-	if len(args) > 0 {
-		return commands.Reply{}, commands.Userf("`/deploy history` takes no arguments; it lists the recent promotions.")
+	onlyPromoted := len(args) == 1 && strings.EqualFold(args[0], "promoted")
+	if len(args) > 0 && !onlyPromoted {
+		return commands.Reply{}, commands.Userf("`/deploy history` lists the recent promotion requests, and `/deploy history promoted` only the promotions; it takes no other arguments.")
 	}
-	entries, err := d.store.AuditLog(10, "promotion.finished")
+	all, err := d.store.Requests(ended...)
 	if err != nil {
 		return commands.Reply{}, err
 	}
-	if len(entries) == 0 {
-		return commands.Say("No promotions yet. `/deploy promote` asks for the first one."), nil
+	title, rs := "Recent promotions and requests", all
+	if onlyPromoted {
+		title, rs = "Recent promotions", nil
+		for _, r := range all {
+			if slices.Contains(promoted, r.Status) {
+				rs = append(rs, r)
+			}
+		}
+	}
+	switch {
+	case len(all) == 0:
+		return commands.Say("No promotion requests yet. `/deploy promote` asks for the first one."), nil
+	case len(rs) == 0:
+		return commands.Say("None of the %d recent promotion requests was promoted; `/deploy history` lists them with how each ended.", len(all)), nil
 	}
 	var lines []string
-	for _, e := range entries {
-		lines = append(lines, d.historyLine(e))
+	for _, r := range rs[:min(len(rs), historySize)] {
+		lines = append(lines, d.historyLine(r))
 	}
-	return commands.Reply{Message: commands.Message{Text: "Recent promotions", Blocks: []commands.Block{
-		commands.Header{Text: "Recent promotions"},
+	return commands.Reply{Message: commands.Message{Text: title, Blocks: []commands.Block{
+		commands.Header{Text: title},
 		commands.Section{Text: strings.Join(lines, "\n")},
 	}}, Ephemeral: true}, nil
 }
 
-func (d *Desk) historyLine(e store.AuditEntry) string {
-	x := e.Detail
-	rng := d.shaLink(x["base_sha"]) + "…" + d.shaLink(x["sha"])
-	if x["compare_url"] != "" {
-		rng = fmt.Sprintf("<%s|%s…%s>", x["compare_url"], format.Short(x["base_sha"]), format.Short(x["sha"]))
+// historyLine is one ended request: when it ended, what, who asked, who
+// decided and how it ended.
+func (d *Desk) historyLine(r store.PromotionRequest) string {
+	rng := d.shaLink(r.BaseSHA) + "…" + d.shaLink(r.SHA)
+	if r.CompareURL != "" {
+		rng = format.Link(r.CompareURL, format.Short(r.BaseSHA)+"…"+format.Short(r.SHA))
 	}
-	icon := map[string]string{store.StatusSucceeded: "✅", store.StatusFailed: "❌", store.StatusUnknown: "⚠️"}[x["outcome"]]
-	return fmt.Sprintf("%s %s — %s v%s %s, requested by <@%s>, approved by <@%s>: %s",
-		icon, format.Stamp(e.At), x["staging_app"], x["release"], rng, x["requested_by"], x["approved_by"], x["outcome"])
+	at := r.FinishedAt
+	if at.IsZero() { // expired before Devy recorded when
+		at = r.ExpiresAt
+	}
+	var icon, decided, outcome string
+	switch r.Status {
+	case store.StatusRejected:
+		icon, decided, outcome = "✋", fmt.Sprintf(", rejected by <@%s>", r.DecidedBy), "rejected"
+	case store.StatusCancelled:
+		icon, outcome = "↩️", "withdrawn"
+		if r.Note != "" {
+			outcome += " (" + format.Escape(r.Note) + ")"
+		}
+	case store.StatusExpired:
+		icon, outcome = "⌛", "expired without a decision"
+		if r.Note != "" {
+			outcome = "expired (" + format.Escape(strings.TrimSuffix(r.Note, ".")) + ")"
+		}
+	default:
+		icon = map[string]string{store.StatusSucceeded: "✅", store.StatusFailed: "❌", store.StatusUnknown: "⚠️"}[r.Status]
+		decided, outcome = fmt.Sprintf(", approved by <@%s>", r.DecidedBy), r.Status
+	}
+	return fmt.Sprintf("%s %s — %s v%d %s, requested by <@%s>%s: %s",
+		icon, format.Stamp(at), format.Escape(r.StagingAppName), r.ReleaseVersion, rng, r.RequestedBy, decided, outcome)
 }

@@ -281,7 +281,7 @@ func (d *Desk) Register(r *commands.Router) {
 			{Name: "promote", Args: "[--skip-ci <reason>]", Help: "ask for a reviewed promotion of staging to production (in #" + d.cfg.Channel + " only)", Handler: d.promote},
 			{Name: "lock", Args: "[reason…] [for 2h]", Help: "lock production promotions", Handler: d.lock},
 			{Name: "unlock", Args: "", Help: "lift your lock (admins: anyone's)", Handler: d.unlock},
-			{Name: "history", Args: "", Help: "recent promotions: who asked, who approved, what, outcome", Handler: d.history},
+			{Name: "history", Args: "[promoted]", Help: "recent promotion requests however they ended (promoted: only promotions): who asked, who decided, what, outcome", Handler: d.history},
 			{Name: "cancel", Args: "", Help: "withdraw your pending promotion request", Handler: d.cancel},
 			{Name: "verify", Args: "[@user]", Help: "mark your commits on staging verified (admins: someone else's)", Handler: d.verifyCommand},
 		}, d.extra...),

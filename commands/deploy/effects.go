@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/store"
@@ -23,6 +24,9 @@ const (
 	// EffectFinished tells Deps.Finished (the incident timelines) that a
 	// promotion ended.
 	EffectFinished = "deploy.finished"
+	// EffectExpired redraws an expired request (no buttons) and tells the
+	// requester in its thread; the store records it with every expiry.
+	EffectExpired = store.EffectExpired
 )
 
 type effectPayload struct {
@@ -47,6 +51,13 @@ func (d *Desk) handleEffects(o *commands.Outbox) {
 	o.Handle(EffectReport, d.withRequest(d.report))
 	o.Handle(EffectDeploymentStarted, d.withRequest(d.recordDeployments))
 	o.Handle(EffectDeploymentFinished, d.withRequest(d.recordDeployments))
+	o.Handle(EffectExpired, d.withRequest(func(ctx context.Context, r store.PromotionRequest) error {
+		// A retry after a failed report redraws again, which is harmless.
+		if err := d.update(ctx, r); err != nil {
+			return err
+		}
+		return d.report(ctx, r)
+	}))
 	o.Handle(EffectFinished, d.withRequest(func(ctx context.Context, r store.PromotionRequest) error {
 		if d.finished != nil {
 			d.finished(ctx, r)
@@ -90,7 +101,7 @@ func (d *Desk) report(ctx context.Context, r store.PromotionRequest) error {
 	case store.StatusExpired:
 		words = fmt.Sprintf("⌛ expired after %s without a decision; run `/deploy promote` for a fresh one", d.cfg.TTL)
 		if r.Note != "" {
-			words = "⌛ expired: " + r.Note
+			words = "⌛ expired: " + strings.TrimSuffix(r.Note, ".")
 		}
 	default:
 		return nil

@@ -198,6 +198,9 @@ func (d *Desk) Resume(ctx context.Context) error {
 	if err := d.adoptOrphans(); err != nil {
 		return fmt.Errorf("resume promotions: %w", err)
 	}
+	if err := d.scheduleExpiries(); err != nil {
+		return fmt.Errorf("schedule the expiry of pending requests: %w", err)
+	}
 	if d.ownOutbox {
 		d.outbox.Start(d.bg)
 	}

@@ -118,6 +118,9 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 	if err := d.store.SetMessage(r.ID, posted.Channel, posted.TS); err != nil {
 		return commands.Reply{}, err
 	}
+	// Scheduled once the message is known, so that the expiry's notice has
+	// a message to redraw and a thread to answer in.
+	d.scheduleExpiry(r)
 	// The message is live as soon as Slack has it: a click can decide the
 	// request before its ts is recorded, and that decision could not redraw
 	// it. Draw where the request is now if it moved on meanwhile.

@@ -63,7 +63,7 @@ func ciWord(r store.PromotionRequest) string {
 		s = "unknown"
 	}
 	if r.CIURL != "" {
-		s = fmt.Sprintf("<%s|%s>", r.CIURL, s)
+		s = format.Link(r.CIURL, s)
 	}
 	if r.SkipCIReason != "" {
 		s += fmt.Sprintf(" — check skipped by an admin: “%s”", r.SkipCIReason)

@@ -279,11 +279,11 @@ func (ra *Apps) pull(ctx context.Context, n int) (github.PullRequest, error) {
 	}
 	switch {
 	case pr.Merged:
-		return pr, commands.Userf("Pull request <%s|#%d> is already merged, so there is nothing left to review; review apps are for open pull requests.", pr.URL, n)
+		return pr, commands.Userf("Pull request %s is already merged, so there is nothing left to review; review apps are for open pull requests.", format.Link(pr.URL, "#"+strconv.Itoa(n)))
 	case pr.State != "open":
-		return pr, commands.Userf("Pull request <%s|#%d> is closed, so I won't build it; reopen it on GitHub first if it still needs a review app.", pr.URL, n)
+		return pr, commands.Userf("Pull request %s is closed, so I won't build it; reopen it on GitHub first if it still needs a review app.", format.Link(pr.URL, "#"+strconv.Itoa(n)))
 	case pr.HeadRef == "" || pr.HeadSHA == "":
-		return pr, commands.Userf("GitHub did not tell me the branch and commit of <%s|#%d>, so I can't build it; try again in a minute.", pr.URL, n)
+		return pr, commands.Userf("GitHub did not tell me the branch and commit of %s, so I can't build it; try again in a minute.", format.Link(pr.URL, "#"+strconv.Itoa(n)))
 	}
 	return pr, nil
 }
@@ -402,7 +402,7 @@ func (ra *Apps) create(ctx context.Context, c creation) (commands.Reply, error) 
 	case rec.Messages[0].ThreadTS != "":
 		where = "in the pull request's thread"
 	}
-	return commands.Say("⏳ Creating a review app for <%s|#%d>; I'll update the message %s when Heroku is done.", pr.URL, c.PR, where), nil
+	return commands.Say("⏳ Creating a review app for %s; I'll update the message %s when Heroku is done.", format.Link(pr.URL, "#"+strconv.Itoa(c.PR)), where), nil
 }
 
 // build asks Heroku for the review app, from GitHub's tarball of the head
@@ -430,7 +430,7 @@ func failure(err error) string {
 // alreadyThere reports a review app that exists instead of making another.
 func (ra *Apps) alreadyThere(ctx context.Context, h heroku.ReviewApp, pr github.PullRequest, prefix string) (commands.Reply, error) {
 	rec := ra.known(ctx, h)
-	link := fmt.Sprintf("<%s|#%d>", pr.URL, pr.Number)
+	link := format.Link(pr.URL, "#"+strconv.Itoa(pr.Number))
 	var text string
 	switch h.Status {
 	case store.ReviewCreated:
@@ -592,9 +592,9 @@ func (ra *Apps) message(rec store.ReviewApp, prefix string) commands.Message {
 		head += fmt.Sprintf("\nStill building after %s, so I stopped watching; `%s %d status` shows where it stands.",
 			rec.GaveUpAt.Sub(rec.CreatedAt).Round(time.Second), prefix, rec.PR)
 	}
-	title := fmt.Sprintf("<%s|#%d>", rec.PRURL, rec.PR)
+	title := format.Link(rec.PRURL, "#"+strconv.Itoa(rec.PR))
 	if rec.Title != "" {
-		title = fmt.Sprintf("<%s|#%d %s>", rec.PRURL, rec.PR, format.Escape(rec.Title))
+		title = format.Link(rec.PRURL, "#"+strconv.Itoa(rec.PR)+" "+rec.Title)
 	}
 	fields := []string{"*Pull request*\n" + title, "*Author*\n" + ra.person(rec.AuthorLogin),
 		fmt.Sprintf("*Branch*\n`%s` at %s", format.Escape(rec.Branch), ra.shaLink(rec.SHA)), "*CI*\n" + cmp.Or(rec.CI, "not checked")}
@@ -606,17 +606,26 @@ func (ra *Apps) message(rec store.ReviewApp, prefix string) commands.Message {
 }
 
 func (ra *Apps) prLink(rec store.ReviewApp) string {
-	return fmt.Sprintf("<%s|#%d>", cmp.Or(rec.PRURL, ra.pullURL(rec.PR)), rec.PR)
+	return format.Link(cmp.Or(rec.PRURL, ra.pullURL(rec.PR)), "#"+strconv.Itoa(rec.PR))
 }
 
 func (ra *Apps) pullURL(n int) string { return ra.github.WebURL() + "/pull/" + strconv.Itoa(n) }
 
+// bareLink shows url as Slack's <url>, when format.Link would link it, else
+// as escaped text.
+func bareLink(url string) string {
+	if l := format.Link(url, url); strings.HasPrefix(l, "<") {
+		return "<" + format.Escape(url) + ">"
+	}
+	return format.Escape(url)
+}
+
 func (ra *Apps) appLink(rec store.ReviewApp) string {
 	switch {
 	case rec.WebURL != "" && rec.AppName != "":
-		return fmt.Sprintf("<%s> (*%s*)", rec.WebURL, rec.AppName)
+		return fmt.Sprintf("%s (*%s*)", bareLink(rec.WebURL), format.Escape(rec.AppName))
 	case rec.WebURL != "":
-		return "<" + rec.WebURL + ">"
+		return bareLink(rec.WebURL)
 	}
 	return "the app's URL is not known yet"
 }
@@ -806,7 +815,7 @@ func (ra *Apps) listLine(ctx context.Context, h heroku.ReviewApp, now time.Time)
 	}
 	pr := "no PR"
 	if h.PRNumber > 0 {
-		pr = fmt.Sprintf("<%s|#%d>", ra.pullURL(h.PRNumber), h.PRNumber)
+		pr = format.Link(ra.pullURL(h.PRNumber), "#"+strconv.Itoa(h.PRNumber))
 		if rec, err := ra.store.ReviewApp(h.PRNumber); err == nil && rec.ID == h.ID && rec.Title != "" {
 			pr += " " + format.Escape(rec.Title)
 		}
@@ -814,7 +823,7 @@ func (ra *Apps) listLine(ctx context.Context, h heroku.ReviewApp, now time.Time)
 	url := ""
 	if h.Status == store.ReviewCreated && h.AppID != "" {
 		if app, err := ra.heroku.App(ctx, h.AppID); err == nil {
-			url = fmt.Sprintf(" · <%s|%s>", app.WebURL, app.Name)
+			url = " · " + format.Link(app.WebURL, app.Name)
 		} else {
 			url = " · URL unknown (" + format.Failure(err) + ")"
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/internal/sandbox"
+	"github.com/devy-chatops/devy/store"
 )
 
 func TestParseReviewArgs(t *testing.T) {
@@ -143,5 +144,42 @@ func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	st, err := r.Handle(ctx, commands.Request{Command: "reviewapp", Text: "7 status", UserID: "U2", ChannelID: "C1", Source: commands.Slash})
 	if err != nil || !st.Ephemeral || !strings.Contains(fmt.Sprint(st.Blocks), "Heroku status: pending") {
 		t.Errorf("status = %+v, %v", st, err)
+	}
+}
+
+// Links whose URL comes from outside (GitHub's PR URL, Heroku's web URL)
+// are linked only when they are plain http(s) URLs; the label is escaped.
+func TestMessageLinksOnlySafeURLs(t *testing.T) {
+	gh, err := github.New("https://api.github.test/", "t", "acme/shop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra := New(Deps{GitHub: gh, Store: commandstest.Store(t), Poster: &commandstest.Recorder{}, Bg: commands.NewBackground(t.Context()), Log: zerolog.Nop()})
+	tests := []struct {
+		name    string
+		rec     store.ReviewApp
+		want    []string
+		notWant []string
+	}{
+		{name: "plain", rec: store.ReviewApp{PR: 7, Status: store.ReviewCreated, PRURL: "https://github.test/acme/shop/pull/7", Title: "Dark <mode>", WebURL: "https://shop-pr-7.herokuapp.com/", AppName: "shop-pr-7"},
+			want: []string{"<https://github.test/acme/shop/pull/7|#7 Dark &lt;mode&gt;>", "<https://shop-pr-7.herokuapp.com/>"}},
+		{name: "hostile", rec: store.ReviewApp{PR: 7, Status: store.ReviewCreated, PRURL: "https://x|<!channel>", Title: "t", WebURL: "javascript:alert(1)", AppName: "<!here>"},
+			want: []string{"#7 t", "javascript:alert(1)", "&lt;!here&gt;"}, notWant: []string{"<!channel>", "<!here>", "<javascript:", "<https://x|"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := ra.message(tc.rec, "/reviewapp")
+			text := fmt.Sprint(m.Text, m.Blocks)
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("message lacks %q:\n%s", w, text)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(text, w) {
+					t.Errorf("message holds %q:\n%s", w, text)
+				}
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/sandbox"
@@ -219,7 +220,15 @@ func TestApprovalRefusals(t *testing.T) {
 			if tc.before != nil {
 				tc.before(h)
 			}
-			h.click(req, "deploy.approve", tc.by)
+			// The click comes from the message as it was seen: an expired
+			// request may have lost its buttons already.
+			id, err := h.slack.ClickSeenButton(req, "deploy.approve", tc.by)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.slack.WaitAck(h.ctx(), id); err != nil {
+				t.Fatal(err)
+			}
 			h.reply(tc.by, tc.want)
 			if h.promotions() != 0 {
 				t.Fatalf("Heroku was asked to promote")
@@ -265,6 +274,21 @@ func TestRejectAndCancel(t *testing.T) {
 	if h.promotions() != 0 {
 		t.Fatal("Heroku was asked to promote")
 	}
+
+	// History lists both, with who decided; narrowed to promotions, it
+	// says there are none, not that nothing ever happened.
+	h.slash(carol, devyChan, "/deploy", "history")
+	hist := h.wait("history", func(m fakeslack.Message) bool {
+		return m.User == carol && strings.Contains(m.Text, "Recent promotions and requests")
+	})
+	text := blocksText(hist)
+	for _, want := range []string{"requested by <@" + alice + ">, rejected by <@" + bob + ">: rejected", "requested by <@" + alice + ">: withdrawn"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("history lacks %q:\n%s", want, text)
+		}
+	}
+	h.slash(carol, devyChan, "/deploy", "history promoted")
+	h.reply(carol, "None of the 2 recent promotion requests was promoted")
 }
 
 func TestPendingRequestBlocksASecond(t *testing.T) {
@@ -611,4 +635,48 @@ func TestWhoMayLockUnlockAndReject(t *testing.T) {
 	h.wait("dave lifting carol's lock, naming her", func(m fakeslack.Message) bool {
 		return !m.Ephemeral && strings.Contains(m.Text, "<@"+dave+"> lifted <@"+carol+">'s lock")
 	})
+}
+
+// A request expires at its time, not at the next click: its message says so
+// and loses its buttons, and the requester hears of it in the thread; also
+// when Devy was stopped meanwhile (overdue at start, or due after it).
+func TestRequestsExpireOnTime(t *testing.T) {
+	tests := []struct {
+		name    string
+		restart bool
+		down    time.Duration // how long Devy stays stopped
+	}{
+		{name: "while Devy runs"},
+		{name: "due after a restart", restart: true},
+		{name: "overdue at a restart", restart: true, down: 1500 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, map[string]string{"DEVY_APPROVAL_TTL": "1s"})
+			req := h.request(alice)
+			if tc.restart {
+				// Stopped once the request is recorded with its message.
+				waitfor.True(t, "the promotion request to be recorded", func() bool {
+					return strings.Contains(h.logs.String(), `"sub":"promote","user":"`+alice)
+				})
+				h.stop()
+				stopped := time.Now()
+				waitfor.True(t, "Devy to stay down", func() bool { return time.Since(stopped) >= tc.down })
+				h.run()
+			}
+			m := h.finished(req, "expired")
+			if !strings.Contains(blocksText(m), "Expired at") || strings.Contains(string(m.Blocks), "deploy.approve") {
+				t.Fatalf("expired message still offers a decision:\n%s", blocksText(m))
+			}
+			h.wait("the thread reply telling the requester", func(x fakeslack.Message) bool {
+				return x.ThreadTS == req.TS && strings.Contains(x.Text, "<@"+alice+"> your promotion #1") && strings.Contains(x.Text, "expired after 1s")
+			})
+			// Told once, however many ways the expiry was noticed.
+			h.slash(bob, devyChan, "/deploy", "status")
+			h.reply(bob, "Pipeline")
+			if n := h.reports(req); n != 1 {
+				t.Errorf("%d thread replies, want 1:%s", n, h.dump())
+			}
+		})
+	}
 }

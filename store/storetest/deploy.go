@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -60,6 +61,25 @@ var requestCases = []testCase{
 		}
 		if log, _ := e.db.AuditLog(0, "promotion.expired"); len(log) != 1 {
 			t.Fatalf("expiry audited %d times, want once: %+v", len(log), log)
+		}
+		// However the expiry is noticed, its notice is recorded with it.
+		effects, err := e.db.PendingEffects(0)
+		var payload struct{ Request uint64 }
+		if err == nil && len(effects) == 1 {
+			err = json.Unmarshal(effects[0].Payload, &payload)
+		}
+		if err != nil || len(effects) != 1 || effects[0].Kind != store.EffectExpired || payload.Request != r.ID {
+			t.Fatalf("effects after expiry = %+v, %v; want one %s of request %d", effects, err, store.EffectExpired, r.ID)
+		}
+	}},
+	{"closing as expired records the expiry's notice with the given effects", func(t *testing.T, e *env) {
+		r := newRequest(t, e, "U1")
+		if _, err := e.db.CloseRequest(r.ID, store.StatusExpired, "devy", "", store.Effect{Kind: "other"}); err != nil {
+			t.Fatal(err)
+		}
+		effects, err := e.db.PendingEffects(0)
+		if err != nil || len(effects) != 2 || effects[0].Kind != store.EffectExpired || effects[1].Kind != "other" {
+			t.Fatalf("effects = %+v, %v; want the expiry's notice, then other", effects, err)
 		}
 	}},
 	{"rejected request cannot be approved", func(t *testing.T, e *env) {
