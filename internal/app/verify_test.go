@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
+	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
@@ -95,4 +96,27 @@ func TestVerifiedOnStaging(t *testing.T) {
 	if releases != 1 {
 		t.Errorf("%d staging release messages for one release, want 1", releases)
 	}
+}
+
+// An author DEVY_USER_MAP does not name is found by their commit's e-mail
+// (users.lookupByEmail), mentioned, and verifies their own commit; the
+// commits of authors Slack does not know stay for someone to vouch for.
+func TestVerifyFindsAuthorsByEmail(t *testing.T) {
+	const erin = "U0ERIN0001"
+	h, base := startVerify(t, nil)
+	// A commit without a GitHub account: GitHub gives its git e-mail only.
+	h.slack.AddUser(fakeslack.User{ID: erin, Name: "erin", RealName: "Erin", Email: "Contributor@example.com"})
+	sha := h.sb.GitHub.Commit("Tidy the cart page", "", "app/cart.rb")
+	h.sb.Heroku.Release(sandbox.StagingApp, sha, "erin@acme.test", "Deploy "+sha[:7])
+
+	rel := h.verifyRelease(base)
+	if body := blocksText(rel); !strings.Contains(body, "<@"+erin+">") || !strings.Contains(body, "Tidy the cart page") || !strings.Contains(body, "dave") {
+		t.Errorf("the release message does not mention the author found by e-mail:\n%s", body)
+	}
+	h.click(rel, "deploy.verify", erin)
+	h.ephemeral(erin, "Marked 2 commits in staging v4 verified (1 vouched for")
+	h.slash(carol, devyChan, "/deploy", "status")
+	h.wait("the status naming who is left", func(m fakeslack.Message) bool {
+		return strings.Contains(m.Text+blocksText(m), "⏳ Verified on staging: 2 of 4 commits; waiting for <@"+bob+">, <@"+carol+">.")
+	})
 }
