@@ -567,9 +567,9 @@ func TestShellSimulatesWebhooks(t *testing.T) {
 	expect("", "3 commits ahead of production")
 	expect("", "[1] Request promotion")
 	expect("simulate ci-failed", "CI failed on `master`")
-	expect("", "Author\n    dave")
+	expect("", "Author\n    @dave")
 	expect("simulate prod-release", "did not go through Devy")
-	expect("simulate pr-merged 7", "Merged into `master` by erin.")
+	expect("simulate pr-merged 7", "Merged into `master` by @erin.")
 	expect("simulate nonsense", "I can simulate")
 	fmt.Fprintln(typing, "quit")
 }
