@@ -122,6 +122,7 @@ type Desk struct {
 	outbox    *commands.Outbox
 	ownOutbox bool
 	extra     []commands.Sub // subcommands of other capabilities (Deps.Extra)
+	notices   releaseNotices // staging releases to announce without a webhook
 
 	mu       sync.Mutex // guards pipeline, pipeAt, view and changes
 	pipeline heroku.Pipeline
@@ -558,6 +559,7 @@ func (d *Desk) status(ctx context.Context, req commands.Request, args []string) 
 		return commands.Reply{}, commands.Userf("`/deploy status` takes no arguments; type `/deploy status`.")
 	}
 	if v, ok := d.reusableStatus(); ok {
+		d.noticeRelease(v.snap)
 		return d.drawStatus(v)
 	}
 	// Everyone who asks while the services are read waits for the same read
@@ -567,6 +569,7 @@ func (d *Desk) status(ctx context.Context, req commands.Request, args []string) 
 		if err != nil {
 			return commands.Reply{}, err
 		}
+		d.noticeRelease(v.snap)
 		return d.drawStatus(v)
 	})
 	d.waiting.Add(1)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/devy-chatops/devy/commands"
@@ -544,4 +545,62 @@ func (d *Desk) verifyLine(v statusView) string {
 		n += a.Verified
 	}
 	return fmt.Sprintf("⏳ Verified on staging: %d of %d commits; waiting for %s.", n, len(v.commits), strings.Join(who, ", "))
+}
+
+// Announcer posts the new-staging-release message of a release (the
+// notifications' Release, wired in internal/app): without a Heroku webhook
+// nobody else tells #devy that staging changed.
+type Announcer interface {
+	Release(ctx context.Context, e commands.ReleaseEvent) error
+}
+
+// releaseNotices is what /deploy status and promote need to announce the
+// staging releases they see.
+type releaseNotices struct {
+	to Announcer // nil: a webhook announces releases
+
+	mu   sync.Mutex      // guards seen
+	seen map[string]bool // releases this process asked to announce; the store's claim makes it once across processes
+}
+
+// AnnounceReleases makes /deploy status and promote post the staging
+// release message of a release they see that nobody announced, once per
+// release (the same claim as the webhook's). For Devy without a Heroku
+// webhook; call it before the bot runs.
+func (d *Desk) AnnounceReleases(a Announcer) { d.notices.to = a }
+
+// maxNoticed bounds the releases remembered in memory; forgetting them only
+// costs a claim that fails.
+const maxNoticed = 1000
+
+// noticeRelease has staging's release announced unless this process did
+// already: in the background, so that the command's answer does not wait.
+func (d *Desk) noticeRelease(s snapshot) {
+	n := &d.notices
+	rel := s.Staging.Release
+	if n.to == nil || rel.ID == "" || rel.Status != "succeeded" {
+		return
+	}
+	n.mu.Lock()
+	if n.seen[rel.ID] {
+		n.mu.Unlock()
+		return
+	}
+	if n.seen == nil || len(n.seen) >= maxNoticed {
+		n.seen = map[string]bool{}
+	}
+	n.seen[rel.ID] = true
+	n.mu.Unlock()
+	e := commands.ReleaseEvent{Action: "create", ID: rel.ID, Version: rel.Version, Status: rel.Status, AppID: s.Staging.App.ID, AppName: s.Staging.App.Name,
+		SlugID: rel.SlugID, Description: rel.Description, UserEmail: rel.UserEmail, CreatedAt: rel.CreatedAt}
+	d.bg.Go(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := n.to.Release(ctx, e); err != nil {
+			d.log.Warn().Err(err).Str("release", rel.ID).Msg("announcing the staging release failed; the next /deploy status tries again")
+			n.mu.Lock()
+			delete(n.seen, rel.ID)
+			n.mu.Unlock()
+		}
+	})
 }

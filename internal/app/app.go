@@ -275,6 +275,11 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 			deps.Users = svc.users
 		}
 		desk = deploy.New(deps)
+		if _, isShell := ui.(*shell.Shell); !isShell && cfg.HerokuWebhookSecret.Value() == "" {
+			// No Heroku webhook tells #devy that staging changed: /deploy
+			// status and promote do, when they see a release nobody announced.
+			desk.AnnounceReleases(buildNotifications(cfg, log, db, poster, desk, svc, false))
+		}
 		desk.Register(router)
 	} else {
 		router.Add(deploy.Unconfigured())

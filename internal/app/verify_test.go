@@ -120,3 +120,33 @@ func TestVerifyFindsAuthorsByEmail(t *testing.T) {
 		return strings.Contains(m.Text+blocksText(m), "⏳ Verified on staging: 2 of 4 commits; waiting for <@"+bob+">, <@"+carol+">.")
 	})
 }
+
+// Without a Heroku webhook, /deploy status and promote notice the staging
+// release nobody announced and post its message, once.
+func TestStagingReleaseNoticedWithoutWebhook(t *testing.T) {
+	h := start(t, map[string]string{"HEROKU_WEBHOOK_SECRET": "", "DEVY_USER_MAP": "bob:" + bob + ",carol:" + carol})
+	h.slash(alice, devyChan, "/deploy", "status")
+	rel := h.wait("the staging release message", func(m fakeslack.Message) bool {
+		return m.Channel == devyChan && strings.Contains(m.Text, "New staging release")
+	})
+	if body := blocksText(rel); !strings.Contains(body, "Verified on staging") || !strings.Contains(body, "<@"+bob+">") {
+		t.Errorf("the release message lacks the Etsy step:\n%s", body)
+	}
+	h.slash(carol, devyChan, "/deploy", "status")
+	h.reply(carol, "Pipeline shop")
+	req := h.request(alice)
+	h.click(rel, "deploy.verify", bob)
+	h.ephemeral(bob, "Marked 2 commits in staging v3 verified")
+	h.wait("the request showing bob verified", func(m fakeslack.Message) bool {
+		return m.TS == req.TS && strings.Contains(blocksText(m), "✅ <@"+bob+">")
+	})
+	releases := 0
+	for _, m := range h.slack.Messages() {
+		if strings.Contains(m.Text, "New staging release") {
+			releases++
+		}
+	}
+	if releases != 1 {
+		t.Errorf("%d staging release messages after two statuses and a promote, want 1", releases)
+	}
+}

@@ -666,7 +666,7 @@ func unknownEvent(service string) []byte {
 // An endpoint whose secret is not set does not exist; /healthz is still there.
 func TestWebhookEndpointsNeedTheirSecret(t *testing.T) {
 	t.Parallel()
-	h, base := startWebhooks(t, map[string]string{"GITHUB_WEBHOOK_SECRET": githubSecret})
+	h, base := startWebhooks(t, map[string]string{"GITHUB_WEBHOOK_SECRET": githubSecret, "HEROKU_WEBHOOK_SECRET": ""})
 	tests := []struct {
 		name string
 		d    hook
