@@ -308,7 +308,7 @@ func (d *Desk) putRelease(rel releaseMessage) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.store.UpdateSignal("deploy.release.latest", func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel.ID) })
+	_, err = d.store.UpdateSignal(latestReleaseKey, func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel.ID) })
 	return err
 }
 
@@ -603,4 +603,77 @@ func (d *Desk) noticeRelease(s snapshot) {
 			n.mu.Unlock()
 		}
 	})
+}
+
+// latestReleaseKey holds the id of the newest staging release Devy posted.
+const latestReleaseKey = "deploy.release.latest"
+
+// RunNudges reminds, once per release, the authors who have not verified
+// their commits halfway through DEVY_APPROVAL_TTL after the staging release
+// message, in its thread; it checks a few times per TTL until ctx ends.
+func (d *Desk) RunNudges(ctx context.Context) {
+	every := min(max(d.cfg.TTL/20, 100*time.Millisecond), 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.nudge(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn().Err(err).Msg("reminding authors to verify on staging failed; trying again soon")
+			}
+		}
+	}
+}
+
+// nudge posts the reminder of the newest release when it is due. The
+// store's slot makes it one reminder across restarts and processes; the
+// release's Reminded mark saves looking again.
+func (d *Desk) nudge(ctx context.Context) error {
+	raw, ok, err := d.store.Signal(latestReleaseKey)
+	if err != nil || !ok {
+		return err
+	}
+	var id string
+	if err := json.Unmarshal(raw, &id); err != nil {
+		return fmt.Errorf("decode the newest release's id: %w", err)
+	}
+	rel, ok, err := d.release(id)
+	if err != nil || !ok || rel.Reminded || rel.TS == "" || d.store.Now().Before(rel.At.Add(d.cfg.TTL/2)) {
+		return err
+	}
+	rg, err := d.readRange(ctx)
+	if err != nil {
+		return err
+	}
+	var who []string
+	if rg.snap.Staging.Release.ID == id { // else a newer release has its own message
+		as, err := d.verifyState(rg.snap.Pipeline.ID, rg.commits)
+		if err != nil {
+			return err
+		}
+		who = left(as)
+	}
+	if len(who) > 0 {
+		took, err := d.store.TakeSlot("verify-nudge:" + id)
+		if err != nil {
+			return err
+		}
+		if took {
+			text := fmt.Sprintf("%s: staging v%d still waits for you to verify your commits; test them on staging, then click *Verified on staging* above or type `/deploy verify`.", strings.Join(who, ", "), rel.Version)
+			if _, err := d.poster.Post(ctx, rel.Channel, rel.TS, commands.Message{Text: text}); err != nil {
+				d.log.Warn().Err(err).Str("release", id).Msg("posting the reminder to verify failed; it is not sent again")
+			}
+		}
+	}
+	_, err = d.store.UpdateSignal(releaseKey(id), func(raw json.RawMessage) (json.RawMessage, error) {
+		var r releaseMessage
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		r.Reminded = true
+		return json.Marshal(r)
+	})
+	return err
 }

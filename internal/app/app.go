@@ -280,6 +280,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 			// status and promote do, when they see a release nobody announced.
 			desk.AnnounceReleases(buildNotifications(cfg, log, db, poster, desk, svc, false))
 		}
+		bg.Go(desk.RunNudges)
 		desk.Register(router)
 	} else {
 		router.Add(deploy.Unconfigured())

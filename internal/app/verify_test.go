@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/sandbox"
@@ -148,5 +149,35 @@ func TestStagingReleaseNoticedWithoutWebhook(t *testing.T) {
 	}
 	if releases != 1 {
 		t.Errorf("%d staging release messages after two statuses and a promote, want 1", releases)
+	}
+}
+
+// Halfway through DEVY_APPROVAL_TTL the authors still unverified get one
+// reminder in the release message's thread, and no other, also after a
+// restart.
+func TestVerifyReminderHalfwayThroughTTL(t *testing.T) {
+	h, base := startVerify(t, map[string]string{"DEVY_APPROVAL_TTL": "2s"})
+	rel := h.verifyRelease(base)
+	h.click(rel, "deploy.verify", bob)
+	h.ephemeral(bob, "Marked 2 commits in staging v3 verified")
+	isNudge := func(m fakeslack.Message) bool {
+		return m.ThreadTS == rel.TS && strings.Contains(m.Text, "still waits for you to verify")
+	}
+	nudge := h.wait("the reminder in the release's thread", isNudge)
+	if !strings.Contains(nudge.Text, "<@"+carol+">") || strings.Contains(nudge.Text, bob) {
+		t.Errorf("the reminder names the wrong people: %s", nudge.Text)
+	}
+	h.stop()
+	h.run()
+	// A few of the checks (every 100 ms with this TTL) after the restart.
+	time.Sleep(time.Second)
+	n := 0
+	for _, m := range h.slack.Messages() {
+		if isNudge(m) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d reminders, want 1", n)
 	}
 }
