@@ -9,6 +9,7 @@ import (
 	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/internal/waitfor"
+	"github.com/devy-chatops/devy/store/bolt"
 )
 
 // startVerify runs Devy with the Heroku webhook, the sandbox's authors bob
@@ -179,5 +180,47 @@ func TestVerifyReminderHalfwayThroughTTL(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d reminders, want 1", n)
+	}
+}
+
+// An admin's Approve while commits are unverified opens a modal asking why;
+// approving through it promotes, shows the reason on the request and is in
+// the audit log. A non-admin's click is refused, naming who is left.
+func TestVerifyAdminOverride(t *testing.T) {
+	h, base := startVerify(t, map[string]string{"DEVY_REQUIRE_VERIFIED": "true", "DEVY_ADMINS": carol})
+	h.verifyRelease(base)
+	req := h.request(alice)
+	h.click(req, "deploy.approve", bob)
+	h.ephemeral(bob, "<@"+bob+">, <@"+carol+">, dave still have to")
+	if n := len(h.slack.Views()); n != 0 {
+		t.Fatalf("%d modals opened for a non-admin's click", n)
+	}
+
+	h.click(req, "deploy.approve", carol)
+	v := h.openedView(1)
+	if v["callback_id"] != "deploy.override" {
+		t.Fatalf("the modal is %v; want the override", v["callback_id"])
+	}
+	h.submit(carol, v, map[string]field{"reason": {text: "Hotfix for the checkout outage; tested by QA"}})
+	h.wait("the request showing the override", func(m fakeslack.Message) bool {
+		text := blocksText(m)
+		return m.TS == req.TS && strings.Contains(text, "⚠️ <@"+carol+"> approved with unverified commits: “Hotfix for the checkout outage; tested by QA”")
+	})
+	h.finished(req, "succeeded")
+	if n := h.promotions(); n != 1 {
+		t.Fatalf("%d promotions, want 1", n)
+	}
+	h.stop()
+	db, err := bolt.Open(h.env["DEVY_DB_PATH"], time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log, err := db.AuditLog(0, "promotion.verification_overridden")
+	if err != nil || len(log) != 1 {
+		t.Fatalf("audit = %+v, %v; want one override", log, err)
+	}
+	if e := log[0]; e.Actor != carol || e.Detail["reason"] != "Hotfix for the checkout outage; tested by QA" || !strings.Contains(e.Detail["unverified"], "dave") {
+		t.Errorf("audit entry = %+v", e)
 	}
 }
