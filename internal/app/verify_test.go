@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
+	"github.com/devy-chatops/devy/internal/pgtest"
 	"github.com/devy-chatops/devy/internal/sandbox"
 	"github.com/devy-chatops/devy/internal/waitfor"
 	"github.com/devy-chatops/devy/store/bolt"
@@ -56,7 +57,19 @@ func (h *harness) ephemeral(user, text string) fakeslack.Message {
 }
 
 func TestVerifiedOnStaging(t *testing.T) {
-	h, base := startVerify(t, map[string]string{"DEVY_REQUIRE_VERIFIED": "true"})
+	verifiedOnStaging(t, map[string]string{"DEVY_REQUIRE_VERIFIED": "true"})
+}
+
+// The same on PostgreSQL: its verifications, claims and override rules.
+func TestVerifiedOnStagingPostgreSQL(t *testing.T) {
+	verifiedOnStaging(t, map[string]string{"DEVY_REQUIRE_VERIFIED": "true", "DATABASE_URL": pgtest.URL(t)})
+}
+
+// verifiedOnStaging is the Etsy step end to end: release → message with
+// mentions → approval refused while unverified → each author verifies →
+// the request updated → approve → exactly one promotion.
+func verifiedOnStaging(t *testing.T, env map[string]string) {
+	h, base := startVerify(t, env)
 	rel := h.verifyRelease(base)
 	body := blocksText(rel)
 	for _, want := range []string{"Verify on staging", "3 commits new since production", "<@" + bob + ">", "<@" + carol + ">", "dave", "Fix rounding in cart totals", "Verified on staging", "Request promotion"} {
