@@ -19,6 +19,7 @@ type Record struct {
 	Signal    *SignalState
 	Row       *RecordRow
 	Slot      *TakenSlot
+	Verified  *Verification
 }
 
 // SignalState is a signal's JSON, as UpdateSignal stored it.
@@ -61,7 +62,7 @@ type IncidentChannel struct {
 // migrate-store compares the two sides' after a copy.
 type Counts struct {
 	Audit, Locks, Requests, ReviewApps, PRThreads, Incidents, TimelineEntries, IncidentChannels int
-	Signals, Records, Slots                                                                     int
+	Signals, Records, Slots, Verifications                                                      int
 }
 
 // Add counts rec.
@@ -89,5 +90,7 @@ func (c *Counts) Add(rec Record) {
 		c.Records++
 	case rec.Slot != nil:
 		c.Slots++
+	case rec.Verified != nil:
+		c.Verifications++
 	}
 }

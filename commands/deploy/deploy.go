@@ -129,6 +129,7 @@ type Desk struct {
 	deployments     Deployments
 	permalinks      Permalinks
 	deploymentStore DeploymentStore
+	notices         releaseNotices // staging releases to announce without a webhook
 
 	mu       sync.Mutex // guards pipeline, pipeAt, view and changes
 	pipeline heroku.Pipeline
@@ -571,6 +572,7 @@ func (d *Desk) status(ctx context.Context, req commands.Request, args []string) 
 		return commands.Reply{}, commands.Userf("`/deploy status` takes no arguments; type `/deploy status`.")
 	}
 	if v, ok := d.reusableStatus(); ok {
+		d.noticeRelease(v.snap)
 		return d.drawStatus(v)
 	}
 	// Everyone who asks while the services are read waits for the same read
@@ -580,6 +582,7 @@ func (d *Desk) status(ctx context.Context, req commands.Request, args []string) 
 		if err != nil {
 			return commands.Reply{}, err
 		}
+		d.noticeRelease(v.snap)
 		return d.drawStatus(v)
 	})
 	d.waiting.Add(1)

@@ -57,6 +57,7 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 	if err != nil {
 		return commands.Reply{}, err
 	}
+	d.noticeRelease(s)
 	st := s.Staging.Release
 	var behind []appRelease
 	for _, p := range s.Production {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/devy-chatops/devy/commands"
@@ -307,7 +308,7 @@ func (d *Desk) putRelease(rel releaseMessage) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.store.UpdateSignal("deploy.release.latest", func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel.ID) })
+	_, err = d.store.UpdateSignal(latestReleaseKey, func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel.ID) })
 	return err
 }
 
@@ -544,4 +545,135 @@ func (d *Desk) verifyLine(v statusView) string {
 		n += a.Verified
 	}
 	return fmt.Sprintf("⏳ Verified on staging: %d of %d commits; waiting for %s.", n, len(v.commits), strings.Join(who, ", "))
+}
+
+// Announcer posts the new-staging-release message of a release (the
+// notifications' Release, wired in internal/app): without a Heroku webhook
+// nobody else tells #devy that staging changed.
+type Announcer interface {
+	Release(ctx context.Context, e commands.ReleaseEvent) error
+}
+
+// releaseNotices is what /deploy status and promote need to announce the
+// staging releases they see.
+type releaseNotices struct {
+	to Announcer // nil: a webhook announces releases
+
+	mu   sync.Mutex      // guards seen
+	seen map[string]bool // releases this process asked to announce; the store's claim makes it once across processes
+}
+
+// AnnounceReleases makes /deploy status and promote post the staging
+// release message of a release they see that nobody announced, once per
+// release (the same claim as the webhook's). For Devy without a Heroku
+// webhook; call it before the bot runs.
+func (d *Desk) AnnounceReleases(a Announcer) { d.notices.to = a }
+
+// maxNoticed bounds the releases remembered in memory; forgetting them only
+// costs a claim that fails.
+const maxNoticed = 1000
+
+// noticeRelease has staging's release announced unless this process did
+// already: in the background, so that the command's answer does not wait.
+func (d *Desk) noticeRelease(s snapshot) {
+	n := &d.notices
+	rel := s.Staging.Release
+	if n.to == nil || rel.ID == "" || rel.Status != "succeeded" {
+		return
+	}
+	n.mu.Lock()
+	if n.seen[rel.ID] {
+		n.mu.Unlock()
+		return
+	}
+	if n.seen == nil || len(n.seen) >= maxNoticed {
+		n.seen = map[string]bool{}
+	}
+	n.seen[rel.ID] = true
+	n.mu.Unlock()
+	e := commands.ReleaseEvent{Action: "create", ID: rel.ID, Version: rel.Version, Status: rel.Status, AppID: s.Staging.App.ID, AppName: s.Staging.App.Name,
+		SlugID: rel.SlugID, Description: rel.Description, UserEmail: rel.UserEmail, CreatedAt: rel.CreatedAt}
+	d.bg.Go(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := n.to.Release(ctx, e); err != nil {
+			d.log.Warn().Err(err).Str("release", rel.ID).Msg("announcing the staging release failed; the next /deploy status tries again")
+			n.mu.Lock()
+			delete(n.seen, rel.ID)
+			n.mu.Unlock()
+		}
+	})
+}
+
+// latestReleaseKey holds the id of the newest staging release Devy posted.
+const latestReleaseKey = "deploy.release.latest"
+
+// RunNudges reminds, once per release, the authors who have not verified
+// their commits halfway through DEVY_APPROVAL_TTL after the staging release
+// message, in its thread; it checks a few times per TTL until ctx ends.
+func (d *Desk) RunNudges(ctx context.Context) {
+	every := min(max(d.cfg.TTL/20, 100*time.Millisecond), 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.nudge(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn().Err(err).Msg("reminding authors to verify on staging failed; trying again soon")
+			}
+		}
+	}
+}
+
+// nudge posts the reminder of the newest release when it is due. The
+// store's slot makes it one reminder across restarts and processes; the
+// release's Reminded mark saves looking again.
+func (d *Desk) nudge(ctx context.Context) error {
+	raw, ok, err := d.store.Signal(latestReleaseKey)
+	if err != nil || !ok {
+		return err
+	}
+	var id string
+	if err := json.Unmarshal(raw, &id); err != nil {
+		return fmt.Errorf("decode the newest release's id: %w", err)
+	}
+	rel, ok, err := d.release(id)
+	if err != nil || !ok || rel.Reminded || rel.TS == "" || d.store.Now().Before(rel.At.Add(d.cfg.TTL/2)) {
+		return err
+	}
+	rg, err := d.readRange(ctx)
+	if err != nil {
+		return err
+	}
+	var who []string
+	if rg.snap.Staging.Release.ID == id { // else a newer release has its own message
+		as, err := d.verifyState(rg.snap.Pipeline.ID, rg.commits)
+		if err != nil {
+			return err
+		}
+		who = left(as)
+	}
+	if len(who) > 0 {
+		took, err := d.store.TakeSlot("verify-nudge:" + id)
+		if err != nil {
+			return err
+		}
+		if took {
+			text := fmt.Sprintf("%s: staging v%d still waits for you to verify your commits; test them on staging, then click *Verified on staging* above or type `/deploy verify`.", strings.Join(who, ", "), rel.Version)
+			if _, err := d.poster.Post(ctx, rel.Channel, rel.TS, commands.Message{Text: text}); err != nil {
+				d.log.Warn().Err(err).Str("release", id).Msg("posting the reminder to verify failed; it is not sent again")
+			}
+		}
+	}
+	_, err = d.store.UpdateSignal(releaseKey(id), func(raw json.RawMessage) (json.RawMessage, error) {
+		var r releaseMessage
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		r.Reminded = true
+		return json.Marshal(r)
+	})
+	return err
 }

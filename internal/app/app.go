@@ -124,6 +124,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
+	svc.users = bot.NewUsers(api, usersTTL, time.Now)
 	var obs observers
 	if cfg.MetricsToken != "" && cfg.Port != "" {
 		obs.metrics = metrics.New()
@@ -200,6 +201,11 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	return runErr
 }
 
+// usersTTL is how long an answer of users.lookupByEmail is kept: people
+// join and change e-mails rarely, and a staging release asks about every
+// author of its range.
+const usersTTL = 30 * time.Minute
+
 // checkBotToken asks Slack who the bot token is (auth.test): Slack checks
 // the app token when the socket opens, but the bot token only when Devy
 // first answers someone. A token Slack refuses stops Devy now, naming it;
@@ -269,7 +275,16 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 		if svc.ci != nil {
 			deps.CI = svc.ci
 		}
+		if svc.users != nil {
+			deps.Users = svc.users
+		}
 		desk = deploy.New(deps)
+		if _, isShell := ui.(*shell.Shell); !isShell && cfg.HerokuWebhookSecret.Value() == "" {
+			// No Heroku webhook tells #devy that staging changed: /deploy
+			// status and promote do, when they see a release nobody announced.
+			desk.AnnounceReleases(buildNotifications(cfg, log, db, poster, desk, svc, false))
+		}
+		bg.Go(desk.RunNudges)
 		desk.Register(router)
 	} else {
 		router.Add(deploy.Unconfigured())

@@ -83,8 +83,12 @@ func start(t testing.TB, env map[string]string) *harness {
 	h := &harness{t: t, slack: fake, sb: sb, logs: &syncBuffer{}, env: map[string]string{
 		"SLACK_APP_TOKEN": appToken, "SLACK_BOT_TOKEN": botToken, "SLACK_API_URL": srv.URL + "/api/",
 		"DEVY_DB_PATH": filepath.Join(t.TempDir(), "devy.db"), "LOG_LEVEL": "debug",
-		// The digest follows the wall clock: on Mondays from 09:00 it would
-		// post in #devy in the middle of any test. Tests of it set their own.
+		// Set, so that /deploy status and promote leave announcing staging
+		// releases to the webhook, as the tests of other things expect;
+		// tests of the announcement without a webhook unset it.
+		"HEROKU_WEBHOOK_SECRET": herokuSecret,
+		// Off: on a Monday morning the weekly digest would post in #devy
+		// among the messages tests count.
 		"DEVY_DIGEST": "off",
 	}}
 	for k, v := range sb.Env() {

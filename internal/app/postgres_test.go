@@ -346,6 +346,9 @@ func TestMigrateStore(t *testing.T) {
 	if _, err := src.OpenIncident(store.Incident{Title: "DB down", Severity: "SEV1", OpenedBy: alice}, "opened"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := src.Verify(store.VerifyInput{Pipeline: "p1", User: bob, Commits: []store.CommitOwner{{SHA: "a1", Owner: bob}}}); err != nil {
+		t.Fatal(err)
+	}
 	src.Close()
 
 	migrate := func(args ...string) (string, error) {
@@ -357,7 +360,7 @@ func TestMigrateStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"1  promotion requests", "3  audit entries", "1  incidents", "1  incident timeline entries"} {
+	for _, want := range []string{"1  promotion requests", "4  audit entries", "1  incidents", "1  incident timeline entries", "1  verifications on staging"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/devy-chatops/devy/bot"
 	"github.com/devy-chatops/devy/config"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
@@ -18,6 +19,9 @@ type services struct {
 	heroku *heroku.Client
 	github *github.Client
 	ci     *semaphore.Client
+	// users finds commit authors in Slack by e-mail; nil in the shell,
+	// whose people are named by DEVY_USER_MAP only.
+	users *bot.Users
 }
 
 func newServices(cfg config.Config, hc *http.Client) (services, error) {

@@ -108,7 +108,8 @@ func migrateStore(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		{c.Requests, "promotion requests"}, {c.Locks, "locks"}, {c.Audit, "audit entries"},
 		{c.ReviewApps, "review apps"}, {c.PRThreads, "PR threads"}, {c.Incidents, "incidents"},
 		{c.TimelineEntries, "incident timeline entries"}, {c.IncidentChannels, "incident channels"},
-		{c.Signals, "signals"}, {c.Records, "signal records"}, {c.Slots, "digest slots"},
+		{c.Signals, "signals"}, {c.Records, "signal records"}, {c.Slots, "slots (digests, reminders)"},
+		{c.Verifications, "verifications on staging"},
 	} {
 		fmt.Fprintf(stdout, "%8d  %s\n", row.n, row.what)
 	}

@@ -567,9 +567,9 @@ func TestShellSimulatesWebhooks(t *testing.T) {
 	expect("", "3 commits ahead of production")
 	expect("", "[1] Request promotion")
 	expect("simulate ci-failed", "CI failed on `master`")
-	expect("", "Author\n    dave")
+	expect("", "Author\n    @dave")
 	expect("simulate prod-release", "did not go through Devy")
-	expect("simulate pr-merged 7", "Merged into `master` by erin.")
+	expect("simulate pr-merged 7", "Merged into `master` by @erin.")
 	expect("simulate nonsense", "I can simulate")
 	fmt.Fprintln(typing, "quit")
 }
@@ -666,7 +666,7 @@ func unknownEvent(service string) []byte {
 // An endpoint whose secret is not set does not exist; /healthz is still there.
 func TestWebhookEndpointsNeedTheirSecret(t *testing.T) {
 	t.Parallel()
-	h, base := startWebhooks(t, map[string]string{"GITHUB_WEBHOOK_SECRET": githubSecret})
+	h, base := startWebhooks(t, map[string]string{"GITHUB_WEBHOOK_SECRET": githubSecret, "HEROKU_WEBHOOK_SECRET": ""})
 	tests := []struct {
 		name string
 		d    hook

@@ -121,6 +121,8 @@ func handler(method string) apiHandler {
 		return (*Server).usergroupsUsersList
 	case "users.info":
 		return (*Server).usersInfo
+	case "users.lookupByEmail":
+		return (*Server).usersLookupByEmail
 	case "views.open":
 		return (*Server).viewsOpen
 	case "views.update":
@@ -744,6 +746,27 @@ func (s *Server) usersInfo(p params, _ *http.Request) reply {
 	if !ok {
 		return fail("user_not_found")
 	}
+	return s.wireUser(u)
+}
+
+// usersLookupByEmail answers as Slack does (users:read.email): the member
+// with that e-mail, compared without case, else users_not_found; no email
+// argument is invalid_arguments.
+func (s *Server) usersLookupByEmail(p params, _ *http.Request) reply {
+	email := strings.TrimSpace(p.str("email"))
+	if email == "" {
+		return fail("invalid_arguments")
+	}
+	for _, u := range s.users {
+		if u.Email != "" && strings.EqualFold(u.Email, email) {
+			return s.wireUser(u)
+		}
+	}
+	return fail("users_not_found")
+}
+
+// wireUser is u as Slack's user object. Callers hold s.mu.
+func (s *Server) wireUser(u *User) reply {
 	profile := map[string]any{"real_name": u.RealName, "real_name_normalized": u.RealName,
 		"display_name": u.Name, "display_name_normalized": u.Name, "email": u.Email, "team": TeamID,
 		"image_48": "https://avatars.slack-edge.com/" + u.ID + "_48.png"}

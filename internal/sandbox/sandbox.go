@@ -8,6 +8,7 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"sync"
 	"time"
@@ -167,13 +168,35 @@ func (s *Sandbox) FailCI(branch, sha string) (pipelineID string) {
 	return s.Semaphore.AddPipeline(branch, sha, "done", "failed")
 }
 
-// Configure points a configuration at the sandbox.
+// Configure points a configuration at the sandbox. Its commit authors
+// (GitHub logins) are the shell's users of the same name, unless
+// DEVY_USER_MAP says otherwise, so that `as bob` is the bob whose commits
+// are on staging.
 func (s *Sandbox) Configure(c config.Config) config.Config {
 	c.HerokuToken, c.HerokuAPIURL, c.HerokuPipeline = HerokuToken, s.HerokuURL, Pipeline
 	c.GitHubToken, c.GitHubAPIURL, c.GitHubRepository = GitHubToken, s.GitHubURL+"/", Owner+"/"+Repo
 	c.SemaphoreToken, c.SemaphoreURL, c.SemaphoreProjectID = SemaphoreToken, s.SemaphoreURL, ProjectID
+	people := maps.Clone(c.UserMap)
+	if people == nil {
+		people = map[string]string{}
+	}
+	for _, login := range authors {
+		if _, ok := people[login]; !ok {
+			people[login] = login
+		}
+	}
+	for _, m := range merges {
+		if _, ok := people[m.author]; !ok {
+			people[m.author] = m.author
+		}
+	}
+	c.UserMap = people
 	return c
 }
+
+// authors are the GitHub logins of the seeded commits and pull requests
+// (Merge's authors are in merges).
+var authors = []string{"alice", "bob", "carol", "dave", "erin", "frank"}
 
 // Env is the sandbox as environment variables, for driving the real binary.
 func (s *Sandbox) Env() map[string]string {

@@ -93,6 +93,9 @@ func TestExportIsCompleteAndOrdered(t *testing.T) {
 	if _, err := db.TakeSlot("digest"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.Verify(store.VerifyInput{Pipeline: "p1", User: "U1", Commits: []store.CommitOwner{{SHA: "a1", Owner: "U1"}, {SHA: "b2", Owner: "U1"}}}); err != nil {
+		t.Fatal(err)
+	}
 	var kinds []string
 	var seqs store.Sequences
 	var lastAudit uint64
@@ -129,17 +132,19 @@ func TestExportIsCompleteAndOrdered(t *testing.T) {
 			kinds = append(kinds, "record:"+rec.Row.Kind)
 		case rec.Slot != nil:
 			kinds = append(kinds, "slot")
+		case rec.Verified != nil:
+			kinds = append(kinds, "verified:"+rec.Verified.SHA)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "[seq audit lock request reviewapp prthread incident entry entry channel signal record:critical record:exception slot]"
+	want := "[seq audit lock request reviewapp prthread incident entry entry channel signal record:critical record:exception slot verified:a1 verified:b2]"
 	if got := fmt.Sprint(kinds); got != want {
 		t.Errorf("export order %s, want %s", got, want)
 	}
-	if seqs != (store.Sequences{Audit: 6, Requests: 1, Incidents: 1}) {
+	if seqs != (store.Sequences{Audit: 7, Requests: 1, Incidents: 1}) {
 		t.Errorf("sequences %+v", seqs)
 	}
 }

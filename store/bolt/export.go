@@ -13,7 +13,8 @@ import (
 // that the copy is consistent: first the sequences, then the audit log
 // (oldest first), locks (expired ones too), requests, review apps, PR threads,
 // each incident followed by its timeline, the incident channels, signals,
-// records (each kind oldest first) and slots. It stops at fn's first error.
+// records (each kind oldest first), slots and verifications (by pipeline).
+// It stops at fn's first error.
 func (db *DB) Export(fn func(store.Record) error) error {
 	return db.bolt.View(func(tx *bbolt.Tx) error {
 		seq := store.Sequences{
@@ -113,9 +114,22 @@ func (db *DB) Export(fn func(store.Record) error) error {
 		if err != nil {
 			return err
 		}
-		return each(bucketSlots, func(k, v []byte) (store.Record, error) {
+		err = each(bucketSlots, func(k, v []byte) (store.Record, error) {
 			at, err := time.Parse(time.RFC3339Nano, string(v))
 			return store.Record{Slot: &store.TakenSlot{Key: string(k), At: at}}, err
+		})
+		if err != nil {
+			return err
+		}
+		verifications := tx.Bucket(bucketVerifications)
+		return verifications.ForEach(func(pipeline, _ []byte) error {
+			return verifications.Bucket(pipeline).ForEach(func(k, v []byte) error {
+				var ver store.Verification
+				if err := json.Unmarshal(v, &ver); err != nil {
+					return fmt.Errorf("store: export the verification of %s on %s: %w", k, pipeline, err)
+				}
+				return fn(store.Record{Verified: &ver})
+			})
 		})
 	})
 }

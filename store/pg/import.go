@@ -114,6 +114,9 @@ func insert(ctx context.Context, tx pgx.Tx, rec store.Record) error {
 		_, err = tx.Exec(ctx, `INSERT INTO records (kind, key, at, payload) VALUES ($1, $2, $3, $4)`, r.Kind, r.Key, r.At, []byte(r.Payload))
 	case rec.Slot != nil:
 		_, err = tx.Exec(ctx, `INSERT INTO slots (key, at) VALUES ($1, $2)`, rec.Slot.Key, rec.Slot.At)
+	case rec.Verified != nil:
+		v := rec.Verified
+		_, err = tx.Exec(ctx, `INSERT INTO verifications (pipeline, sha, data) VALUES ($1, $2, $3)`, v.Pipeline, v.SHA, v)
 	}
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", describeRecord(rec), err)
@@ -122,8 +125,8 @@ func insert(ctx context.Context, tx pgx.Tx, rec store.Record) error {
 }
 
 func describe(c store.Counts) string {
-	return fmt.Sprintf("%d audit entries, %d locks, %d requests, %d review apps, %d PR threads, %d incidents, %d timeline entries, %d incident channels, %d signals, %d records, %d slots",
-		c.Audit, c.Locks, c.Requests, c.ReviewApps, c.PRThreads, c.Incidents, c.TimelineEntries, c.IncidentChannels, c.Signals, c.Records, c.Slots)
+	return fmt.Sprintf("%d audit entries, %d locks, %d requests, %d review apps, %d PR threads, %d incidents, %d timeline entries, %d incident channels, %d signals, %d records, %d slots, %d verifications",
+		c.Audit, c.Locks, c.Requests, c.ReviewApps, c.PRThreads, c.Incidents, c.TimelineEntries, c.IncidentChannels, c.Signals, c.Records, c.Slots, c.Verifications)
 }
 
 func describeRecord(rec store.Record) string {
@@ -150,6 +153,8 @@ func describeRecord(rec store.Record) string {
 		return fmt.Sprintf("the %s record of %s at %s", rec.Row.Kind, rec.Row.Key, rec.Row.At.Format(time.RFC3339Nano))
 	case rec.Slot != nil:
 		return "slot " + rec.Slot.Key
+	case rec.Verified != nil:
+		return fmt.Sprintf("the verification of %s on %s", rec.Verified.SHA, rec.Verified.Pipeline)
 	}
 	return "a record"
 }

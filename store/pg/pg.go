@@ -312,8 +312,9 @@ func counts(ctx context.Context, q querier) (store.Counts, error) {
 		(SELECT count(*) FROM audit), (SELECT count(*) FROM pipelines WHERE lock IS NOT NULL),
 		(SELECT count(*) FROM requests), (SELECT count(*) FROM review_apps), (SELECT count(*) FROM pr_threads),
 		(SELECT count(*) FROM incidents), (SELECT count(*) FROM incident_timeline), (SELECT count(*) FROM incident_channels),
-		(SELECT count(*) FROM signals WHERE data IS NOT NULL), (SELECT count(*) FROM records), (SELECT count(*) FROM slots)`).
+		(SELECT count(*) FROM signals WHERE data IS NOT NULL), (SELECT count(*) FROM records), (SELECT count(*) FROM slots),
+		(SELECT count(*) FROM verifications)`).
 		Scan(&c.Audit, &c.Locks, &c.Requests, &c.ReviewApps, &c.PRThreads, &c.Incidents, &c.TimelineEntries, &c.IncidentChannels,
-			&c.Signals, &c.Records, &c.Slots)
+			&c.Signals, &c.Records, &c.Slots, &c.Verifications)
 	return c, err
 }

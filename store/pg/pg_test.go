@@ -401,6 +401,8 @@ func TestImportCopiesEverything(t *testing.T) {
 	must(src.AddRecord("exception", "sentry:1", clk.Now().Add(time.Second), json.RawMessage(`{"title":"TypeError"}`)))
 	_, err = src.TakeSlot("digest 2026-11-23T09:00:00Z")
 	must(err)
+	_, err = src.Verify(store.VerifyInput{Pipeline: "p1", User: "U1", Vouch: true, Commits: []store.CommitOwner{{SHA: "a1", Owner: "U1"}, {SHA: "b2"}}})
+	must(err)
 	clk.Add(time.Minute)
 
 	db := openURL(t, pgtest.URL(t), clk.Now)
@@ -408,7 +410,7 @@ func TestImportCopiesEverything(t *testing.T) {
 	must(err)
 	want, _ := src.Counts()
 	if counts != want || want.Requests != 3 || want.Incidents != 3 || want.TimelineEntries != 6 || want.Locks != 2 ||
-		want.Signals != 1 || want.Records != 2 || want.Slots != 1 {
+		want.Signals != 1 || want.Records != 2 || want.Slots != 1 || want.Verifications != 2 {
 		t.Fatalf("imported %+v, bbolt has %+v", counts, want)
 	}
 	if raw, ok, err := db.Signal("sentry:1"); err != nil || !ok || !strings.Contains(string(raw), "TypeError") {
@@ -416,6 +418,9 @@ func TestImportCopiesEverything(t *testing.T) {
 	}
 	if rows, err := db.Records("critical", time.Time{}); err != nil || len(rows) != 1 || rows[0].Key != "am:g1" {
 		t.Errorf("critical records after import: %+v, %v", rows, err)
+	}
+	if vs, err := db.Verifications("p1", []string{"a1", "b2"}); err != nil || len(vs) != 2 || !vs["b2"].Vouched || vs["a1"].By != "U1" {
+		t.Errorf("verifications after import: %+v, %v", vs, err)
 	}
 	if took, err := db.TakeSlot("digest 2026-11-23T09:00:00Z"); took || err != nil {
 		t.Errorf("a slot taken in bbolt is free after import: %v, %v", took, err)
