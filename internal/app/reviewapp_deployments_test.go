@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/devy-chatops/devy/internal/fakegithub"
-	"github.com/devy-chatops/devy/internal/fakeslack"
 	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
@@ -46,9 +45,6 @@ func TestReviewAppIsRecordedAsAGitHubDeployment(t *testing.T) {
 	}
 
 	h.slash(alice, devyChan, "/reviewapp", "7 destroy")
-	h.wait("the deletion notice", func(m fakeslack.Message) bool {
-		return strings.Contains(m.Text, "<@"+alice+"> destroyed the review app of")
-	})
 	h.reviewDeployment("pr-7", "success", "inactive")
 	if n := len(h.sb.GitHub.Deployments()); n != 1 {
 		t.Errorf("%d deployments, want the one of pr-7", n)
