@@ -44,6 +44,25 @@ func (s Rules) Signal(key string) (raw json.RawMessage, ok bool, err error) {
 	return raw, ok, err
 }
 
+// SignalRow is one stored signal: its key and its JSON.
+type SignalRow struct {
+	Key string
+	Raw json.RawMessage
+}
+
+// Signals returns the signals whose key starts with prefix, by key: a
+// restarted Devy looks for the work they still wait for. The JSON store is
+// shared by several owners (signals, GitHub deployments), each under keys
+// of its own, so a prefix names whose they are; "" lists them all.
+func (s Rules) Signals(prefix string) ([]SignalRow, error) {
+	var out []SignalRow
+	err := s.b.View("list signals "+prefix+"*", func(tx Tx) (err error) {
+		out, err = tx.Signals(prefix)
+		return err
+	})
+	return out, err
+}
+
 // UpdateSignal runs f on signal key's JSON (nil when there is none) inside
 // one transaction that holds the signal, and stores what f returns: of two
 // processes updating one key at once, the second's f sees the first's

@@ -154,6 +154,9 @@ type Tx interface {
 	Signal(key string) (json.RawMessage, error)
 	// PutSignal stores signal key's JSON.
 	PutSignal(key string, raw json.RawMessage) error
+	// Signals lists the stored signals whose key starts with prefix, by
+	// key (bytewise).
+	Signals(prefix string) ([]SignalRow, error)
 	// AddRecord keeps r unless one with its kind, key and time is kept
 	// already; it reports whether it kept it.
 	AddRecord(r RecordRow) (bool, error)

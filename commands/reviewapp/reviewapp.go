@@ -75,6 +75,11 @@ type Deps struct {
 	Directory commands.Directory
 	Bg        *commands.Background
 	Log       zerolog.Logger
+	// Deployments, DeploymentStore and Outbox record review apps as GitHub
+	// deployments (deployments.go); any nil: not recorded.
+	Deployments     Deployments
+	DeploymentStore DeploymentStore
+	Outbox          *commands.Outbox
 }
 
 // Apps implements /reviewapp, its mention from a PR's thread, the
@@ -91,6 +96,10 @@ type Apps struct {
 	log    zerolog.Logger
 	link   *regexp.Regexp // a link to a pull request of the repository
 	usage  string
+
+	deployments     Deployments // nil: review apps are not recorded on GitHub
+	deploymentStore DeploymentStore
+	outbox          *commands.Outbox
 
 	mu       sync.Mutex // guards pipeline, pipeAt and creating
 	pipeline string
@@ -115,8 +124,13 @@ func New(d Deps) *Apps {
 	if c.Timeout <= 0 {
 		c.Timeout = 20 * time.Minute
 	}
-	return &Apps{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory,
+	ra := &Apps{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory,
 		bg: d.Bg, log: d.Log.With().Str("cmd", "reviewapp").Logger(), link: prLinkPattern(d.GitHub.Repo(), d.GitHub.WebURL()), creating: map[int]bool{}}
+	if d.Deployments != nil && d.DeploymentStore != nil && d.Outbox != nil {
+		ra.deployments, ra.deploymentStore, ra.outbox = d.Deployments, d.DeploymentStore, d.Outbox
+		ra.handleDeployments(d.Outbox)
+	}
+	return ra
 }
 
 // Register adds /reviewapp, its shortcut and its button to r.
@@ -546,6 +560,7 @@ func (ra *Apps) save(ctx context.Context, rec store.ReviewApp) {
 		}
 		ra.log.Warn().Err(err).Int("pr", rec.PR).Msg("recording the review app's state failed")
 	}
+	ra.recordDeployment(rec)
 	ra.redraw(ctx, rec)
 }
 
@@ -721,6 +736,7 @@ func (ra *Apps) destroy(ctx context.Context, req commands.Request, n int) (comma
 	} else if deleted != nil {
 		ra.redraw(ctx, *deleted)
 	}
+	ra.recordDeployment(store.ReviewApp{PR: n, ID: h.ID, Status: store.ReviewDeleted})
 	ra.log.Info().Int("pr", n).Str("review_app", h.ID).Str("user", req.UserID).Msg("review app destroyed")
 	name := ""
 	if rec.AppName != "" {

@@ -116,9 +116,19 @@ func hash(s string) string {
 
 // SentryIssueKey and AlertGroupKey name signals in the store; a button's
 // value is the key, so it holds no outside text.
-func SentryIssueKey(issueID string) string   { return "sentry:" + hash(issueID) }
-func SentryMetricKey(incident string) string { return "sentry-metric:" + hash(incident) }
-func AlertGroupKey(groupKey string) string   { return "alertmanager:" + hash(groupKey) }
+func SentryIssueKey(issueID string) string   { return keySentryIssue + hash(issueID) }
+func SentryMetricKey(incident string) string { return keySentryMetric + hash(incident) }
+func AlertGroupKey(groupKey string) string   { return keyAlertGroup + hash(groupKey) }
+
+// The prefixes of signal keys: the store's JSON store holds others' keys
+// too (GitHub deployments), so signals are listed by these.
+const (
+	keySentryIssue  = "sentry:"
+	keySentryMetric = "sentry-metric:"
+	keyAlertGroup   = "alertmanager:"
+)
+
+var keyPrefixes = []string{keySentryIssue, keySentryMetric, keyAlertGroup}
 
 // outcome is what a decision asks of the Slack side and the timeline.
 type outcome struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -98,5 +99,27 @@ func (m *MemStore) Records(_ context.Context, kind string, since time.Time) ([]R
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
+}
+
+// Signals implements Store.
+func (m *MemStore) Signals(_ context.Context, prefix string) ([]Signal, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	keys := make([]string, 0, len(m.signals))
+	for k := range m.signals {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	out := make([]Signal, 0, len(keys))
+	for _, k := range keys {
+		sig, _, err := m.signalLocked(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sig)
+	}
 	return out, nil
 }

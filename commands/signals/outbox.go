@@ -3,6 +3,7 @@ package signals
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 )
@@ -41,9 +42,52 @@ func (s *Signals) queuedLocked(key, role string) bool {
 	return false
 }
 
-// Run flushes whenever a delivery wakes it and every tick (for edits whose
-// 5 seconds pass with no delivery), until ctx ends.
+// resumeWithin bounds which waiting posts a restart takes up: a signal
+// that waited longer is history, not news, and is left unshown.
+const resumeWithin = 24 * time.Hour
+
+// Resume queues the posts that were waiting when Devy last stopped: the
+// queue lives in memory, the signals in the store, with no message yet. A
+// post another process makes meanwhile is not made twice (postOne reads
+// the signal first).
+func (s *Signals) Resume(ctx context.Context) error {
+	type waiting struct {
+		key, role string
+		at        time.Time
+	}
+	var found []waiting
+	since := s.now().Add(-resumeWithin)
+	for _, prefix := range keyPrefixes {
+		sigs, err := s.store.Signals(ctx, prefix)
+		if err != nil {
+			return fmt.Errorf("list waiting %s* signals: %w", prefix, err)
+		}
+		for _, sig := range sigs {
+			for _, p := range sig.Posts {
+				if p.TS == "" && p.QueuedAt.After(since) {
+					found = append(found, waiting{sig.Key, p.Role, p.QueuedAt})
+				}
+			}
+		}
+	}
+	// Oldest first, as they came.
+	sort.SliceStable(found, func(i, j int) bool { return found[i].at.Before(found[j].at) })
+	for _, w := range found {
+		s.enqueue(w.key, outcome{post: []string{w.role}})
+	}
+	if len(found) > 0 {
+		s.log.Info().Int("posts", len(found)).Msg("posting signals that were waiting when Devy stopped")
+	}
+	return nil
+}
+
+// Run takes up the posts waiting since the last stop, then flushes
+// whenever a delivery wakes it and every tick (for edits whose 5 seconds
+// pass with no delivery), until ctx ends.
 func (s *Signals) Run(ctx context.Context, tick time.Duration) {
+	if err := s.Resume(ctx); err != nil {
+		s.log.Error().Err(err).Msg("finding the signal posts waiting since the last stop failed; they stay unshown")
+	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {

@@ -166,6 +166,9 @@ type Store interface {
 	AddRecord(ctx context.Context, r Record) error
 	// Records returns the records of a kind at or after since, oldest first.
 	Records(ctx context.Context, kind string, since time.Time) ([]Record, error)
+	// Signals returns the stored signals whose key starts with prefix, by
+	// key.
+	Signals(ctx context.Context, prefix string) ([]Signal, error)
 }
 
 // Promotion is a successful production promotion, as the suspect line names

@@ -289,7 +289,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 	} else {
 		router.Add(deploy.Unconfigured())
 	}
-	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll)
+	addReviewApps(router, cfg, log, db, poster, dir, bg, svc, poll, outbox)
 	sigIncidents := &signalIncidents{}
 	sig := buildSignals(router, cfg, log, db, ui, bg, svc, sigIncidents)
 	var excepts incident.Exceptions

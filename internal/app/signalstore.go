@@ -18,6 +18,7 @@ type signalDB interface {
 	ClaimWebhookDelivery(key string) (bool, error)
 	Signal(key string) (json.RawMessage, bool, error)
 	UpdateSignal(key string, f func(raw json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error)
+	Signals(prefix string) ([]store.SignalRow, error)
 	AddRecord(kind, key string, at time.Time, payload json.RawMessage) error
 	Records(kind string, since time.Time) ([]store.RecordRow, error)
 }
@@ -83,6 +84,23 @@ func (s signalStore) UpdateSignal(_ context.Context, key string, f func(sig *sig
 	})
 	if err != nil {
 		return signals.Signal{}, err
+	}
+	return out, nil
+}
+
+// Signals returns the signals whose key starts with prefix, by key.
+func (s signalStore) Signals(_ context.Context, prefix string) ([]signals.Signal, error) {
+	rows, err := s.db.Signals(prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]signals.Signal, 0, len(rows))
+	for _, r := range rows {
+		sig, err := decodeSignal(r.Key, r.Raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sig)
 	}
 	return out, nil
 }

@@ -23,6 +23,17 @@ func (t *boltTx) PutSignal(key string, raw json.RawMessage) error {
 	return t.tx.Bucket(bucketSignals).Put([]byte(key), raw)
 }
 
+// Signals walks the bucket from prefix on: bbolt keeps keys sorted
+// bytewise.
+func (t *boltTx) Signals(prefix string) ([]store.SignalRow, error) {
+	var out []store.SignalRow
+	c := t.tx.Bucket(bucketSignals).Cursor()
+	for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+		out = append(out, store.SignalRow{Key: string(k), Raw: append(json.RawMessage(nil), v...)})
+	}
+	return out, nil
+}
+
 // recordKey sorts a kind's records by time, then by signal key, so that a
 // cursor reads them oldest first and a repeat lands on the same key.
 func recordKey(at time.Time, key string) []byte {

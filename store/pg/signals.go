@@ -38,6 +38,29 @@ func (t *pgTx) PutSignal(key string, raw json.RawMessage) error {
 		ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data`, key, []byte(raw))
 }
 
+// Signals matches the prefix with starts_with, which needs no escaping of
+// LIKE's wildcards, and orders keys bytewise (COLLATE "C"), as bbolt does.
+// Rows whose data is NULL are another transaction's first store, not yet
+// committed.
+func (t *pgTx) Signals(prefix string) ([]store.SignalRow, error) {
+	rows, err := t.q.Query(t.ctx, `SELECT key, data FROM signals
+		WHERE starts_with(key, $1) AND data IS NOT NULL ORDER BY key COLLATE "C"`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list signals %s*: %w", prefix, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SignalRow, error) {
+		var r store.SignalRow
+		var data []byte
+		err := row.Scan(&r.Key, &data)
+		r.Raw = data
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list signals %s*: %w", prefix, err)
+	}
+	return out, nil
+}
+
 func (t *pgTx) AddRecord(r store.RecordRow) (bool, error) {
 	tag, err := t.q.Exec(t.ctx, `INSERT INTO records (kind, key, at, payload) VALUES ($1, $2, $3, $4)
 		ON CONFLICT DO NOTHING`, r.Kind, r.Key, r.At, []byte(r.Payload))

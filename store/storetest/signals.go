@@ -111,6 +111,45 @@ var signalCases = []testCase{
 			t.Error("f's invalid JSON was stored")
 		}
 	}},
+	{"signals are listed by key prefix, bytewise, with their JSON", func(t *testing.T, e *env) {
+		for _, key := range []string{"sentry:b", "sentry-metric:a", "sentry:a", "github-deployment:pr-7", "sentry:a%", "sentry_x"} {
+			if _, err := e.db.UpdateSignal(key, increment); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.db.UpdateSignal("sentry:a", increment); err != nil {
+			t.Fatal(err)
+		}
+		// A failed first store leaves nothing to list (PostgreSQL holds
+		// the key inside its transaction).
+		if _, err := e.db.UpdateSignal("sentry:never", func(json.RawMessage) (json.RawMessage, error) { return nil, errRefused }); !errors.Is(err, errRefused) {
+			t.Fatalf("UpdateSignal = %v", err)
+		}
+		e.reopen(t)
+		for _, tc := range []struct {
+			prefix string
+			want   []string // key=n
+		}{
+			{"sentry:", []string{"sentry:a=2", "sentry:a%=1", "sentry:b=1"}},
+			{"sentry_", []string{"sentry_x=1"}}, // no LIKE wildcards
+			{"sentry:a%", []string{"sentry:a%=1"}},
+			{"github-deployment:", []string{"github-deployment:pr-7=1"}},
+			{"nothing:", nil},
+			{"", []string{"github-deployment:pr-7=1", "sentry-metric:a=1", "sentry:a=2", "sentry:a%=1", "sentry:b=1", "sentry_x=1"}},
+		} {
+			rows, err := e.db.Signals(tc.prefix)
+			if err != nil {
+				t.Fatalf("Signals(%q): %v", tc.prefix, err)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, fmt.Sprintf("%s=%d", r.Key, decodeCounter(t, r.Raw).N))
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Signals(%q) = %q; want %q", tc.prefix, got, tc.want)
+			}
+		}
+	}},
 	{"records are kept once, oldest first", func(t *testing.T, e *env) {
 		t0 := e.clk.Now()
 		add := func(kind, key string, at time.Time, title string) {

@@ -76,6 +76,7 @@ type Store interface {
 
 	Signal(key string) (json.RawMessage, bool, error)
 	UpdateSignal(key string, f func(raw json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error)
+	Signals(prefix string) ([]store.SignalRow, error)
 	AddRecord(kind, key string, at time.Time, payload json.RawMessage) error
 	Records(kind string, since time.Time) ([]store.RecordRow, error)
 	RecordsBetween(kind string, from, to time.Time) ([]store.RecordRow, error)
