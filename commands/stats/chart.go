@@ -27,8 +27,13 @@ func (r Report) Chart() ([]byte, error) {
 	deploys := make(plotter.Values, len(r.Weeks))
 	failures := make(plotter.Values, len(r.Weeks))
 	var leads, restores plotter.XYs
+	// A 90-day chart has thirteen weeks: labelling each would run them
+	// into one another, so at most seven are labelled.
+	every := (len(r.Weeks) + 6) / 7
 	for i, w := range r.Weeks {
-		labels[i] = w.From.Format("2 Jan")
+		if i%every == 0 {
+			labels[i] = w.From.Format("2 Jan")
+		}
 		deploys[i] = float64(w.Promotions)
 		failures[i] = w.ChangeFailureRate() * 100
 		if w.Lead.Commits > 0 {
@@ -90,7 +95,7 @@ func barPanel(title, unit string, labels []string, vs plotter.Values) (*plot.Plo
 	bars.Color = color.RGBA{R: 0x36, G: 0x7c, B: 0xc1, A: 0xff}
 	bars.LineStyle.Width = 0
 	p.Add(bars)
-	p.Y.Max = max(p.Y.Max, 1)
+	p.Y.Max = max(p.Y.Max*1.1, 1) // headroom, so the tallest bar is not cut by the frame
 	return p, nil
 }
 

@@ -129,7 +129,18 @@ func TestHealthzDownWhileSlackIsAway(t *testing.T) {
 		h.slack.FailNext("apps.connections.open", 500, nil, "down")
 	}
 	h.slack.DropConnection()
-	waitfor.True(t, "healthz to answer 503 once the socket dropped", func() bool {
+	// 503 after a reconnect has failed, not merely in the moment between
+	// the drop and the first attempt.
+	waitfor.True(t, "healthz to answer 503 after a failed reconnect", func() bool {
+		opens := 0
+		for _, c := range h.slack.APICalls() {
+			if c.Method == "apps.connections.open" {
+				opens++
+			}
+		}
+		if opens < 2 {
+			return false
+		}
 		resp, err := http.Get("http://127.0.0.1:" + port + "/healthz")
 		if err != nil {
 			t.Fatal(err)
