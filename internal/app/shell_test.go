@@ -20,12 +20,18 @@ import (
 // the keyboard, for lines whose answer is not awaited.
 func startShell(t *testing.T) (expect func(line, want string), typing io.Writer) {
 	t.Helper()
+	return startShellWith(t, nil)
+}
+
+// startShellWith is startShell with environment variables set.
+func startShellWith(t *testing.T, env map[string]string) (expect func(line, want string), typing io.Writer) {
+	t.Helper()
 	in, keys := io.Pipe()
 	out := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard)
+		done <- Run(ctx, []string{"shell"}, func(k string) string { return env[k] }, in, out, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -65,6 +71,19 @@ func TestShellPromotion(t *testing.T) {
 	expect("/reviewapp help", "/reviewapp list")
 	expect("@devy deploy help", "/deploy lock")
 	expect("nonsense", "I don't understand")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellAdminByName: in the shell, DEVY_ADMINS names shell users, so the
+// admin paths can be tried there.
+func TestShellAdminByName(t *testing.T) {
+	expect, typing := startShellWith(t, map[string]string{"DEVY_ADMINS": "bob"})
+	expect("", "alice in #devy>")
+	expect("/deploy lock testing a migration", "`/deploy unlock` lifts it.")
+	expect("as carol", "You are now carol.")
+	expect("/deploy unlock", "Only they or a Devy admin can unlock it.")
+	expect("as bob", "You are now bob.")
+	expect("/deploy unlock", "lifted @alice's lock")
 	fmt.Fprintln(typing, "quit")
 }
 
