@@ -191,6 +191,12 @@ func (r *Router) usage() Message {
 // ActionHandler runs a button click.
 type ActionHandler func(ctx context.Context, a Action) (Reply, error)
 
+// ActionCheck says, changing nothing, whether a click would be refused: the
+// refusal the click itself would answer, or nil. A transport that shows a
+// button's confirm dialog itself (the shell) asks first, so that someone who
+// may not click is refused before being asked "are you sure?".
+type ActionCheck func(ctx context.Context, a Action) error
+
 // ShortcutHandler runs a message shortcut.
 type ShortcutHandler func(ctx context.Context, s Shortcut) (Reply, error)
 
@@ -198,6 +204,7 @@ type ShortcutHandler func(ctx context.Context, s Shortcut) (Reply, error)
 type Router struct {
 	commands  []Command
 	actions   map[string]ActionHandler
+	checks    map[string]ActionCheck
 	shortcuts map[string]ShortcutHandler
 	views     map[string]ViewHandler
 	reactions []ReactionHandler
@@ -206,7 +213,7 @@ type Router struct {
 
 // NewRouter builds a router from the commands Devy offers.
 func NewRouter() *Router {
-	return &Router{actions: map[string]ActionHandler{}, shortcuts: map[string]ShortcutHandler{}, views: map[string]ViewHandler{}}
+	return &Router{actions: map[string]ActionHandler{}, checks: map[string]ActionCheck{}, shortcuts: map[string]ShortcutHandler{}, views: map[string]ViewHandler{}}
 }
 
 // OnView registers the handler of a modal's callback id.
@@ -264,6 +271,19 @@ func (r *Router) Add(c Command) { r.commands = append(r.commands, c) }
 
 // OnAction registers the handler of a button's action id.
 func (r *Router) OnAction(actionID string, h ActionHandler) { r.actions[actionID] = h }
+
+// OnPrecheck registers the check of a button's click (see ActionCheck).
+func (r *Router) OnPrecheck(actionID string, c ActionCheck) { r.checks[actionID] = c }
+
+// Precheck runs the check of a click, if its action has one: nil means the
+// click may go on (the click still checks everything again).
+func (r *Router) Precheck(ctx context.Context, a Action) (err error) {
+	defer recovered(&err, "button check ", a.ActionID)
+	if c, ok := r.checks[a.ActionID]; ok {
+		return c(ctx, a)
+	}
+	return nil
+}
 
 // Commands lists the registered commands.
 func (r *Router) Commands() []Command { return r.commands }

@@ -82,6 +82,35 @@ func TestRouterTurnsAPanicIntoAnError(t *testing.T) {
 	}
 }
 
+// A click's precheck refuses as its action says; an action without one, or
+// unknown, lets the click go on (the click checks again and answers).
+func TestRouterPrecheck(t *testing.T) {
+	r := NewRouter()
+	r.OnPrecheck("deploy.approve", func(ctx context.Context, a Action) error {
+		if a.UserID == "alice" {
+			return Userf("You asked for this promotion.")
+		}
+		return nil
+	})
+	r.OnPrecheck("boom", func(ctx context.Context, a Action) error { panic("nil map") })
+	tests := []struct {
+		name, action, user, want string
+	}{
+		{"refused", "deploy.approve", "alice", "You asked for this promotion."},
+		{"allowed", "deploy.approve", "bob", ""},
+		{"no check", "deploy.reject", "alice", ""},
+		{"panic", "boom", "bob", "nil map"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := r.Precheck(context.Background(), Action{ActionID: tc.action, UserID: tc.user})
+			if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Precheck = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestBackgroundWorkThatPanicsEndsAlone(t *testing.T) {
 	bg := NewBackground(context.Background())
 	told := make(chan string, 1)

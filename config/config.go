@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -248,10 +249,14 @@ func Load(getenv func(string) string, mode Mode) (Config, error) {
 	}
 
 	var err error
-	if c.Approvers, err = idList("DEVY_APPROVERS", getenv("DEVY_APPROVERS"), "UWS"); err != nil { // W…: Enterprise Grid users
+	people := idList
+	if mode == Shell {
+		people = shellPeople
+	}
+	if c.Approvers, err = people("DEVY_APPROVERS", getenv("DEVY_APPROVERS"), "UWS"); err != nil { // W…: Enterprise Grid users
 		return c, err
 	}
-	if c.Admins, err = idList("DEVY_ADMINS", getenv("DEVY_ADMINS"), "UW"); err != nil {
+	if c.Admins, err = people("DEVY_ADMINS", getenv("DEVY_ADMINS"), "UW"); err != nil {
 		return c, err
 	}
 	if c.AllowSelfApproval, err = boolVar("DEVY_ALLOW_SELF_APPROVAL", getenv("DEVY_ALLOW_SELF_APPROVAL")); err != nil {
@@ -396,6 +401,26 @@ func idList(name, v, prefixes string) ([]string, error) {
 			return nil, &Error{name, fmt.Sprintf("expected Slack ids starting with %s separated by commas, got %q", strings.Join(strings.Split(prefixes, ""), " or "), f)}
 		}
 		ids = append(ids, f)
+	}
+	return ids, nil
+}
+
+// shellNameRE is a name the shell's `as NAME` gives a user: in the shell a
+// user's id is that name, so that admin and approver paths can be tried with
+// DEVY_ADMINS=bob. It matches the mentions the shell recognises (@bob).
+var shellNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$`)
+
+// shellPeople reads DEVY_ADMINS or DEVY_APPROVERS in the shell, where people
+// are named as `as NAME` names them (bob or @bob); Slack ids are names there
+// too, so a configuration copied from the bot still reads.
+func shellPeople(name, v, _ string) ([]string, error) {
+	var ids []string
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		id := strings.TrimPrefix(f, "@")
+		if !shellNameRE.MatchString(id) {
+			return nil, &Error{name, fmt.Sprintf("expected shell user names such as bob (the names `as NAME` takes) separated by commas, got %q", f)}
+		}
+		ids = append(ids, id)
 	}
 	return ids, nil
 }

@@ -61,6 +61,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"semaphore project", map[string]string{"SEMAPHORE_API_TOKEN": "s", "SEMAPHORE_URL": "https://acme.semaphoreci.com"}, Slack, "SEMAPHORE_PROJECT_ID"},
 		{"approvers", map[string]string{"DEVY_APPROVERS": "alice"}, Slack, "DEVY_APPROVERS"},
 		{"admins", map[string]string{"DEVY_ADMINS": "S123"}, Slack, "DEVY_ADMINS"},
+		{"admins in the shell, not a shell name", map[string]string{"DEVY_ADMINS": "<@bob>"}, Shell, "DEVY_ADMINS"},
+		{"approvers in the shell, not a shell name", map[string]string{"DEVY_APPROVERS": "bob,carol!"}, Shell, "DEVY_APPROVERS"},
 		{"self approval", map[string]string{"DEVY_ALLOW_SELF_APPROVAL": "maybe"}, Slack, "DEVY_ALLOW_SELF_APPROVAL"},
 		{"not author", map[string]string{"DEVY_APPROVER_NOT_AUTHOR": "yes please"}, Slack, "DEVY_APPROVER_NOT_AUTHOR"},
 		{"not author without GitHub", map[string]string{"DEVY_APPROVER_NOT_AUTHOR": "true"}, Slack, "DEVY_APPROVER_NOT_AUTHOR"},
@@ -133,6 +135,18 @@ func TestSlackTokenMistakes(t *testing.T) {
 				t.Errorf("not one clean line: %q", err)
 			}
 		})
+	}
+}
+
+// In the shell a user's id is the name `as NAME` takes, so admins and
+// approvers are named that way (Slack ids still read, as names).
+func TestShellPeopleByName(t *testing.T) {
+	c, err := Load(envOf(map[string]string{"DEVY_ADMINS": "bob, @carol", "DEVY_APPROVERS": "dave U123"}), Shell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.Admins) != "[bob carol]" || fmt.Sprint(c.Approvers) != "[dave U123]" {
+		t.Errorf("admins %v, approvers %v", c.Admins, c.Approvers)
 	}
 }
 

@@ -219,10 +219,20 @@ func (s *Shell) click(ctx context.Context, user, arg string) {
 		s.printf("That button opens %s\n", p.button.URL)
 		return
 	}
+	a := commands.Action{ActionID: p.button.ActionID, Value: p.button.Value, UserID: user, ChannelID: p.channel, MessageTS: p.ts}
 	if c := p.button.Confirm; c != nil {
+		// The shell draws the confirm itself, so it can ask first whether
+		// the click would be refused: "are you sure?" and then "you may
+		// not" is a question for nothing.
+		if err := s.router.Precheck(ctx, a); err != nil {
+			reply, _ := commands.ErrorReply(err, "shell")
+			reply.Ephemeral = true
+			s.show(p.channel, reply)
+			return
+		}
 		s.printf("(%s — %s → %s)\n", c.Title, plain(c.Text), c.Yes)
 	}
-	reply, err := s.router.Click(ctx, commands.Action{ActionID: p.button.ActionID, Value: p.button.Value, UserID: user, ChannelID: p.channel, MessageTS: p.ts})
+	reply, err := s.router.Click(ctx, a)
 	if err != nil {
 		reply, _ = commands.ErrorReply(err, "shell")
 	}

@@ -75,6 +75,33 @@ func (d *Desk) alreadyDecided(r store.PromotionRequest) error {
 	return commands.Userf("Request #%d was already approved by <@%s> at %s; it is %s.", r.ID, r.DecidedBy, format.Stamp(r.DecidedAt), r.Status)
 }
 
+// mayApprove refuses a user who may not approve r, whatever staging, CI and
+// the lock say: the requester (four eyes) and anyone DEVY_APPROVERS leaves out.
+func (d *Desk) mayApprove(ctx context.Context, user string, r store.PromotionRequest) error {
+	if user == r.RequestedBy && !d.cfg.AllowSelfApproval {
+		return commands.Userf("You asked for this promotion, so someone else has to approve it: that is the point of a second pair of eyes.")
+	}
+	return d.checkApprover(ctx, user, r)
+}
+
+// approveCheck is Approve's precheck: the refusals that depend on who clicks
+// and on what was already decided, so that the shell refuses them before its
+// "Promote to production?" confirm. It changes nothing: an expired request is
+// left for the click to expire.
+func (d *Desk) approveCheck(ctx context.Context, a commands.Action) error {
+	r, err := d.requestOf(ctx, a)
+	if err != nil {
+		return err
+	}
+	if err := d.alreadyDecided(r); err != nil {
+		return err
+	}
+	if !d.store.Now().Before(r.ExpiresAt) {
+		return nil
+	}
+	return d.mayApprove(ctx, a.UserID, r)
+}
+
 func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, error) {
 	r, err := d.requestOf(ctx, a)
 	if err != nil {
@@ -87,10 +114,7 @@ func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, 
 	if !now.Before(r.ExpiresAt) {
 		return commands.Reply{}, d.expire(ctx, r, "")
 	}
-	if a.UserID == r.RequestedBy && !d.cfg.AllowSelfApproval {
-		return commands.Reply{}, commands.Userf("You asked for this promotion, so someone else has to approve it: that is the point of a second pair of eyes.")
-	}
-	if err := d.checkApprover(ctx, a.UserID, r); err != nil {
+	if err := d.mayApprove(ctx, a.UserID, r); err != nil {
 		return commands.Reply{}, err
 	}
 	// Every gate again, now: time has passed since the request was made.

@@ -290,6 +290,7 @@ func (d *Desk) Register(r *commands.Router) {
 	r.OnAction(ActionVerify, d.verifyButton)
 	r.OnView(ViewOverride, commands.ViewHandler{Validate: validateOverride, Submit: d.overrideSubmit})
 	r.OnAction(ActionApprove, d.approve)
+	r.OnPrecheck(ActionApprove, d.approveCheck)
 	r.OnAction(ActionReject, d.reject)
 	r.OnAction(commands.ActionRequest, d.requestButton)
 }

@@ -406,17 +406,9 @@ func (ra *Apps) create(ctx context.Context, c creation) (commands.Reply, error) 
 	}
 	ra.log.Info().Int("pr", c.PR).Str("review_app", h.ID).Str("user", c.User).Msg("review app requested")
 	ra.bg.Work("a review app", func(ctx context.Context) { ra.follow(ctx, rec) })
-	if !c.Slash {
-		return commands.Reply{}, nil // the progress message in the thread is the answer
-	}
-	where := "in this channel"
-	switch {
-	case len(rec.Messages) > 1:
-		where = "here and in the pull request's thread"
-	case rec.Messages[0].ThreadTS != "":
-		where = "in the pull request's thread"
-	}
-	return commands.Say("⏳ Creating a review app for %s; I'll update the message %s when Heroku is done.", format.Link(pr.URL, "#"+strconv.Itoa(c.PR)), where), nil
+	// The progress message, posted where the asker is, is the answer: a
+	// private "creating…" beside it would only repeat it.
+	return commands.Reply{}, nil
 }
 
 // build asks Heroku for the review app, from GitHub's tarball of the head
@@ -454,9 +446,11 @@ func (ra *Apps) alreadyThere(ctx context.Context, h heroku.ReviewApp, pr github.
 	case store.ReviewDeleting:
 		text = fmt.Sprintf("🗑 The review app for %s is being deleted; ask again in a minute.", link)
 	default:
-		text = fmt.Sprintf("⏳ A review app for %s is already being built (%s, started %s); `%s %d status` shows where it stands.", link, h.Status, format.Ago(ra.store.Now(), h.CreatedAt), prefix, pr.Number)
+		text = fmt.Sprintf("⏳ A review app for %s is already being built (started %s); `%s %d status` shows where it stands.", link, format.Ago(ra.store.Now(), h.CreatedAt), prefix, pr.Number)
 	}
-	return commands.Reply{Message: commands.Message{Text: text}}, nil
+	// Only the asker wants the answer: the review app's own message is
+	// where the channel follows it, and asking twice must not post twice.
+	return commands.Reply{Message: commands.Message{Text: text}, Ephemeral: true}, nil
 }
 
 // known is what Devy knows of a Heroku review app: its record when Devy
@@ -700,7 +694,7 @@ func (ra *Apps) status(ctx context.Context, req commands.Request, n int) (comman
 	}
 	rec := ra.known(ctx, *h)
 	m := ra.message(rec, prefixOf(req))
-	m.Blocks = append(m.Blocks, commands.Context{Texts: []string{fmt.Sprintf("Heroku status: %s · created %s", h.Status, format.Ago(ra.store.Now(), h.CreatedAt))}})
+	m.Blocks = append(m.Blocks, commands.Context{Texts: []string{fmt.Sprintf("Status: %s · created %s", statusWord(h.Status), format.Ago(ra.store.Now(), h.CreatedAt))}})
 	return commands.Reply{Message: m, Ephemeral: true}, nil
 }
 
@@ -738,11 +732,21 @@ func (ra *Apps) destroy(ctx context.Context, req commands.Request, n int) (comma
 	}
 	ra.recordDeployment(store.ReviewApp{PR: n, ID: h.ID, Status: store.ReviewDeleted})
 	ra.log.Info().Int("pr", n).Str("review_app", h.ID).Str("user", req.UserID).Msg("review app destroyed")
+	if deleted != nil && shownAt(deleted.Messages, req.ChannelID, req.ThreadTS) {
+		// Its message here now says who deleted it: one message, not two.
+		return commands.Reply{}, nil
+	}
 	name := ""
 	if rec.AppName != "" {
 		name = " (" + rec.AppName + ")"
 	}
 	return commands.Reply{Message: commands.Message{Text: fmt.Sprintf("🗑 <@%s> destroyed the review app of <%s|#%d>%s.", req.UserID, ra.pullURL(n), n, name)}}, nil
+}
+
+// shownAt says whether one of msgs sits in channel, in thread ("" for the
+// channel's top level).
+func shownAt(msgs []store.MessageRef, channel, thread string) bool {
+	return slices.ContainsFunc(msgs, func(m store.MessageRef) bool { return m.Channel == channel && m.ThreadTS == thread })
 }
 
 // mayDestroy lets through who asked for the review app, the PR's author and
@@ -844,5 +848,23 @@ func (ra *Apps) listLine(ctx context.Context, h heroku.ReviewApp, now time.Time)
 			url = " · URL unknown (" + format.Failure(err) + ")"
 		}
 	}
-	return fmt.Sprintf("%s %s · `%s` · %s · %s%s", icon, pr, format.Escape(h.Branch), h.Status, format.Ago(now, h.CreatedAt), url)
+	return fmt.Sprintf("%s %s · `%s` · %s · %s%s", icon, pr, format.Escape(h.Branch), statusWord(h.Status), format.Ago(now, h.CreatedAt), url)
+}
+
+// statusWord is a Heroku review-app status in the words people use:
+// Heroku's "created" means ready and "errored" failed.
+func statusWord(status string) string {
+	switch status {
+	case store.ReviewPending, store.ReviewCreating:
+		return "building"
+	case store.ReviewCreated:
+		return "ready"
+	case store.ReviewErrored:
+		return "failed"
+	case store.ReviewDeleting:
+		return "deleting"
+	case store.ReviewDeleted:
+		return "deleted"
+	}
+	return format.Escape(status)
 }

@@ -120,8 +120,9 @@ func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 	ra.Register(r)
 
 	reply, err := r.Handle(ctx, commands.Request{Command: "reviewapp", Text: "7", UserID: "U1", ChannelID: "C1", Source: commands.Slash})
-	if err != nil || !strings.Contains(reply.Text, "Creating a review app for") {
-		t.Fatalf("reply = %+v, %v", reply, err)
+	// The progress message is the answer; no private "creating…" besides.
+	if err != nil || !reply.Empty() || !strings.Contains(poster.Message("1").Text, "Creating a review app for") {
+		t.Fatalf("reply = %+v, %v; progress message %q", reply, err, poster.Message("1").Text)
 	}
 	if !bg.Wait(5 * time.Second) {
 		t.Fatal("Devy kept following the build past its time limit")
@@ -142,8 +143,22 @@ func TestFollowingABuildStopsAtTheTimeLimit(t *testing.T) {
 
 	// Asking later still works: the status check reads Heroku afresh.
 	st, err := r.Handle(ctx, commands.Request{Command: "reviewapp", Text: "7 status", UserID: "U2", ChannelID: "C1", Source: commands.Slash})
-	if err != nil || !st.Ephemeral || !strings.Contains(fmt.Sprint(st.Blocks), "Heroku status: pending") {
+	if err != nil || !st.Ephemeral || !strings.Contains(fmt.Sprint(st.Blocks), "Status: building") {
 		t.Errorf("status = %+v, %v", st, err)
+	}
+}
+
+// Heroku's status words are shown as people say them.
+func TestStatusWord(t *testing.T) {
+	tests := []struct{ heroku, want string }{
+		{store.ReviewPending, "building"}, {store.ReviewCreating, "building"}, {store.ReviewCreated, "ready"},
+		{store.ReviewErrored, "failed"}, {store.ReviewDeleting, "deleting"}, {store.ReviewDeleted, "deleted"},
+		{"<new>", "&lt;new&gt;"},
+	}
+	for _, tc := range tests {
+		if got := statusWord(tc.heroku); got != tc.want {
+			t.Errorf("statusWord(%q) = %q, want %q", tc.heroku, got, tc.want)
+		}
 	}
 }
 

@@ -124,10 +124,6 @@ func TestReviewAppCreateHappyPath(t *testing.T) {
 	h := startReviewApps(t, nil)
 	h.slash(alice, devyChan, "/reviewapp", "7")
 
-	ack := h.reply(alice, "Creating a review app for")
-	if ack.Via != "response_url" || !strings.Contains(ack.Text, "in this channel") {
-		t.Errorf("acknowledgement = %+v; want it through the response_url, saying where progress goes", ack)
-	}
 	m := h.progress(devyChan, "", "7")
 	for _, want := range []string{"Creating a review app for", "Dark mode for the storefront", "<@" + erin + ">", "erin/dark-mode", "passed", "Asked by <@" + alice + ">"} {
 		if !strings.Contains(blocksText(m), want) {
@@ -138,10 +134,11 @@ func TestReviewAppCreateHappyPath(t *testing.T) {
 	if !strings.Contains(ready.Text, "shop-pr-7") || ready.Updates == 0 {
 		t.Errorf("ready message = %+v; want the app name, updated in place", ready)
 	}
-	// One message, updated in place: nothing else was posted publicly.
+	// One message, updated in place: nothing else was posted, publicly or
+	// to the asker (a private "creating…" would repeat the message above).
 	for _, x := range h.slack.Messages() {
-		if !x.Ephemeral && x.Author == fakeslack.BotUserID && x.TS != m.TS {
-			t.Errorf("another public message: %q", x.Text)
+		if x.Author == fakeslack.BotUserID && x.TS != m.TS || x.Ephemeral {
+			t.Errorf("another message (ephemeral %v): %q", x.Ephemeral, x.Text)
 		}
 	}
 
@@ -178,10 +175,18 @@ func TestReviewAppAlreadyThereIsReported(t *testing.T) {
 	if _, err := h.herokuClient().CreateReviewApp(context.Background(), p.ID, pr.HeadRef, 7, "https://codeload.github.com/x", pr.HeadSHA); err != nil {
 		t.Fatal(err)
 	}
-	h.slash(bob, devyChan, "/reviewapp", "7")
-	m := h.wait("the existing review app", func(m fakeslack.Message) bool { return strings.Contains(m.Text, "already has a review app") })
-	if !strings.Contains(m.Text, "https://shop-pr-7.herokuapp.com/") || !strings.Contains(m.Text, "destroy") {
-		t.Errorf("reply = %q; want the existing app's URL and how to remove it", m.Text)
+	// Asking again, and again, answers the asker alone: nothing public.
+	for _, user := range []string{bob, carol} {
+		h.slash(user, devyChan, "/reviewapp", "7")
+		m := h.reply(user, "already has a review app")
+		if !strings.Contains(m.Text, "https://shop-pr-7.herokuapp.com/") || !strings.Contains(m.Text, "destroy") {
+			t.Errorf("reply = %q; want the existing app's URL and how to remove it", m.Text)
+		}
+	}
+	for _, x := range h.slack.Messages() {
+		if !x.Ephemeral && x.Author == fakeslack.BotUserID && strings.Contains(x.Text, "review app") {
+			t.Errorf("a public message about the existing review app: %q", x.Text)
+		}
 	}
 	if n := len(h.reviewAppPosts()); n != 1 {
 		t.Errorf("POST /review-apps received %d times; want only the first", n)
@@ -244,22 +249,27 @@ func TestReviewAppDestroyPermissions(t *testing.T) {
 	}
 
 	h.slash(alice, devyChan, "/reviewapp", "7 destroy")
-	h.wait("the deletion notice", func(m fakeslack.Message) bool {
-		return strings.Contains(m.Text, "<@"+alice+"> destroyed the review app of") && strings.Contains(m.Text, "shop-pr-7")
-	})
+	// The review app's message here says who deleted it; that is the one
+	// message about it (no second "destroyed" notice).
+	h.updatedTo(m, "deleted by <@"+alice+">")
 	if n := h.sb.Heroku.Count("DELETE", "/review-apps/*"); n != 1 {
 		t.Errorf("DELETE /review-apps received %d times, want 1", n)
 	}
-	h.updatedTo(m, "deleted by <@"+alice+">")
 
 	// The PR's author and admins may too; the audit log records each.
 	for _, tc := range []struct{ pr, user, login string }{{"7", erin, "erin"}, {"8", carol, "admin"}} {
 		h.slash(bob, devyChan, "/reviewapp", tc.pr)
-		h.reply(bob, "|#"+tc.pr+">; I'll update the message")
-		h.slash(tc.user, devyChan, "/reviewapp", tc.pr+" destroy")
-		h.wait(tc.login+"'s deletion", func(m fakeslack.Message) bool {
-			return strings.Contains(m.Text, "<@"+tc.user+"> destroyed the review app of") && strings.Contains(m.Text, "|#"+tc.pr+">")
+		mine := h.wait("bob's review app of #"+tc.pr, func(x fakeslack.Message) bool {
+			return !x.Ephemeral && x.Channel == devyChan && strings.Contains(blocksText(x), "|#"+tc.pr+">") &&
+				strings.Contains(blocksText(x), "Asked by <@"+bob+">") && strings.Contains(x.Text, "Ready:")
 		})
+		h.slash(tc.user, devyChan, "/reviewapp", tc.pr+" destroy")
+		h.updatedTo(mine, "deleted by <@"+tc.user+">")
+	}
+	for _, x := range h.slack.Messages() {
+		if strings.Contains(x.Text, "destroyed the review app") {
+			t.Errorf("a second message about a deletion: %q", x.Text)
+		}
 	}
 	h.stop()
 	db, err := bolt.Open(h.env["DEVY_DB_PATH"], time.Second)
@@ -287,20 +297,22 @@ func TestReviewAppStatusAndList(t *testing.T) {
 	h.slash(alice, devyChan, "/reviewapp", "7")
 	h.updatedTo(h.progress(devyChan, "", "7"), "Ready:")
 	h.sb.Heroku.SetReviewAppDelay(time.Hour) // #8 stays pending
+	polls := h.sb.Heroku.Count("GET", "/review-apps/*")
 	h.slash(alice, devyChan, "/reviewapp", "8")
-	h.reply(alice, "|#8>; I'll update the message") // sent once Heroku accepted it
+	// Devy follows #8 once Heroku accepted it and it is recorded.
+	waitfor.True(t, "Devy to follow the review app of #8", func() bool { return h.sb.Heroku.Count("GET", "/review-apps/*") > polls })
 
 	h.slash(bob, devyChan, "/reviewapp", "7 status")
 	st := h.reply(bob, "Ready:")
-	if !strings.Contains(blocksText(st), "https://shop-pr-7.herokuapp.com/") || !strings.Contains(blocksText(st), "Heroku status: created") {
+	if !strings.Contains(blocksText(st), "https://shop-pr-7.herokuapp.com/") || !strings.Contains(blocksText(st), "Status: ready · created just now") {
 		t.Errorf("status = %s", blocksText(st))
 	}
 	h.slash(bob, devyChan, "/reviewapp", "list")
 	l := h.wait("the list", func(m fakeslack.Message) bool { return m.User == bob && strings.Contains(m.Text, "2 review apps") })
 	text := blocksText(l)
 	for _, want := range []string{
-		"|#7> Dark mode for the storefront · `erin/dark-mode` · created · just now · <https://shop-pr-7.herokuapp.com/|shop-pr-7>",
-		"|#8> Search by product name · `frank/search` · pending · just now",
+		"|#7> Dark mode for the storefront · `erin/dark-mode` · ready · just now · <https://shop-pr-7.herokuapp.com/|shop-pr-7>",
+		"|#8> Search by product name · `frank/search` · building · just now",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("list lacks %q:\n%s", want, text)
@@ -425,7 +437,6 @@ func TestReviewAppSlashCommandAlsoPostsInThePRsThread(t *testing.T) {
 	h.run()
 
 	h.slash(alice, devyChan, "/reviewapp", "7")
-	h.reply(alice, "here and in the pull request's thread")
 	inChannel := h.progress(devyChan, "", "7")
 	inThread := h.progress(otherChan, notification, "7")
 	for _, m := range []fakeslack.Message{inChannel, inThread} {

@@ -20,12 +20,20 @@ import (
 // the keyboard, for lines whose answer is not awaited.
 func startShell(t *testing.T) (expect func(line, want string), typing io.Writer) {
 	t.Helper()
+	expect, typing, _ = startShellWith(t, nil)
+	return expect, typing
+}
+
+// startShellWith is startShell with environment variables set, and all it
+// has shown so far.
+func startShellWith(t *testing.T, env map[string]string) (expect func(line, want string), typing io.Writer, out *syncBuffer) {
+	t.Helper()
 	in, keys := io.Pipe()
-	out := &syncBuffer{}
+	out = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"shell"}, func(string) string { return "" }, in, out, io.Discard)
+		done <- Run(ctx, []string{"shell"}, func(k string) string { return env[k] }, in, out, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -43,19 +51,24 @@ func startShell(t *testing.T) (expect func(line, want string), typing io.Writer)
 			return strings.Contains(out.String(), want)
 		})
 	}
-	return expect, keys
+	return expect, keys, out
 }
 
 // TestShellPromotion is the README's walk-through: the shell, with no
 // accounts, runs a promotion from request to success in the sandbox.
 func TestShellPromotion(t *testing.T) {
-	expect, typing := startShell(t)
+	expect, typing, out := startShellWith(t, nil)
 	expect("", "alice in #devy>")
 	expect("/deploy status", "Staging is 3 commits ahead of production.")
 	expect("/deploy promote", "[1] Approve   [2] Reject")
 	expect("click 1", "someone else has to approve it")
 	expect("as bob", "You are now bob.")
 	expect("click 1", "Approved by @bob")
+	// The requester is refused before being asked to confirm; bob, who may
+	// approve, is asked once.
+	if n := strings.Count(out.String(), "(Promote to production?"); n != 1 {
+		t.Errorf("the confirm was shown %d times, want once (to bob, not to alice):\n%s", n, out)
+	}
 	expect("", "🚀 Promoted to production, approved by @bob.")
 	expect("", "@alice your promotion #1 (shop-staging v3) 🚀 is live on shop-prod, shop-prod-eu.")
 	expect("/deploy history", "requested by @alice, approved by @bob: succeeded")
@@ -65,6 +78,19 @@ func TestShellPromotion(t *testing.T) {
 	expect("/reviewapp help", "/reviewapp list")
 	expect("@devy deploy help", "/deploy lock")
 	expect("nonsense", "I don't understand")
+	fmt.Fprintln(typing, "quit")
+}
+
+// TestShellAdminByName: in the shell, DEVY_ADMINS names shell users, so the
+// admin paths can be tried there.
+func TestShellAdminByName(t *testing.T) {
+	expect, typing, _ := startShellWith(t, map[string]string{"DEVY_ADMINS": "bob"})
+	expect("", "alice in #devy>")
+	expect("/deploy lock testing a migration", "`/deploy unlock` lifts it.")
+	expect("as carol", "You are now carol.")
+	expect("/deploy unlock", "Only they or a Devy admin can unlock it.")
+	expect("as bob", "You are now bob.")
+	expect("/deploy unlock", "lifted @alice's lock")
 	fmt.Fprintln(typing, "quit")
 }
 
