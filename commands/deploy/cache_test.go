@@ -178,7 +178,7 @@ func TestCachesNeverShowOrPromoteAStaleRelease(t *testing.T) {
 				cur, err := st.Request(req.ID)
 				return err == nil && cur.Status == store.StatusSucceeded
 			})
-			// No forgetStatus here: finishing a promotion drops the reuse.
+			// No Forget here: finishing a promotion drops the reuse.
 			if got := status(t, r); !strings.Contains(got, "Staging and production run the same code.") {
 				t.Fatalf("status right after Devy's promotion shows %q", got)
 			}

@@ -12,8 +12,10 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy/announce"
 	"github.com/devy-chatops/devy/commands/deploy/ghdeploy"
 	"github.com/devy-chatops/devy/commands/deploy/pipeline"
+	"github.com/devy-chatops/devy/commands/deploy/verify"
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
@@ -66,8 +68,7 @@ type Store interface {
 	ClaimPromotion(id uint64, owner string, ttl time.Duration) (bool, error)
 	ReleasePromotion(id uint64, owner string) error
 	OrphanedPromotions(ttl time.Duration) ([]store.PromotionRequest, error)
-	VerifyStore
-	DeploymentStore
+	VerifyStore // its signals also keep the GitHub deployments (ghdeploy.Store)
 	Enqueue(effects ...store.Effect) error
 }
 
@@ -111,7 +112,6 @@ type Desk struct {
 	store  Store
 	poster commands.Poster
 	dir    commands.Directory
-	users  Users           // nil: commit authors are found by DEVY_USER_MAP only
 	modals commands.Modals // nil: an admin's override has no modal
 	bg     *commands.Background
 	log    zerolog.Logger
@@ -126,7 +126,9 @@ type Desk struct {
 	// deployments records promotions on GitHub (deployments.go); nil when
 	// off.
 	deployments *ghdeploy.Recorder
-	notices     releaseNotices // staging releases to announce without a webhook
+	owners      verify.Owners      // who wrote commits
+	releases    verify.Releases    // the staging release messages posted
+	notices     *announce.Releases // staging releases to announce without a webhook; nil: a webhook does
 
 	// pipe reads the pipeline and the status, shared and remembered.
 	pipe *pipeline.Reader
@@ -211,10 +213,12 @@ func New(d Deps) *Desk {
 	if c.Follower == "" {
 		c.Follower = commands.ProcessName()
 	}
-	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, users: d.Users, modals: d.Modals, bg: d.Bg,
+	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, modals: d.Modals, bg: d.Bg,
 		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox}
+	desk.owners = verify.NewOwners(c.UserMap, d.Users, desk.log)
 	desk.pipe = pipeline.New(pipeline.Deps{Pipeline: c.Pipeline, CIBranch: c.CIBranch, Heroku: d.Heroku, GitHub: d.GitHub, CI: d.CI,
-		Authors: desk.commitInfos, Bg: d.Bg, Log: desk.log})
+		Authors: desk.owners.Commits, Bg: d.Bg, Log: desk.log})
+	desk.releases = verify.NewReleases(d.Store)
 	if d.Deployments != nil {
 		desk.deployments = ghdeploy.New(d.Deployments, d.Permalinks, d.Store, desk.pipe, desk.log)
 	}

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/store"
@@ -33,13 +32,6 @@ type Deployments interface {
 // Permalinks links a Slack message (chat.getPermalink).
 type Permalinks interface {
 	Permalink(ctx context.Context, channel, ts string) (string, error)
-}
-
-// DeploymentStore keeps the GitHub deployment made for each request and
-// production app (ghdeploy.Store).
-type DeploymentStore interface {
-	Signal(key string) (json.RawMessage, bool, error)
-	UpdateSignal(key string, f func(raw json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error)
 }
 
 // deploymentEffects are the effects of kinds when deployments are recorded,

@@ -212,7 +212,7 @@ func (d *Desk) diff(ctx context.Context, s pipeline.Snapshot, r *store.Promotion
 			r.CommitCount = len(cmp.Commits)
 		}
 		files = cmp.Files
-		r.Commits = d.commitInfos(ctx, cmp.Commits)
+		r.Commits = d.owners.Commits(ctx, cmp.Commits)
 		text, authors := diff.Commits(cmp, r.CommitCount, d.shaLink, d.github.PullURL)
 		r.Authors = authors
 		out = append(out, text)

@@ -8,14 +8,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy/announce"
 	"github.com/devy-chatops/devy/commands/deploy/pipeline"
 	"github.com/devy-chatops/devy/commands/deploy/verify"
 	"github.com/devy-chatops/devy/commands/format"
-	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -72,28 +71,8 @@ func (d *Desk) readRange(ctx context.Context) (stagingRange, error) {
 	if err != nil {
 		return rg, fmt.Errorf("compare production with staging: %w", err)
 	}
-	rg.commits = d.commitInfos(ctx, cmp.Commits)
+	rg.commits = d.owners.Commits(ctx, cmp.Commits)
 	return rg, nil
-}
-
-// owner is the Slack user of a commit's author: DEVY_USER_MAP by GitHub
-// login, else the commit's e-mail in the workspace.
-func (d *Desk) owner(ctx context.Context, login, email string, seen map[string]string) string {
-	if u := d.cfg.UserMap[strings.ToLower(login)]; login != "" && u != "" {
-		return u
-	}
-	if d.users == nil || email == "" || strings.HasSuffix(email, "@users.noreply.github.com") {
-		return ""
-	}
-	if u, ok := seen[email]; ok {
-		return u
-	}
-	u, err := d.users.LookupByEmail(ctx, email)
-	if err != nil {
-		d.log.Warn().Err(err).Msg("looking up a commit author by e-mail failed; taking them for someone without a Slack user")
-	}
-	seen[email] = u
-	return u
 }
 
 // verifyState reads what is verified of commits on pipeline.
@@ -154,7 +133,7 @@ func (d *Desk) ReleaseBlocks(ctx context.Context, id string) (blocks []commands.
 		return nil, false, err
 	}
 	rel := verify.Release{ID: id, Version: rg.snap.Staging.Release.Version, Pipeline: rg.snap.Pipeline.ID, At: d.store.Now()}
-	if err := d.putRelease(rel); err != nil {
+	if err := d.releases.Put(rel); err != nil {
 		return nil, false, err
 	}
 	return verify.Blocks(rel, rg.commits, as, d.shaLink), true, nil
@@ -170,51 +149,9 @@ func (d *Desk) ReleasePosted(ctx context.Context, id string, p commands.Posted, 
 		}
 		return
 	}
-	_, err := d.store.UpdateSignal(verify.ReleaseKey(id), func(raw json.RawMessage) (json.RawMessage, error) {
-		var rel verify.Release
-		if raw != nil {
-			if err := json.Unmarshal(raw, &rel); err != nil {
-				return nil, err
-			}
-		}
-		rel.ID, rel.Channel, rel.TS = id, p.Channel, p.TS
-		return json.Marshal(rel)
-	})
-	if err != nil {
+	if err := d.releases.Posted(id, p.Channel, p.TS); err != nil {
 		d.log.Warn().Err(err).Str("release", id).Msg("remembering the release message failed")
 	}
-}
-
-func (d *Desk) putRelease(rel verify.Release) error {
-	_, err := d.store.UpdateSignal(verify.ReleaseKey(rel.ID), func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel) })
-	if err != nil {
-		return err
-	}
-	_, err = d.store.UpdateSignal(verify.LatestReleaseKey, func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel.ID) })
-	return err
-}
-
-func (d *Desk) release(id string) (verify.Release, bool, error) {
-	raw, ok, err := d.store.Signal(verify.ReleaseKey(id))
-	if err != nil || !ok {
-		return verify.Release{}, false, err
-	}
-	var rel verify.Release
-	if err := json.Unmarshal(raw, &rel); err != nil {
-		return rel, false, fmt.Errorf("decode release message %s: %w", id, err)
-	}
-	return rel, true, nil
-}
-
-// commitInfos keeps what the range's commits are and who wrote them.
-func (d *Desk) commitInfos(ctx context.Context, cs []github.Commit) []store.CommitInfo {
-	seen := map[string]string{}
-	out := make([]store.CommitInfo, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, store.CommitInfo{SHA: c.SHA, AuthorLogin: c.AuthorLogin, AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail,
-			AuthoredAt: c.AuthoredAt, Message: c.Message, SlackUser: d.owner(ctx, c.AuthorLogin, c.AuthorEmail, seen)})
-	}
-	return out
 }
 
 // verifyButton is the Verified on staging button.
@@ -222,7 +159,7 @@ func (d *Desk) verifyButton(ctx context.Context, a commands.Action) (commands.Re
 	if !verify.ValidReleaseID(a.Value) {
 		return commands.Reply{}, commands.Userf("That button does not point at a staging release I know, so nothing was verified; type `/deploy verify` instead.")
 	}
-	rel, ok, err := d.release(a.Value)
+	rel, ok, err := d.releases.Get(a.Value)
 	if err != nil {
 		return commands.Reply{}, err
 	}
@@ -390,55 +327,23 @@ type Announcer interface {
 	Release(ctx context.Context, e commands.ReleaseEvent) error
 }
 
-// releaseNotices is what /deploy status and promote need to announce the
-// staging releases they see.
-type releaseNotices struct {
-	to Announcer // nil: a webhook announces releases
-
-	mu   sync.Mutex      // guards seen
-	seen map[string]bool // releases this process asked to announce; the store's claim makes it once across processes
-}
-
 // AnnounceReleases makes /deploy status and promote post the staging
 // release message of a release they see that nobody announced, once per
 // release (the same claim as the webhook's). For Devy without a Heroku
 // webhook; call it before the bot runs.
-func (d *Desk) AnnounceReleases(a Announcer) { d.notices.to = a }
+func (d *Desk) AnnounceReleases(a Announcer) {
+	if a == nil {
+		d.notices = nil
+		return
+	}
+	d.notices = announce.New(a.Release, d.bg, d.log)
+}
 
-// maxNoticed bounds the releases remembered in memory; forgetting them only
-// costs a claim that fails.
-const maxNoticed = 1000
-
-// noticeRelease has staging's release announced unless this process did
-// already: in the background, so that the command's answer does not wait.
+// noticeRelease has staging's release announced when nothing else does.
 func (d *Desk) noticeRelease(s pipeline.Snapshot) {
-	n := &d.notices
-	rel := s.Staging.Release
-	if n.to == nil || rel.ID == "" || rel.Status != "succeeded" {
-		return
+	if d.notices != nil {
+		d.notices.Notice(s)
 	}
-	n.mu.Lock()
-	if n.seen[rel.ID] {
-		n.mu.Unlock()
-		return
-	}
-	if n.seen == nil || len(n.seen) >= maxNoticed {
-		n.seen = map[string]bool{}
-	}
-	n.seen[rel.ID] = true
-	n.mu.Unlock()
-	e := commands.ReleaseEvent{Action: "create", ID: rel.ID, Version: rel.Version, Status: rel.Status, AppID: s.Staging.App.ID, AppName: s.Staging.App.Name,
-		SlugID: rel.SlugID, Description: rel.Description, UserEmail: rel.UserEmail, CreatedAt: rel.CreatedAt}
-	d.bg.Go(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := n.to.Release(ctx, e); err != nil {
-			d.log.Warn().Err(err).Str("release", rel.ID).Msg("announcing the staging release failed; the next /deploy status tries again")
-			n.mu.Lock()
-			delete(n.seen, rel.ID)
-			n.mu.Unlock()
-		}
-	})
 }
 
 // RunNudges reminds, once per release, the authors who have not verified
@@ -464,18 +369,11 @@ func (d *Desk) RunNudges(ctx context.Context) {
 // store's slot makes it one reminder across restarts and processes; the
 // release's Reminded mark saves looking again.
 func (d *Desk) nudge(ctx context.Context) error {
-	raw, ok, err := d.store.Signal(verify.LatestReleaseKey)
-	if err != nil || !ok {
-		return err
-	}
-	var id string
-	if err := json.Unmarshal(raw, &id); err != nil {
-		return fmt.Errorf("decode the newest release's id: %w", err)
-	}
-	rel, ok, err := d.release(id)
+	rel, ok, err := d.releases.Latest()
 	if err != nil || !ok || rel.Reminded || rel.TS == "" || d.store.Now().Before(rel.At.Add(d.cfg.TTL/2)) {
 		return err
 	}
+	id := rel.ID
 	rg, err := d.readRange(ctx)
 	if err != nil {
 		return err
@@ -500,13 +398,5 @@ func (d *Desk) nudge(ctx context.Context) error {
 			}
 		}
 	}
-	_, err = d.store.UpdateSignal(verify.ReleaseKey(id), func(raw json.RawMessage) (json.RawMessage, error) {
-		var r verify.Release
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return nil, err
-		}
-		r.Reminded = true
-		return json.Marshal(r)
-	})
-	return err
+	return d.releases.Reminded(id)
 }

@@ -19,13 +19,6 @@ import (
 // Action is the Verified on staging button's action id.
 const Action = "deploy.verify"
 
-// ReleaseKey is where a staging release's message is remembered (in the
-// store's signals: one small JSON document per key).
-func ReleaseKey(id string) string { return "deploy.release:" + id }
-
-// LatestReleaseKey holds the id of the newest staging release Devy posted.
-const LatestReleaseKey = "deploy.release.latest"
-
 // Release is a staging release Devy posted about.
 type Release struct {
 	ID       string    `json:"id"`
