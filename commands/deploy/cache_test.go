@@ -152,7 +152,7 @@ func TestCachesNeverShowOrPromoteAStaleRelease(t *testing.T) {
 		{"a new staging release shows once the status reuse lapses", func(t *testing.T, d *Desk, r *commands.Router, sb *sandbox.Sandbox, _ Store) {
 			status(t, r)
 			v := newStagingRelease(sb)
-			d.forgetStatus() // what statusTTL's lapse does
+			d.pipe.Forget() // what statusTTL's lapse does
 			if got := status(t, r); !strings.Contains(got, "staging v"+itoa(uint64(v))) {
 				t.Fatalf("status after staging's v%d shows %q", v, got)
 			}
@@ -178,7 +178,7 @@ func TestCachesNeverShowOrPromoteAStaleRelease(t *testing.T) {
 				cur, err := st.Request(req.ID)
 				return err == nil && cur.Status == store.StatusSucceeded
 			})
-			// No forgetStatus here: finishing a promotion drops the reuse.
+			// No Forget here: finishing a promotion drops the reuse.
 			if got := status(t, r); !strings.Contains(got, "Staging and production run the same code.") {
 				t.Fatalf("status right after Devy's promotion shows %q", got)
 			}
@@ -188,7 +188,7 @@ func TestCachesNeverShowOrPromoteAStaleRelease(t *testing.T) {
 			for _, app := range []string{sandbox.ProductionApp, sandbox.ProductionEU} {
 				sb.Heroku.Release(app, sb.StagingSHA, "ops@acme.test", "Promote "+sb.StagingSHA[:7])
 			}
-			d.forgetStatus()
+			d.pipe.Forget()
 			if got := status(t, r); !strings.Contains(got, "Staging and production run the same code.") {
 				t.Fatalf("status after a promotion outside Devy shows %q", got)
 			}

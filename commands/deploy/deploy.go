@@ -2,19 +2,20 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy/announce"
+	"github.com/devy-chatops/devy/commands/deploy/ghdeploy"
+	"github.com/devy-chatops/devy/commands/deploy/pipeline"
+	"github.com/devy-chatops/devy/commands/deploy/verify"
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/heroku"
@@ -67,8 +68,7 @@ type Store interface {
 	ClaimPromotion(id uint64, owner string, ttl time.Duration) (bool, error)
 	ReleasePromotion(id uint64, owner string) error
 	OrphanedPromotions(ttl time.Duration) ([]store.PromotionRequest, error)
-	VerifyStore
-	DeploymentStore
+	VerifyStore // its signals also keep the GitHub deployments (ghdeploy.Store)
 	Enqueue(effects ...store.Effect) error
 }
 
@@ -112,7 +112,6 @@ type Desk struct {
 	store  Store
 	poster commands.Poster
 	dir    commands.Directory
-	users  Users           // nil: commit authors are found by DEVY_USER_MAP only
 	modals commands.Modals // nil: an admin's override has no modal
 	bg     *commands.Background
 	log    zerolog.Logger
@@ -125,31 +124,18 @@ type Desk struct {
 	ownOutbox bool
 	extra     []commands.Sub // subcommands of other capabilities (Deps.Extra)
 	// deployments records promotions on GitHub (deployments.go); nil when
-	// off. permalinks, if set, links them to the request's message.
-	deployments     Deployments
-	permalinks      Permalinks
-	deploymentStore DeploymentStore
-	notices         releaseNotices // staging releases to announce without a webhook
+	// off.
+	deployments *ghdeploy.Recorder
+	owners      verify.Owners      // who wrote commits
+	releases    verify.Releases    // the staging release messages posted
+	notices     *announce.Releases // staging releases to announce without a webhook; nil: a webhook does
 
-	mu       sync.Mutex // guards pipeline, pipeAt, view and changes
-	pipeline heroku.Pipeline
-	pipeAt   time.Time
-	view     *statusView // the last status read, reused for statusTTL
-	// changes counts what made the pipeline change (Devy's promotions,
-	// Heroku's webhooks): a read that began before one is not reused.
-	changes uint64
-
-	// statuses makes concurrent reads of the pipeline and the status share
-	// one set of API calls: a burst of a thousand /deploy status costs
-	// Heroku a handful of requests, not thousands.
-	statuses singleflight.Group
-	// waiting counts the /deploy status callers waiting on a read now.
+	// pipe reads the pipeline and the status, shared and remembered.
+	pipe *pipeline.Reader
+	// replies makes everyone who asks for the status while it is read
+	// share one reply; waiting counts them.
+	replies singleflight.Group
 	waiting atomic.Int32
-
-	// compares remembers GitHub's comparisons by base...head: two fixed
-	// commits always compare the same, so status, promote and the next
-	// status of an unchanged pipeline ask GitHub once.
-	compares *lru.Cache[string, github.Comparison]
 
 	followMu  sync.Mutex      // guards following
 	following map[uint64]bool // promotions this process is running or following now
@@ -158,40 +144,7 @@ type Desk struct {
 // Pipeline is the configured pipeline with its staging and production apps,
 // as /deploy sees it (read at most once a minute).
 func (d *Desk) Pipeline(ctx context.Context) (heroku.Pipeline, error) {
-	return d.resolvePipeline(ctx)
-}
-
-// compareCacheSize bounds the remembered comparisons: a pipeline compares
-// a handful of release pairs a day.
-const compareCacheSize = 64
-
-// compare is GitHub's comparison of base and head, asked once per pair.
-func (d *Desk) compare(ctx context.Context, base, head string) (github.Comparison, error) {
-	key := base + "..." + head
-	if c, ok := d.compares.Get(key); ok {
-		return c, nil
-	}
-	c, err := d.github.Compare(ctx, base, head)
-	if err != nil {
-		return c, err
-	}
-	d.compares.Add(key, c)
-	return c, nil
-}
-
-// statusTTL is how long a status read is reused. Devy's own promotions
-// invalidate it at once.
-const statusTTL = 5 * time.Second
-
-// statusView is what /deploy status shows that comes from the services.
-type statusView struct {
-	snap  snapshot
-	ahead string // commits ahead, as a sentence
-	ci    format.CI
-	at    time.Time
-	// commits are those staging has and production lacks (verify.go);
-	// nil when they are not known.
-	commits []store.CommitInfo
+	return d.pipe.Pipeline(ctx)
 }
 
 // Deps is what Desk is built from. GitHub and CI may be nil.
@@ -260,10 +213,15 @@ func New(d Deps) *Desk {
 	if c.Follower == "" {
 		c.Follower = commands.ProcessName()
 	}
-	compares, _ := lru.New[string, github.Comparison](compareCacheSize) // errs only on a size ≤ 0
-	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, users: d.Users, modals: d.Modals, bg: d.Bg,
-		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox, compares: compares,
-		deployments: d.Deployments, permalinks: d.Permalinks, deploymentStore: d.Store}
+	desk := &Desk{cfg: c, heroku: d.Heroku, github: d.GitHub, ci: d.CI, store: d.Store, poster: d.Poster, dir: d.Directory, modals: d.Modals, bg: d.Bg,
+		log: d.Log.With().Str("cmd", "deploy").Logger(), finished: d.Finished, following: map[uint64]bool{}, extra: d.Extra, outbox: d.Outbox}
+	desk.owners = verify.NewOwners(c.UserMap, d.Users, desk.log)
+	desk.pipe = pipeline.New(pipeline.Deps{Pipeline: c.Pipeline, CIBranch: c.CIBranch, Heroku: d.Heroku, GitHub: d.GitHub, CI: d.CI,
+		Authors: desk.owners.Commits, Bg: d.Bg, Log: desk.log})
+	desk.releases = verify.NewReleases(d.Store)
+	if d.Deployments != nil {
+		desk.deployments = ghdeploy.New(d.Deployments, d.Permalinks, d.Store, desk.pipe, desk.log)
+	}
 	if desk.outbox == nil {
 		desk.outbox = commands.NewOutbox(d.Store, commands.OutboxConfig{Owner: c.Follower}, d.Log)
 		desk.ownOutbox = true
@@ -311,39 +269,16 @@ func (d *Desk) requestButton(ctx context.Context, a commands.Action) (commands.R
 	return d.promote(ctx, req, nil)
 }
 
-// resolvePipeline reads the pipeline and its apps, remembering them for a
-// minute: they rarely change and every command needs them.
-//
-// Once known, the pipeline is never read on a person's time again: after a
-// minute the next command gets the known one while a fresh read runs in the
-// background. Warm reads it at start.
-func (d *Desk) resolvePipeline(ctx context.Context) (heroku.Pipeline, error) {
-	d.mu.Lock()
-	p, at := d.pipeline, d.pipeAt
-	d.mu.Unlock()
-	if p.ID != "" {
-		if time.Since(at) >= time.Minute {
-			d.bg.Go(func(ctx context.Context) {
-				if _, err := d.readPipeline(ctx); err != nil && ctx.Err() == nil {
-					d.log.Warn().Err(err).Msg("refreshing the pipeline failed; keeping the one known")
-				}
-			})
-		}
-		return p, nil
-	}
-	return d.readPipeline(ctx)
-}
-
 // Warm reads the pipeline and the status once at start, so the first
 // command finds the pipeline and the slugs' commits known.
 func (d *Desk) Warm(ctx context.Context) {
-	if _, err := d.readPipeline(ctx); err != nil {
+	if _, err := d.pipe.Read(ctx); err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn().Err(err).Msg("reading the pipeline at start failed; the first command will try again")
 		}
 		return
 	}
-	if _, err := d.readStatus(ctx); err != nil {
+	if _, err := d.pipe.Status(ctx); err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn().Err(err).Msg("reading the status at start failed; the first command will try again")
 		}
@@ -352,111 +287,8 @@ func (d *Desk) Warm(ctx context.Context) {
 	d.log.Debug().Msg("pipeline and status read at start")
 }
 
-// readPipeline reads the pipeline from Heroku; concurrent reads share one.
-func (d *Desk) readPipeline(ctx context.Context) (heroku.Pipeline, error) {
-	v, err, _ := d.statuses.Do("pipeline", func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		return d.fetchPipeline(ctx)
-	})
-	if err != nil {
-		return heroku.Pipeline{}, err
-	}
-	return v.(heroku.Pipeline), nil
-}
-
-func (d *Desk) fetchPipeline(ctx context.Context) (heroku.Pipeline, error) {
-	p, err := d.heroku.Pipeline(ctx, d.cfg.Pipeline)
-	if err != nil {
-		return p, err
-	}
-	if len(p.Staging) == 0 {
-		return p, commands.Userf("Heroku pipeline %s has no staging app; add one to the pipeline's staging stage.", p.Name)
-	}
-	if len(p.Production) == 0 {
-		return p, commands.Userf("Heroku pipeline %s has no production app; add one to the pipeline's production stage.", p.Name)
-	}
-	d.mu.Lock()
-	d.pipeline, d.pipeAt = p, time.Now()
-	d.mu.Unlock()
-	return p, nil
-}
-
-// appRelease is an app with its current release.
-type appRelease struct {
-	App     heroku.App
-	Release heroku.Release
-}
-
-// snapshot is the pipeline as it is now: what staging and production run.
-type snapshot struct {
-	Pipeline   heroku.Pipeline
-	Staging    appRelease
-	Production []appRelease
-}
-
-func (d *Desk) snapshot(ctx context.Context) (snapshot, error) {
-	p, err := d.resolvePipeline(ctx)
-	if err != nil {
-		return snapshot{}, err
-	}
-	s := snapshot{Pipeline: p, Staging: appRelease{App: p.Staging[0]}, Production: make([]appRelease, len(p.Production))}
-	var wg sync.WaitGroup
-	errs := make([]error, len(p.Production)+1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.Staging.Release, errs[0] = d.heroku.CurrentRelease(ctx, s.Staging.App.ID)
-	}()
-	for i, app := range p.Production {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.Production[i].App = app
-			s.Production[i].Release, errs[i+1] = d.heroku.CurrentRelease(ctx, app.ID)
-		}()
-	}
-	wg.Wait()
-	if errors.Is(errs[0], heroku.ErrNoRelease) {
-		return s, commands.Userf("The staging app %s has no release yet; deploy to it first.", s.Staging.App.Name)
-	}
-	for i := range errs[1:] {
-		// A production app that was never released simply has nothing yet.
-		if errors.Is(errs[i+1], heroku.ErrNoRelease) {
-			errs[i+1] = nil
-		}
-	}
-	return s, errors.Join(errs...)
-}
-
-func (d *Desk) ciOf(ctx context.Context, sha string) format.CI {
-	if d.ci == nil {
-		return format.CI{State: "not configured"}
-	}
-	if sha == "" {
-		return format.CI{State: semaphore.None}
-	}
-	// Semaphore lists every branch's pipelines together, newest first, and
-	// only so far back: on a busy project the staging commit's run is soon
-	// out of reach unless the list is narrowed to its branch. Staging is
-	// built from the main branch, whichever name it has; any branch last.
-	branches := []string{d.cfg.CIBranch}
-	if d.cfg.CIBranch == "" {
-		branches = []string{"master", "main", ""}
-	}
-	var c format.CI
-	for _, b := range branches {
-		st, p, err := d.ci.CommitState(ctx, sha, b)
-		c = format.CI{State: st, Err: err}
-		if p.WorkflowID != "" {
-			c.URL = d.ci.WorkflowURL(p.WorkflowID)
-		}
-		if err != nil || st != semaphore.None {
-			break
-		}
-	}
-	return c
-}
+// ciOf is the state of sha's CI run.
+func (d *Desk) ciOf(ctx context.Context, sha string) format.CI { return d.pipe.CI(ctx, sha) }
 
 func (d *Desk) shaLink(sha string) string {
 	if d.github == nil {
@@ -465,7 +297,7 @@ func (d *Desk) shaLink(sha string) string {
 	return format.Commit(sha, d.github.CommitURL)
 }
 
-func (d *Desk) releaseLine(ar appRelease, now time.Time) string {
+func (d *Desk) releaseLine(ar pipeline.AppRelease, now time.Time) string {
 	r := ar.Release
 	who := r.UserEmail
 	if who == "" {
@@ -474,116 +306,31 @@ func (d *Desk) releaseLine(ar appRelease, now time.Time) string {
 	return fmt.Sprintf("*%s*\nv%d · %s · by %s · %s", ar.App.Name, r.Version, d.shaLink(r.Commit), who, format.Ago(now, r.CreatedAt))
 }
 
-// sameCode reports whether a production app already runs staging's code.
-func sameCode(staging, prod heroku.Release) bool {
-	if staging.SlugID != "" && staging.SlugID == prod.SlugID {
-		return true
-	}
-	return staging.Commit != "" && staging.Commit == prod.Commit
-}
-
-// readStatus returns the services' side of the status: shared by concurrent
-// callers and reused for statusTTL.
-func (d *Desk) readStatus(ctx context.Context) (statusView, error) {
-	if v, ok := d.reusableStatus(); ok {
-		return v, nil
-	}
-	v, err, _ := d.statuses.Do("status", func() (any, error) {
-		// Detached from the first caller, who may give up before the others.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		d.mu.Lock()
-		began := d.changes
-		d.mu.Unlock()
-		s, err := d.snapshot(ctx)
-		if err != nil {
-			return statusView{}, err
-		}
-		v := statusView{snap: s, at: time.Now()}
-		st, base := s.Staging.Release, s.Production[0].Release.Commit
-		// The comparison and CI need only the commits: side by side.
-		var g errgroup.Group
-		g.Go(func() error {
-			v.ci = d.ciOf(ctx, st.Commit)
-			return nil
-		})
-		switch {
-		case sameCode(st, s.Production[0].Release):
-			v.ahead = "Staging and production run the same code."
-		case d.github != nil && base != "" && st.Commit != "":
-			cmp, err := d.compare(ctx, base, st.Commit)
-			if err != nil {
-				v.ahead = "Commits ahead: unknown (" + format.Failure(err) + ")"
-			} else {
-				v.ahead = fmt.Sprintf("Staging is <%s|%d commit%s ahead> of production.", cmp.URL, cmp.AheadBy, format.Plural(cmp.AheadBy))
-				v.commits = d.commitInfos(ctx, cmp.Commits)
-			}
-		default:
-			v.ahead = "Staging runs different code from production."
-		}
-		_ = g.Wait()
-		d.mu.Lock()
-		if d.changes == began {
-			d.view = &v
-		}
-		d.mu.Unlock()
-		return v, nil
-	})
-	if err != nil {
-		return statusView{}, err
-	}
-	return v.(statusView), nil
-}
-
-// reusableStatus is the last status read, if it is recent enough to reuse.
-func (d *Desk) reusableStatus() (statusView, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if v := d.view; v != nil && time.Since(v.at) < statusTTL {
-		return *v, true
-	}
-	return statusView{}, false
-}
-
 // ForgetStatus drops the reused status: the services changed (the shell's
 // sandbox landed a commit or failed its CI).
-func (d *Desk) ForgetStatus() { d.forgetStatus() }
-
-// forgetStatus drops the reused status after Devy changed something.
-func (d *Desk) forgetStatus() {
-	d.mu.Lock()
-	d.view = nil
-	d.changes++
-	d.mu.Unlock()
-}
+func (d *Desk) ForgetStatus() { d.pipe.Forget() }
 
 // Changed tells /deploy that the pipeline changed outside a command (a
 // Heroku webhook): the reused status is dropped, and the next command
 // reads the pipeline's apps again in the background.
-func (d *Desk) Changed() {
-	d.mu.Lock()
-	d.view = nil
-	d.changes++
-	d.pipeAt = time.Time{}
-	d.mu.Unlock()
-}
+func (d *Desk) Changed() { d.pipe.Changed() }
 
 func (d *Desk) status(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	if len(args) > 0 {
 		return commands.Reply{}, commands.Userf("`/deploy status` takes no arguments; type `/deploy status`.")
 	}
-	if v, ok := d.reusableStatus(); ok {
-		d.noticeRelease(v.snap)
+	if v, ok := d.pipe.Recent(); ok {
+		d.noticeRelease(v.Snapshot)
 		return d.drawStatus(v)
 	}
 	// Everyone who asks while the services are read waits for the same read
 	// and gets the same reply, drawn once when it ends.
-	c := d.statuses.DoChan("reply", func() (any, error) {
-		v, err := d.readStatus(ctx)
+	c := d.replies.DoChan("reply", func() (any, error) {
+		v, err := d.pipe.Status(ctx)
 		if err != nil {
 			return commands.Reply{}, err
 		}
-		d.noticeRelease(v.snap)
+		d.noticeRelease(v.Snapshot)
 		return d.drawStatus(v)
 	})
 	d.waiting.Add(1)
@@ -598,8 +345,8 @@ func (d *Desk) status(ctx context.Context, req commands.Request, args []string) 
 
 // drawStatus is the status reply for the services' side v, with the lock
 // and the pending request as the store has them now.
-func (d *Desk) drawStatus(v statusView) (commands.Reply, error) {
-	s := v.snap
+func (d *Desk) drawStatus(v pipeline.Status) (commands.Reply, error) {
+	s := v.Snapshot
 	now := d.store.Now()
 	st := s.Staging.Release
 	var prodFields []string
@@ -611,7 +358,7 @@ func (d *Desk) drawStatus(v statusView) (commands.Reply, error) {
 		commands.Section{Text: "*Staging*", Fields: []string{d.releaseLine(s.Staging, now)}},
 		commands.Section{Text: "*Production*", Fields: prodFields},
 	}
-	facts := []string{v.ahead, "CI for staging's " + d.shaLink(st.Commit) + ": " + v.ci.String()}
+	facts := []string{v.Ahead, "CI for staging's " + d.shaLink(st.Commit) + ": " + v.CI.String()}
 	lockLine, err := d.lockLine()
 	if err != nil {
 		return commands.Reply{}, err
@@ -636,12 +383,12 @@ func (d *Desk) openRequestLine(r store.PromotionRequest, now time.Time) string {
 }
 
 func (d *Desk) pipelineKey(ctx context.Context) (string, error) {
-	p, err := d.resolvePipeline(ctx)
+	p, err := d.pipe.Pipeline(ctx)
 	return p.ID, err
 }
 
 func (d *Desk) lockLine() (string, error) {
-	p := d.cachedPipelineID()
+	p := d.pipe.CachedID()
 	l, err := d.store.Lock(p)
 	if err != nil {
 		return "", err
@@ -650,12 +397,6 @@ func (d *Desk) lockLine() (string, error) {
 		return "🔓 Production is not locked.", nil
 	}
 	return "🔒 " + lockText(*l), nil
-}
-
-func (d *Desk) cachedPipelineID() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.pipeline.ID
 }
 
 func lockText(l store.Lock) string {

@@ -179,7 +179,7 @@ func (d *Desk) settle(ctx context.Context, r store.PromotionRequest, why string,
 // incident timelines) as effects in the same transaction, then asks the
 // outbox to carry them out.
 func (d *Desk) finish(ctx context.Context, r store.PromotionRequest, status string, targets []store.Target, note string) {
-	d.forgetStatus()
+	d.pipe.Forget()
 	if _, err := d.store.FinishPromotion(r.ID, status, targets, note, append(effects(r.ID, EffectRedraw, EffectReport, EffectFinished), d.deploymentEffects(r.ID, EffectDeploymentFinished)...)...); err != nil {
 		d.log.Error().Err(err).Uint64("request", r.ID).Msg("recording the promotion outcome failed")
 		return

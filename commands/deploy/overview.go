@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"strings"
+
+	"github.com/devy-chatops/devy/commands/deploy/pipeline"
 )
 
 // Overview is the pipeline as the App Home shows it, in /deploy status's
@@ -23,17 +25,17 @@ type Overview struct {
 // Overview reads the pipeline's state the way /deploy status does (sharing
 // its reads), for the App Home.
 func (d *Desk) Overview(ctx context.Context) (Overview, error) {
-	v, err := d.readStatus(ctx)
+	v, err := d.pipe.Status(ctx)
 	if err != nil {
 		return Overview{}, err
 	}
-	s, now := v.snap, d.store.Now()
-	o := Overview{Pipeline: s.Pipeline.Name, Staging: d.releaseLine(s.Staging, now), Ahead: v.ahead,
-		CI: "CI for staging's " + d.shaLink(s.Staging.Release.Commit) + ": " + v.ci.String()}
+	s, now := v.Snapshot, d.store.Now()
+	o := Overview{Pipeline: s.Pipeline.Name, Staging: d.releaseLine(s.Staging, now), Ahead: v.Ahead,
+		CI: "CI for staging's " + d.shaLink(s.Staging.Release.Commit) + ": " + v.CI.String()}
 	behind := false
 	for _, p := range s.Production {
 		o.Production = append(o.Production, d.releaseLine(p, now))
-		behind = behind || !sameCode(s.Staging.Release, p.Release)
+		behind = behind || !pipeline.SameCode(s.Staging.Release, p.Release)
 	}
 	if o.Lock, err = d.lockLine(); err != nil {
 		return Overview{}, err

@@ -104,17 +104,6 @@ func TestParseSkipCI(t *testing.T) {
 	}
 }
 
-func TestIsMigration(t *testing.T) {
-	for name, want := range map[string]bool{
-		"db/migrate/20261120_add_discounts.rb": true, "migrations/0001_init.py": true, "db/schema.rb": true,
-		"db/structure.sql": true, "db/seeds/orders.sql": true, "app/models/order.rb": false, "docs/queries.sql": false,
-	} {
-		if got := isMigration(name); got != want {
-			t.Errorf("isMigration(%q) = %v, want %v", name, got, want)
-		}
-	}
-}
-
 func TestMergeTargets(t *testing.T) {
 	known := []store.Target{{AppID: "a", AppName: "prod"}, {AppID: "b", AppName: "prod-eu"}}
 	_, changed, done := mergeTargets(known, []heroku.PromotionTarget{{AppID: "a", Status: "pending"}, {AppID: "b", Status: "pending"}})

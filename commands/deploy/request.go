@@ -4,22 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
-	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy/diff"
+	"github.com/devy-chatops/devy/commands/deploy/pipeline"
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/integrations/semaphore"
 	"github.com/devy-chatops/devy/store"
 )
-
-// maxCommitsShown folds long commit lists; the compare link shows the rest.
-const maxCommitsShown = 15
 
 func (d *Desk) promote(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	skipReason, err := parseSkipCI(args)
@@ -53,15 +50,15 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(*r, d.store.Now()))
 	}
 
-	s, err := d.snapshot(ctx)
+	s, err := d.pipe.Snapshot(ctx)
 	if err != nil {
 		return commands.Reply{}, err
 	}
 	d.noticeRelease(s)
 	st := s.Staging.Release
-	var behind []appRelease
+	var behind []pipeline.AppRelease
 	for _, p := range s.Production {
-		if !sameCode(st, p.Release) {
+		if !pipeline.SameCode(st, p.Release) {
 			behind = append(behind, p)
 		}
 	}
@@ -157,7 +154,7 @@ type requestReads struct {
 
 // readForRequest reads CI, the comparison (when it can be made) and the
 // apps' config var names side by side: each needs only the snapshot.
-func (d *Desk) readForRequest(ctx context.Context, s snapshot, base, head string) requestReads {
+func (d *Desk) readForRequest(ctx context.Context, s pipeline.Snapshot, base, head string) requestReads {
 	var rd requestReads
 	var g errgroup.Group
 	g.Go(func() error {
@@ -166,7 +163,7 @@ func (d *Desk) readForRequest(ctx context.Context, s snapshot, base, head string
 	})
 	if d.github != nil && base != "" && head != "" {
 		g.Go(func() error {
-			rd.cmp, rd.cmpErr = d.compare(ctx, base, head)
+			rd.cmp, rd.cmpErr = d.pipe.Compare(ctx, base, head)
 			return nil
 		})
 	}
@@ -196,7 +193,7 @@ func (d *Desk) readForRequest(ctx context.Context, s snapshot, base, head string
 }
 
 // diff describes what the promotion ships: commits, files and risks.
-func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest, rd requestReads) ([]string, error) {
+func (d *Desk) diff(ctx context.Context, s pipeline.Snapshot, r *store.PromotionRequest, rd requestReads) ([]string, error) {
 	var out []string
 	var files []github.File
 	switch {
@@ -215,133 +212,27 @@ func (d *Desk) diff(ctx context.Context, s snapshot, r *store.PromotionRequest, 
 			r.CommitCount = len(cmp.Commits)
 		}
 		files = cmp.Files
-		r.Commits = d.commitInfos(ctx, cmp.Commits)
-		out = append(out, d.commitList(cmp, r))
+		r.Commits = d.owners.Commits(ctx, cmp.Commits)
+		text, authors := diff.Commits(cmp, r.CommitCount, d.shaLink, d.github.PullURL)
+		r.Authors = authors
+		out = append(out, text)
 		if cmp.Status == "behind" || cmp.Status == "diverged" {
 			out = append(out, fmt.Sprintf("⚠️ Staging is *%s* production (%d behind): promoting would take commits *out* of production.", cmp.Status, cmp.BehindBy))
 		}
 		if len(files) > 0 {
-			out = append(out, fileList(files))
+			out = append(out, diff.Files(files))
 		}
 	}
-	risks, err := d.risks(s, files, rd)
-	if err != nil {
-		return nil, err
+	if rd.varsErr != nil {
+		return nil, rd.varsErr
 	}
+	risks := diff.Risks(s, files, rd.vars)
 	if len(risks) > 0 {
 		out = append(out, "*Risks*\n• "+strings.Join(risks, "\n• "))
 	} else {
 		out = append(out, "*Risks*: none spotted (no migrations, Procfile or app.json changes, no missing config vars).")
 	}
 	return out, nil
-}
-
-func (d *Desk) commitList(cmp github.Comparison, r *store.PromotionRequest) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d commit%s* (<%s|compare on GitHub>)", r.CommitCount, format.Plural(r.CommitCount), cmp.URL)
-	authors := map[string]bool{}
-	// Newest first: that is what people look for.
-	for i := len(cmp.Commits) - 1; i >= 0; i-- {
-		c := cmp.Commits[i]
-		if c.AuthorLogin != "" && !authors[c.AuthorLogin] {
-			authors[c.AuthorLogin] = true
-			r.Authors = append(r.Authors, c.AuthorLogin)
-		}
-		if len(cmp.Commits)-1-i >= maxCommitsShown {
-			continue
-		}
-		who := c.AuthorLogin
-		if who == "" {
-			who = c.AuthorName
-		}
-		msg := c.Message
-		if c.PR != 0 {
-			// A squash merge's title ends in "(#123)"; the link replaces it.
-			msg = strings.TrimSuffix(msg, fmt.Sprintf(" (#%d)", c.PR))
-		}
-		line := fmt.Sprintf("\n• %s %s — %s", d.shaLink(c.SHA), format.Escape(msg), format.Escape(who))
-		if c.PR != 0 {
-			line += fmt.Sprintf(" (<%s|#%d>)", d.github.PullURL(c.PR), c.PR)
-		}
-		b.WriteString(line)
-	}
-	if hidden := r.CommitCount - min(len(cmp.Commits), maxCommitsShown); hidden > 0 {
-		fmt.Fprintf(&b, "\n…and %d more: <%s|see them all on GitHub>", hidden, cmp.URL)
-	}
-	sort.Strings(r.Authors)
-	return b.String()
-}
-
-func fileList(files []github.File) string {
-	const shown = 20
-	var names []string
-	for i, f := range files {
-		if i == shown {
-			break
-		}
-		names = append(names, "`"+f.Name+"`")
-	}
-	s := fmt.Sprintf("*%d file%s changed*: %s", len(files), format.Plural(len(files)), strings.Join(names, ", "))
-	if len(files) > shown {
-		s += fmt.Sprintf(" and %d more", len(files)-shown)
-	}
-	return s
-}
-
-// risks lists what tends to break a promotion: schema migrations, process
-// changes, and config vars staging has but a production app lacks (a
-// promotion copies the slug, not the config).
-func (d *Desk) risks(s snapshot, files []github.File, rd requestReads) ([]string, error) {
-	var out, migrations []string
-	for _, f := range files {
-		name := f.Name
-		base := path.Base(name)
-		switch {
-		case isMigration(name):
-			migrations = append(migrations, "`"+name+"`")
-		case name == "Procfile":
-			out = append(out, "`Procfile` changed: process types or the release phase may differ on production.")
-		case name == "app.json":
-			out = append(out, "`app.json` changed: scripts, add-ons or the release phase may differ.")
-		case base == "release-tasks.sh" || base == "release.sh":
-			out = append(out, "`"+name+"` changed: it may run in the release phase.")
-		}
-	}
-	if len(migrations) > 0 {
-		sort.Strings(migrations)
-		shown := migrations
-		if len(shown) > 5 {
-			shown = append(shown[:5:5], fmt.Sprintf("and %d more", len(migrations)-5))
-		}
-		out = append([]string{"Database migrations: " + strings.Join(shown, ", ")}, out...)
-	}
-	if rd.varsErr != nil {
-		return nil, rd.varsErr
-	}
-	stagingVars := rd.vars[s.Staging.App.ID]
-	for _, p := range s.Production {
-		prodVars := rd.vars[p.App.ID]
-		have := map[string]bool{}
-		for _, v := range prodVars {
-			have[v] = true
-		}
-		var missing []string
-		for _, v := range stagingVars {
-			if !have[v] {
-				missing = append(missing, "`"+v+"`")
-			}
-		}
-		if len(missing) > 0 {
-			out = append(out, fmt.Sprintf("Config vars on %s missing on *%s*: %s", s.Staging.App.Name, p.App.Name, strings.Join(missing, ", ")))
-		}
-	}
-	return out, nil
-}
-
-func isMigration(name string) bool {
-	lower := strings.ToLower(name)
-	return strings.Contains(lower, "migrat") || strings.HasSuffix(lower, "schema.rb") || strings.HasSuffix(lower, "structure.sql") ||
-		strings.HasSuffix(lower, ".sql") && strings.Contains(lower, "db/")
 }
 
 // timeNow exists so that the promotion deadline can use the store's clock.

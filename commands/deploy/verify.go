@@ -6,15 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy/announce"
+	"github.com/devy-chatops/devy/commands/deploy/pipeline"
+	"github.com/devy-chatops/devy/commands/deploy/verify"
 	"github.com/devy-chatops/devy/commands/format"
-	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -46,142 +46,37 @@ type VerifyStore interface {
 
 // Action and view ids of the Etsy step.
 const (
-	ActionVerify = "deploy.verify"
+	ActionVerify = verify.Action
 	ViewOverride = "deploy.override"
 )
-
-// releaseKey is where a staging release's message is remembered (in the
-// store's signals: one small JSON document per key).
-func releaseKey(id string) string { return "deploy.release:" + id }
-
-// releaseMessage is a staging release Devy posted about.
-type releaseMessage struct {
-	ID       string    `json:"id"`
-	Version  int       `json:"version"`
-	Pipeline string    `json:"pipeline"`
-	Channel  string    `json:"channel,omitempty"`
-	TS       string    `json:"ts,omitempty"`
-	At       time.Time `json:"at"`
-	Reminded bool      `json:"reminded,omitempty"`
-}
-
-// releaseID is what a Heroku release id may look like; anything else in a
-// button's value was not put there by Devy.
-var releaseID = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
-
-// author is one author of the range with their commits and how far they
-// are verified.
-type author struct {
-	User     string // Slack user; "" when none was found
-	Login    string // GitHub login, else the git author name
-	SHAs     []string
-	Verified int
-	Vouchers []string // who vouched for an unowned author's commits
-}
-
-func (a author) done() bool { return a.Verified == len(a.SHAs) }
-
-// who names the author: a mention, else the GitHub login (escaped).
-func (a author) who() string {
-	if a.User != "" {
-		return "<@" + a.User + ">"
-	}
-	return format.Escape(a.Login)
-}
 
 // stagingRange is staging's release and the commits production lacks,
 // each with its author's Slack user.
 type stagingRange struct {
-	snap    snapshot
+	snap    pipeline.Snapshot
 	commits []store.CommitInfo
 }
 
 func (d *Desk) readRange(ctx context.Context) (stagingRange, error) {
-	s, err := d.snapshot(ctx)
+	s, err := d.pipe.Snapshot(ctx)
 	if err != nil {
 		return stagingRange{}, err
 	}
 	rg := stagingRange{snap: s}
 	base, head := s.Production[0].Release.Commit, s.Staging.Release.Commit
-	if d.github == nil || base == "" || head == "" || sameCode(s.Staging.Release, s.Production[0].Release) {
+	if d.github == nil || base == "" || head == "" || pipeline.SameCode(s.Staging.Release, s.Production[0].Release) {
 		return rg, nil
 	}
 	cmp, err := d.github.Compare(ctx, base, head)
 	if err != nil {
 		return rg, fmt.Errorf("compare production with staging: %w", err)
 	}
-	rg.commits = d.commitInfos(ctx, cmp.Commits)
+	rg.commits = d.owners.Commits(ctx, cmp.Commits)
 	return rg, nil
 }
 
-// owner is the Slack user of a commit's author: DEVY_USER_MAP by GitHub
-// login, else the commit's e-mail in the workspace.
-func (d *Desk) owner(ctx context.Context, login, email string, seen map[string]string) string {
-	if u := d.cfg.UserMap[strings.ToLower(login)]; login != "" && u != "" {
-		return u
-	}
-	if d.users == nil || email == "" || strings.HasSuffix(email, "@users.noreply.github.com") {
-		return ""
-	}
-	if u, ok := seen[email]; ok {
-		return u
-	}
-	u, err := d.users.LookupByEmail(ctx, email)
-	if err != nil {
-		d.log.Warn().Err(err).Msg("looking up a commit author by e-mail failed; taking them for someone without a Slack user")
-	}
-	seen[email] = u
-	return u
-}
-
-// groupAuthors groups commits by author, in the order they first appear,
-// with what is verified of them.
-func groupAuthors(commits []store.CommitInfo, verified map[string]store.Verification) []author {
-	var out []author
-	index := map[string]int{}
-	for _, c := range commits {
-		key := "u:" + c.SlackUser
-		if c.SlackUser == "" {
-			key = "l:" + firstNonEmpty(c.AuthorLogin, c.AuthorName, c.AuthorEmail)
-		}
-		i, ok := index[key]
-		if !ok {
-			i = len(out)
-			index[key] = i
-			out = append(out, author{User: c.SlackUser, Login: firstNonEmpty(c.AuthorLogin, c.AuthorName, "unknown")})
-		}
-		a := &out[i]
-		a.SHAs = append(a.SHAs, c.SHA)
-		if v, ok := verified[c.SHA]; ok {
-			a.Verified++
-			if v.Vouched && !contains(a.Vouchers, v.By) {
-				a.Vouchers = append(a.Vouchers, v.By)
-			}
-		}
-	}
-	return out
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // verifyState reads what is verified of commits on pipeline.
-func (d *Desk) verifyState(pipeline string, commits []store.CommitInfo) ([]author, error) {
+func (d *Desk) verifyState(pipeline string, commits []store.CommitInfo) ([]verify.Author, error) {
 	shas := make([]string, len(commits))
 	for i, c := range commits {
 		shas[i] = c.SHA
@@ -190,41 +85,7 @@ func (d *Desk) verifyState(pipeline string, commits []store.CommitInfo) ([]autho
 	if err != nil {
 		return nil, err
 	}
-	return groupAuthors(commits, vs), nil
-}
-
-// authorLines shows each author ✅ or ⏳.
-func authorLines(as []author) string {
-	var lines []string
-	for _, a := range as {
-		n := len(a.SHAs)
-		switch {
-		case a.done() && len(a.Vouchers) > 0:
-			vouchers := make([]string, len(a.Vouchers))
-			for i, v := range a.Vouchers {
-				vouchers[i] = "<@" + v + ">"
-			}
-			lines = append(lines, fmt.Sprintf("✅ %s — %d commit%s, vouched for by %s", a.who(), n, format.Plural(n), strings.Join(vouchers, ", ")))
-		case a.done():
-			lines = append(lines, fmt.Sprintf("✅ %s — %d commit%s verified", a.who(), n, format.Plural(n)))
-		case a.User == "":
-			lines = append(lines, fmt.Sprintf("⏳ %s — %d of %d commit%s not verified (no Slack user: the next person who verifies vouches for them)", a.who(), n-a.Verified, n, format.Plural(n)))
-		default:
-			lines = append(lines, fmt.Sprintf("⏳ %s — %d of %d commit%s not verified yet", a.who(), n-a.Verified, n, format.Plural(n)))
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-// left names the authors still to verify.
-func left(as []author) []string {
-	var out []string
-	for _, a := range as {
-		if !a.done() {
-			out = append(out, a.who())
-		}
-	}
-	return out
+	return verify.Group(commits, vs), nil
 }
 
 // verificationText is the request's verification section; "" when the
@@ -238,7 +99,7 @@ func (d *Desk) verificationText(r store.PromotionRequest) string {
 		d.log.Warn().Err(err).Uint64("request", r.ID).Msg("reading verifications failed; the request shows none")
 		return "*Verified on staging*: unknown (I couldn't read the verifications)."
 	}
-	s := "*Verified on staging*\n" + authorLines(as)
+	s := "*Verified on staging*\n" + verify.Lines(as)
 	if o := r.Override; o != nil {
 		s += fmt.Sprintf("\n⚠️ <@%s> approved with unverified commits: “%s”", o.By, format.Escape(o.Reason))
 	}
@@ -271,11 +132,11 @@ func (d *Desk) ReleaseBlocks(ctx context.Context, id string) (blocks []commands.
 	if err != nil {
 		return nil, false, err
 	}
-	rel := releaseMessage{ID: id, Version: rg.snap.Staging.Release.Version, Pipeline: rg.snap.Pipeline.ID, At: d.store.Now()}
-	if err := d.putRelease(rel); err != nil {
+	rel := verify.Release{ID: id, Version: rg.snap.Staging.Release.Version, Pipeline: rg.snap.Pipeline.ID, At: d.store.Now()}
+	if err := d.releases.Put(rel); err != nil {
 		return nil, false, err
 	}
-	return d.verifyBlocks(rel, rg.commits, as), true, nil
+	return verify.Blocks(rel, rg.commits, as, d.shaLink), true, nil
 }
 
 // ReleasePosted records where release id's message landed (its thread gets
@@ -288,86 +149,17 @@ func (d *Desk) ReleasePosted(ctx context.Context, id string, p commands.Posted, 
 		}
 		return
 	}
-	_, err := d.store.UpdateSignal(releaseKey(id), func(raw json.RawMessage) (json.RawMessage, error) {
-		var rel releaseMessage
-		if raw != nil {
-			if err := json.Unmarshal(raw, &rel); err != nil {
-				return nil, err
-			}
-		}
-		rel.ID, rel.Channel, rel.TS = id, p.Channel, p.TS
-		return json.Marshal(rel)
-	})
-	if err != nil {
+	if err := d.releases.Posted(id, p.Channel, p.TS); err != nil {
 		d.log.Warn().Err(err).Str("release", id).Msg("remembering the release message failed")
 	}
 }
 
-func (d *Desk) putRelease(rel releaseMessage) error {
-	_, err := d.store.UpdateSignal(releaseKey(rel.ID), func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel) })
-	if err != nil {
-		return err
-	}
-	_, err = d.store.UpdateSignal(latestReleaseKey, func(json.RawMessage) (json.RawMessage, error) { return json.Marshal(rel.ID) })
-	return err
-}
-
-func (d *Desk) release(id string) (releaseMessage, bool, error) {
-	raw, ok, err := d.store.Signal(releaseKey(id))
-	if err != nil || !ok {
-		return releaseMessage{}, false, err
-	}
-	var rel releaseMessage
-	if err := json.Unmarshal(raw, &rel); err != nil {
-		return rel, false, fmt.Errorf("decode release message %s: %w", id, err)
-	}
-	return rel, true, nil
-}
-
-// maxCommitsPerAuthor folds an author's long list of commits.
-const maxCommitsPerAuthor = 5
-
-func (d *Desk) verifyBlocks(rel releaseMessage, commits []store.CommitInfo, as []author) []commands.Block {
-	bySHA := map[string]store.CommitInfo{}
-	for _, c := range commits {
-		bySHA[c.SHA] = c
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "*Verify on staging* — %d commit%s new since production:", len(commits), format.Plural(len(commits)))
-	for _, a := range as {
-		fmt.Fprintf(&b, "\n%s", a.who())
-		for i, sha := range a.SHAs {
-			if i == maxCommitsPerAuthor {
-				fmt.Fprintf(&b, "\n   …and %d more", len(a.SHAs)-i)
-				break
-			}
-			fmt.Fprintf(&b, "\n   • %s %s", d.shaLink(sha), format.Escape(bySHA[sha].Message))
-		}
-	}
-	return []commands.Block{
-		commands.Section{Text: b.String()},
-		commands.Actions{ID: "deploy.verify." + rel.ID, Buttons: []commands.Button{{ActionID: ActionVerify, Text: "Verified on staging", Value: rel.ID}}},
-		commands.Context{Texts: []string{"Authors: test your change on staging, then click. A click verifies your own commits and vouches for those of authors not on Slack; `/deploy verify` does the same."}},
-	}
-}
-
-// commitInfos keeps what the range's commits are and who wrote them.
-func (d *Desk) commitInfos(ctx context.Context, cs []github.Commit) []store.CommitInfo {
-	seen := map[string]string{}
-	out := make([]store.CommitInfo, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, store.CommitInfo{SHA: c.SHA, AuthorLogin: c.AuthorLogin, AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail,
-			AuthoredAt: c.AuthoredAt, Message: c.Message, SlackUser: d.owner(ctx, c.AuthorLogin, c.AuthorEmail, seen)})
-	}
-	return out
-}
-
 // verifyButton is the Verified on staging button.
 func (d *Desk) verifyButton(ctx context.Context, a commands.Action) (commands.Reply, error) {
-	if !releaseID.MatchString(a.Value) {
+	if !verify.ValidReleaseID(a.Value) {
 		return commands.Reply{}, commands.Userf("That button does not point at a staging release I know, so nothing was verified; type `/deploy verify` instead.")
 	}
-	rel, ok, err := d.release(a.Value)
+	rel, ok, err := d.releases.Get(a.Value)
 	if err != nil {
 		return commands.Reply{}, err
 	}
@@ -396,7 +188,7 @@ var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$`)
 // verify marks user's commits in staging's range verified; actor is the
 // admin acting for them ("" when user asked). rel, for a click, is the
 // release whose message was clicked.
-func (d *Desk) verify(ctx context.Context, user, actor string, rel *releaseMessage) (commands.Reply, error) {
+func (d *Desk) verify(ctx context.Context, user, actor string, rel *verify.Release) (commands.Reply, error) {
 	rg, err := d.readRange(ctx)
 	if err != nil {
 		return commands.Reply{}, err
@@ -468,7 +260,7 @@ func (d *Desk) verifiedGate(ctx context.Context, a commands.Action, r store.Prom
 	if err != nil {
 		return fmt.Errorf("check verifications before approving: %w", err)
 	}
-	who := left(as)
+	who := verify.Left(as)
 	if len(who) == 0 {
 		return nil
 	}
@@ -482,7 +274,7 @@ func (d *Desk) verifiedGate(ctx context.Context, a commands.Action, r store.Prom
 		err := d.modals.OpenModal(ctx, a.TriggerID, commands.Modal{
 			CallbackID: ViewOverride, Title: "Approve unverified?", Submit: "Approve", Channel: a.ChannelID, ResponseURL: a.ResponseURL,
 			Metadata: strconv.FormatUint(r.ID, 10) + " " + a.MessageTS,
-			Inputs:   []commands.Input{{ID: "reason", Label: "Why promote before " + strings.Join(plainNames(as), ", ") + " verified?", Kind: commands.InputMultiline}},
+			Inputs:   []commands.Input{{ID: "reason", Label: "Why promote before " + strings.Join(verify.LeftLogins(as), ", ") + " verified?", Kind: commands.InputMultiline}},
 		})
 		if err != nil {
 			return fmt.Errorf("open the override modal: %w", err)
@@ -494,17 +286,6 @@ func (d *Desk) verifiedGate(ctx context.Context, a commands.Action, r store.Prom
 
 // errModalOpened ends an approval that continues in the override modal.
 var errModalOpened = errors.New("deploy: the override modal is open")
-
-func plainNames(as []author) []string {
-	var out []string
-	for _, a := range as {
-		if !a.done() {
-			out = append(out, a.Login)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 // overrideSubmit approves the request of the modal with the admin's reason.
 func (d *Desk) overrideSubmit(ctx context.Context, v commands.View) (commands.Reply, error) {
@@ -528,23 +309,15 @@ func validateOverride(v commands.View) map[string]string {
 }
 
 // verifyLine is /deploy status's line on the range's verification.
-func (d *Desk) verifyLine(v statusView) string {
-	if len(v.commits) == 0 {
-		return "Verified on staging: nothing to verify."
+func (d *Desk) verifyLine(v pipeline.Status) string {
+	if len(v.Commits) == 0 {
+		return verify.StatusLine(0, nil)
 	}
-	as, err := d.verifyState(v.snap.Pipeline.ID, v.commits)
+	as, err := d.verifyState(v.Snapshot.Pipeline.ID, v.Commits)
 	if err != nil {
 		return "Verified on staging: unknown (" + format.Failure(err) + ")."
 	}
-	who := left(as)
-	if len(who) == 0 {
-		return fmt.Sprintf("✅ Verified on staging: all %d commit%s.", len(v.commits), format.Plural(len(v.commits)))
-	}
-	n := 0
-	for _, a := range as {
-		n += a.Verified
-	}
-	return fmt.Sprintf("⏳ Verified on staging: %d of %d commits; waiting for %s.", n, len(v.commits), strings.Join(who, ", "))
+	return verify.StatusLine(len(v.Commits), as)
 }
 
 // Announcer posts the new-staging-release message of a release (the
@@ -554,59 +327,24 @@ type Announcer interface {
 	Release(ctx context.Context, e commands.ReleaseEvent) error
 }
 
-// releaseNotices is what /deploy status and promote need to announce the
-// staging releases they see.
-type releaseNotices struct {
-	to Announcer // nil: a webhook announces releases
-
-	mu   sync.Mutex      // guards seen
-	seen map[string]bool // releases this process asked to announce; the store's claim makes it once across processes
-}
-
 // AnnounceReleases makes /deploy status and promote post the staging
 // release message of a release they see that nobody announced, once per
 // release (the same claim as the webhook's). For Devy without a Heroku
 // webhook; call it before the bot runs.
-func (d *Desk) AnnounceReleases(a Announcer) { d.notices.to = a }
-
-// maxNoticed bounds the releases remembered in memory; forgetting them only
-// costs a claim that fails.
-const maxNoticed = 1000
-
-// noticeRelease has staging's release announced unless this process did
-// already: in the background, so that the command's answer does not wait.
-func (d *Desk) noticeRelease(s snapshot) {
-	n := &d.notices
-	rel := s.Staging.Release
-	if n.to == nil || rel.ID == "" || rel.Status != "succeeded" {
+func (d *Desk) AnnounceReleases(a Announcer) {
+	if a == nil {
+		d.notices = nil
 		return
 	}
-	n.mu.Lock()
-	if n.seen[rel.ID] {
-		n.mu.Unlock()
-		return
-	}
-	if n.seen == nil || len(n.seen) >= maxNoticed {
-		n.seen = map[string]bool{}
-	}
-	n.seen[rel.ID] = true
-	n.mu.Unlock()
-	e := commands.ReleaseEvent{Action: "create", ID: rel.ID, Version: rel.Version, Status: rel.Status, AppID: s.Staging.App.ID, AppName: s.Staging.App.Name,
-		SlugID: rel.SlugID, Description: rel.Description, UserEmail: rel.UserEmail, CreatedAt: rel.CreatedAt}
-	d.bg.Go(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := n.to.Release(ctx, e); err != nil {
-			d.log.Warn().Err(err).Str("release", rel.ID).Msg("announcing the staging release failed; the next /deploy status tries again")
-			n.mu.Lock()
-			delete(n.seen, rel.ID)
-			n.mu.Unlock()
-		}
-	})
+	d.notices = announce.New(a.Release, d.bg, d.log)
 }
 
-// latestReleaseKey holds the id of the newest staging release Devy posted.
-const latestReleaseKey = "deploy.release.latest"
+// noticeRelease has staging's release announced when nothing else does.
+func (d *Desk) noticeRelease(s pipeline.Snapshot) {
+	if d.notices != nil {
+		d.notices.Notice(s)
+	}
+}
 
 // RunNudges reminds, once per release, the authors who have not verified
 // their commits halfway through DEVY_APPROVAL_TTL after the staging release
@@ -631,18 +369,11 @@ func (d *Desk) RunNudges(ctx context.Context) {
 // store's slot makes it one reminder across restarts and processes; the
 // release's Reminded mark saves looking again.
 func (d *Desk) nudge(ctx context.Context) error {
-	raw, ok, err := d.store.Signal(latestReleaseKey)
-	if err != nil || !ok {
-		return err
-	}
-	var id string
-	if err := json.Unmarshal(raw, &id); err != nil {
-		return fmt.Errorf("decode the newest release's id: %w", err)
-	}
-	rel, ok, err := d.release(id)
+	rel, ok, err := d.releases.Latest()
 	if err != nil || !ok || rel.Reminded || rel.TS == "" || d.store.Now().Before(rel.At.Add(d.cfg.TTL/2)) {
 		return err
 	}
+	id := rel.ID
 	rg, err := d.readRange(ctx)
 	if err != nil {
 		return err
@@ -653,7 +384,7 @@ func (d *Desk) nudge(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		who = left(as)
+		who = verify.Left(as)
 	}
 	if len(who) > 0 {
 		took, err := d.store.TakeSlot("verify-nudge:" + id)
@@ -667,13 +398,5 @@ func (d *Desk) nudge(ctx context.Context) error {
 			}
 		}
 	}
-	_, err = d.store.UpdateSignal(releaseKey(id), func(raw json.RawMessage) (json.RawMessage, error) {
-		var r releaseMessage
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return nil, err
-		}
-		r.Reminded = true
-		return json.Marshal(r)
-	})
-	return err
+	return d.releases.Reminded(id)
 }

@@ -25,17 +25,40 @@ var features = []string{"commands/deploy", "commands/reviewapp", "commands/incid
 // transports are the ways in.
 var transports = []string{"bot", "shell", "webhooks"}
 
+// featureOf is the feature pkg is, or is a part of (a sub-package such as
+// commands/deploy/verify); ok is false outside the features.
+func featureOf(pkg string) (feature string, ok bool) {
+	for _, f := range features {
+		if pkg == f || strings.HasPrefix(pkg, f+"/") {
+			return f, true
+		}
+	}
+	return "", false
+}
+
 // importRule judges one import edge between two of the module's packages
-// (paths relative to the module), and says what it breaks.
+// (paths relative to the module), and says what it breaks. A feature's
+// sub-packages are its private parts: only the feature and its other parts
+// import them, and they import no feature (their own included).
 func importRule(from, to string) error {
-	if !slices.Contains(features, to) || from == to {
+	toFeature, ok := featureOf(to)
+	if !ok || from == to {
 		return nil
+	}
+	fromFeature, fromPart := featureOf(from)
+	if to != toFeature {
+		if fromPart && fromFeature == toFeature {
+			return nil
+		}
+		return fmt.Errorf("%s imports %s, a part of feature %s: only %s and its own sub-packages import it", from, to, toFeature, toFeature)
 	}
 	switch {
 	case from == "internal/app":
 		return nil
-	case slices.Contains(features, from):
+	case fromPart && from == fromFeature:
 		return fmt.Errorf("feature %s imports feature %s: declare a small interface in %s and wire it in internal/app", from, to, from)
+	case fromPart:
+		return fmt.Errorf("%s, a part of feature %s, imports feature %s: a feature's sub-packages import no feature", from, fromFeature, to)
 	case slices.Contains(transports, from):
 		return fmt.Errorf("transport %s imports feature %s: transports import only the commands core", from, to)
 	}
@@ -53,6 +76,11 @@ func TestImportRule(t *testing.T) {
 		{"commands/deploy", "commands/format", true},
 		{"commands/deploy", "store", true},
 		{"commands/incident", "integrations/github", true},
+		{"commands/deploy", "commands/deploy/verify", true},
+		{"commands/deploy/diff", "commands/deploy/pipeline", true},
+		{"commands/deploy/verify", "commands", true},
+		{"commands/deploy/verify", "commands/format", true},
+		{"commands/deploy/ghdeploy", "store", true},
 		{"bot", "commands", true},
 		{"webhooks", "commands", true},
 		{"commands/incident", "commands/deploy", false},
@@ -64,6 +92,11 @@ func TestImportRule(t *testing.T) {
 		{"commands", "commands/deploy", false},
 		{"store", "commands/incident", false},
 		{"", "commands/stats", false}, // the root, main.go
+		{"commands/deploy/verify", "commands/notify", false},
+		{"commands/deploy/verify", "commands/deploy", false},
+		{"commands/incident", "commands/deploy/verify", false},
+		{"commands/deployx", "commands/deploy/verify", false}, // a name that merely starts alike
+		{"internal/app", "commands/deploy/pipeline", false},
 	}
 	for _, tc := range tests {
 		err := importRule(tc.from, tc.to)
