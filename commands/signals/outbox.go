@@ -12,6 +12,10 @@ import (
 // signal is left in the store unshown (and logged).
 const maxPostAttempts = 3
 
+// postClaim is how long a replica's claim on a post keeps others from
+// posting it: longer than one chat.postMessage with its retries takes.
+const postClaim = 30 * time.Second
+
 // enqueue hands a decision's Slack work to Flush and wakes Run.
 func (s *Signals) enqueue(key string, o outcome) {
 	if len(o.post) == 0 && len(o.dirty) == 0 {
@@ -146,20 +150,44 @@ func (s *Signals) Flush(ctx context.Context) {
 
 func (s *Signals) postOne(ctx context.Context, q queued, role string, now time.Time) {
 	log := s.log.With().Str("signal", q.key).Str("role", role).Logger()
-	sig, ok, err := s.store.Signal(ctx, q.key)
-	if err != nil || !ok {
-		log.Error().Err(err).Msg("reading a signal to post failed")
+	// Claim the post first: another replica may have queued it too (a
+	// restart takes up what waited), and only the claim's holder posts.
+	claimed, busy := false, false
+	sig, err := s.store.UpdateSignal(ctx, q.key, func(sig *Signal) error {
+		claimed, busy = false, false
+		p := sig.post(role)
+		if p == nil || p.TS != "" {
+			return errUnchanged // posted already (by another replica) or replaced
+		}
+		if p.PostingBy != "" && p.PostingBy != s.owner && now.Before(p.PostingUntil) {
+			busy = true // another replica is posting it
+			return errUnchanged
+		}
+		p.PostingBy, p.PostingUntil = s.owner, now.Add(postClaim)
+		claimed = true
+		return nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		log.Error().Err(err).Msg("claiming a signal's post failed")
 		return
 	}
-	p := sig.post(role)
-	if p == nil || p.TS != "" {
-		return // posted already (by another replica) or replaced
+	if busy {
+		// Look again later: the other replica posts it, or its claim
+		// lapses (it stopped) and this one does.
+		s.mu.Lock()
+		s.queue[role] = append(s.queue[role], q)
+		s.mu.Unlock()
+		return
+	}
+	if !claimed {
+		return
 	}
 	posted, err := s.poster.Post(ctx, s.channel(role), "", s.render(sig, role))
 	if err != nil {
 		q.attempts++
 		if q.attempts >= maxPostAttempts {
 			log.Error().Err(err).Msg("posting a signal failed; giving up")
+			s.unclaim(ctx, q.key, role) // the next start tries again
 			return
 		}
 		log.Warn().Err(err).Msg("posting a signal failed; trying again")
@@ -174,6 +202,7 @@ func (s *Signals) postOne(ctx context.Context, q queued, role string, now time.T
 			return errUnchanged
 		}
 		p.ChannelID, p.TS, p.PostedAt = posted.Channel, posted.TS, now
+		p.PostingBy, p.PostingUntil = "", time.Time{}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errUnchanged) {
@@ -190,6 +219,21 @@ func (s *Signals) postOne(ctx context.Context, q queued, role string, now time.T
 		}
 	}
 	s.mu.Unlock()
+}
+
+// unclaim gives up this desk's claim on a post it could not make.
+func (s *Signals) unclaim(ctx context.Context, key, role string) {
+	_, err := s.store.UpdateSignal(ctx, key, func(sig *Signal) error {
+		p := sig.post(role)
+		if p == nil || p.PostingBy != s.owner {
+			return errUnchanged
+		}
+		p.PostingBy, p.PostingUntil = "", time.Time{}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		s.log.Warn().Err(err).Str("signal", key).Msg("giving up the claim on a signal's post failed; it lapses by itself")
+	}
 }
 
 func (s *Signals) editOne(ctx context.Context, m msgRef, now time.Time) {

@@ -15,6 +15,7 @@ package signals
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -120,6 +121,10 @@ type Post struct {
 	TS        string    `json:"ts,omitempty"`
 	QueuedAt  time.Time `json:"queued_at"` // when the delivery that posts it came
 	PostedAt  time.Time `json:"posted_at,omitempty"`
+	// PostingBy is the Devy process posting it until PostingUntil: two
+	// replicas, or a restarted one taking up what waited, post it once.
+	PostingBy    string    `json:"posting_by,omitempty"`
+	PostingUntil time.Time `json:"posting_until,omitempty"`
 	// Events counts the deliveries folded into the message, the first
 	// included.
 	Events    int       `json:"events"`
@@ -277,6 +282,9 @@ type Signals struct {
 	log        zerolog.Logger
 	now        func() time.Time
 	wake       chan struct{}
+	// owner names this desk in its claims on posts; random, because two
+	// replicas may share one process (and its name) in tests.
+	owner string
 
 	flushMu sync.Mutex // serializes Flush, so a message is never written by two at once
 
@@ -305,7 +313,7 @@ func New(d Deps) *Signals {
 	return &Signals{
 		cfg: d.Config, store: d.Store, poster: d.Poster, promotions: d.Promotions, incidents: d.Incidents,
 		runner: d.Runner, log: d.Log, now: d.Now,
-		wake:  make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), owner: rand.Text(),
 		queue: map[string][]queued{}, lastPost: map[string]time.Time{},
 		dirty: map[msgRef]struct{}{}, lastWrite: map[msgRef]time.Time{},
 	}
