@@ -159,6 +159,17 @@ func statusWords(sig Signal) string {
 	return ""
 }
 
+// alertIcon marks an alert as resolved, critical or a warning.
+func alertIcon(sig Signal) string {
+	switch {
+	case sig.Status != StatusFiring:
+		return "✅"
+	case sig.Critical:
+		return "🚨"
+	}
+	return "⚠️"
+}
+
 // render draws the signal's message for one channel.
 func (s *Signals) render(sig Signal, role string) commands.Message {
 	p := sig.post(role)
@@ -166,25 +177,11 @@ func (s *Signals) render(sig Signal, role string) commands.Message {
 	var body []string
 	switch sig.Source {
 	case SourceAlertmanager:
-		icon := "⚠️"
-		if sig.Critical {
-			icon = "🚨"
-		}
-		if sig.Status != StatusFiring {
-			icon = "✅"
-		}
-		head = icon + " " + sig.Title
+		head = alertIcon(sig) + " " + sig.Title
 		text = "Alertmanager: " + sig.Title
 		body = append(body, s.alertBody(sig)...)
 	case SourceSentryMetric:
-		icon := "⚠️"
-		if sig.Critical {
-			icon = "🚨"
-		}
-		if sig.Status != StatusFiring {
-			icon = "✅"
-		}
-		head = icon + " " + sig.Title
+		head = alertIcon(sig) + " " + sig.Title
 		text = "Sentry metric alert: " + sig.Title
 		line := "*Sentry metric alert*"
 		if sig.Rule != "" {
