@@ -52,11 +52,13 @@ func acquireNow(t *testing.T, w *window) func() {
 // allGivenBack checks that no room is held once every send ended.
 func allGivenBack(t *testing.T, w *window) {
 	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.sending) != 0 || len(w.waiting) != 0 {
-		t.Fatalf("%d in flight and %d waiting after everything was given back", len(w.sending), len(w.waiting))
-	}
+	// A waiter hands its room back on its own goroutine, just after the
+	// test has heard from it.
+	waitfor.True(t, "every send to give its room back and no one waiting", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.sending) == 0 && len(w.waiting) == 0
+	})
 }
 
 // fill takes all the room a window starts with.

@@ -195,9 +195,9 @@ func TestRefusedTokensStopDevyAtStart(t *testing.T) {
 				"DEVY_DB_PATH": filepath.Join(t.TempDir(), "devy.db")}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			var logs bytes.Buffer
+			logs := &syncBuffer{} // Devy's goroutines log at once (the digest loop, for one)
 			start := time.Now()
-			err := Run(ctx, nil, func(k string) string { return env[k] }, strings.NewReader(""), &logs, &logs)
+			err := Run(ctx, nil, func(k string) string { return env[k] }, strings.NewReader(""), logs, logs)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("run = %v; want %q", err, tc.want)
 			}
