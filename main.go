@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	// The zone database inside the binary: DEVY_TIMEZONE loads on a slim
 	// dyno or container that has none.
@@ -20,18 +19,8 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
-	}
 	if err := app.Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "devy:", err)
 		os.Exit(1)
 	}
 }
-
-// gcPercent is Devy's garbage-collection target unless GOGC says otherwise:
-// with a live heap of a few megabytes, Go's default collects many times a
-// second under a burst, and each cycle briefly stops the goroutine that
-// acknowledges envelopes; a few more megabytes of heap buy fewer cycles
-// (bench/README.md has the measurements).
-const gcPercent = 400

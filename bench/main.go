@@ -60,6 +60,7 @@ type options struct {
 	out         string
 	root        string
 	devyBin     string
+	baselineBin string
 	cpuProfile  string
 	pin         bool
 	cores       cores
@@ -72,7 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	subjects := fs.String("subjects", "devy,bolt,floor,floor-reply", "subjects to run, comma-separated: devy, bolt, floor, floor-reply")
+	subjects := fs.String("subjects", "devy,bolt,floor,floor-reply", "subjects to run, comma-separated: devy, baseline (needs -baseline), bolt, floor, floor-reply")
 	rates := fs.String("rates", "50,200,1000", "envelopes per second, comma-separated; one burst per rate")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each burst")
 	// Five, not three: this kind of VM's neighbours move a p99 of about a
@@ -90,6 +91,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", "bench/results.json", "where to write the JSON results")
 	fs.StringVar(&o.root, "root", ".", "the repository root (where go.mod is)")
 	fs.StringVar(&o.devyBin, "devy", "", "path to a built devy binary (default: go build the checkout)")
+	// Old and new builds in one run alternate trial by trial, so that the
+	// machine's drift falls on both alike.
+	fs.StringVar(&o.baselineBin, "baseline", "", "path to another devy build (say, of an earlier commit), run as the subject \"baseline\" for comparison")
 	fs.StringVar(&o.node, "node", "node", "the Node.js executable for the Bolt subject")
 	// The driver shares the cores with the subject; its own cost is part of
 	// every figure, so it should be easy to look at.
@@ -113,7 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	switch {
 	case len(o.subjects) == 0:
-		return o, errors.New("-subjects: name at least one of devy, bolt, floor, floor-reply")
+		return o, errors.New("-subjects: name at least one of devy, baseline, bolt, floor, floor-reply")
 	case o.runs < 1:
 		return o, errors.New("-runs: at least 1")
 	case o.duration <= 0:
@@ -217,7 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "\nHeroku endpoints hit per burst:")
 	printRoutes(stdout, res.Rows)
 	if len(res.Targets) > 0 {
-		fmt.Fprintln(stdout, "\nIssue 8 targets for Devy:")
+		fmt.Fprintln(stdout, "\nTargets for Devy (issues 8, 17 and 21):")
 		printTargets(stdout, res.Targets)
 	}
 

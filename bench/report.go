@@ -242,6 +242,18 @@ func checkTargets(rows []row) []target {
 				fmtMS(d.AckP99MS), fmtMS(f.AckP99MS), ratio(d.AckP99MS, f.AckP99MS), spread(d), spread(f),
 				fmtMS(d.AckReadP99MS), fmtMS(f.AckReadP99MS), ratio(d.AckReadP99MS, f.AckReadP99MS))
 		}
+		if b, ok := at["baseline"][rate]; ok {
+			// Issue 17: a new build against an old one, alternating.
+			add(rate, "ack p99 inside the baseline's range", d.AckP99MS <= b.AckP99HighMS, "devy %s vs baseline %s; runs %s vs %s",
+				fmtMS(d.AckP99MS), fmtMS(b.AckP99MS), spread(d), spread(b))
+			add(rate, "peak RSS ≤ 1.1× baseline", d.PeakRSSMiB <= 1.1*b.PeakRSSMiB, "devy %.1f MiB vs baseline %.1f MiB (%+.0f%%)",
+				d.PeakRSSMiB, b.PeakRSSMiB, 100*(ratio(d.PeakRSSMiB, b.PeakRSSMiB)-1))
+			add(rate, "Heroku calls per burst as the baseline's", d.HerokuCalls == b.HerokuCalls, "devy %.0f vs baseline %.0f", d.HerokuCalls, b.HerokuCalls)
+		}
+		if f, ok := at["floor"][rate]; ok {
+			// Issue 21: exec to connected.
+			add(rate, "start-up ≤ 1.5× floor", d.StartupMS <= 1.5*f.StartupMS, "devy %s vs floor %s (%.2f×)", fmtMS(d.StartupMS), fmtMS(f.StartupMS), ratio(d.StartupMS, f.StartupMS))
+		}
 		if f, ok := at["floor-reply"][rate]; ok {
 			// Not one of the issue's targets: the same bound against the
 			// floor that also answers, i.e. against the work Devy's

@@ -29,9 +29,13 @@ func prepare(ctx context.Context, o options, names []string) ([]subject, error) 
 	var out []subject
 	for _, name := range names {
 		switch name {
-		case "devy":
+		case "devy", "baseline":
 			bin := o.devyBin
-			if bin == "" {
+			if name == "baseline" {
+				if bin = o.baselineBin; bin == "" {
+					return nil, errors.New("-subjects: baseline needs -baseline, the path to another build of Devy")
+				}
+			} else if bin == "" {
 				bin = filepath.Join(o.workDir, "devy")
 				if err := goBuild(ctx, o.root, bin, "."); err != nil {
 					return nil, err
@@ -39,7 +43,9 @@ func prepare(ctx context.Context, o options, names []string) ([]subject, error) 
 			}
 			out = append(out, subject{name: name, argv: []string{bin}, dir: o.workDir,
 				extraEnv: func(trialDir string) map[string]string {
-					return map[string]string{"DEVY_DB_PATH": filepath.Join(trialDir, "devy.db"), "LOG_LEVEL": "info"}
+					// No weekly digest: on its day it would post during
+					// start-up and move the start-up figure.
+					return map[string]string{"DEVY_DB_PATH": filepath.Join(trialDir, "devy.db"), "LOG_LEVEL": "info", "DEVY_DIGEST": "off"}
 				}})
 		case "floor", "floor-reply":
 			bin := filepath.Join(o.workDir, "floor")
@@ -58,7 +64,7 @@ func prepare(ctx context.Context, o options, names []string) ([]subject, error) 
 			}
 			out = append(out, subject{name: name, argv: []string{o.node, filepath.Join(dir, "app.js")}, dir: dir})
 		default:
-			return nil, fmt.Errorf("-subjects: unknown subject %q; choose from devy, bolt, floor, floor-reply", name)
+			return nil, fmt.Errorf("-subjects: unknown subject %q; choose from devy, baseline, bolt, floor, floor-reply", name)
 		}
 	}
 	return out, nil
