@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy/describe"
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/semaphore"
 	"github.com/devy-chatops/devy/store"
@@ -128,7 +129,7 @@ func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, 
 		}
 		return commands.Reply{}, commands.Userf("Request #%d is already being promoted.", r.ID)
 	} else if l != nil && (l.RequestID != 0 || l.Holder != r.RequestedBy) {
-		return commands.Reply{}, commands.Userf("%s Nothing was promoted; approve again once it is lifted.", lockText(*l))
+		return commands.Reply{}, commands.Userf("%s Nothing was promoted; approve again once it is lifted.", describe.Lock(*l))
 	}
 	// Staging's release and CI are read fresh and side by side; staging's
 	// answer is looked at first, as a stale request needs no CI verdict.
@@ -166,7 +167,7 @@ func (d *Desk) approve(ctx context.Context, a commands.Action) (commands.Reply, 
 	if errors.As(err, &de) {
 		switch de.Reason {
 		case "locked":
-			return commands.Reply{}, commands.Userf("%s Nothing was promoted.", lockText(*de.Lock))
+			return commands.Reply{}, commands.Userf("%s Nothing was promoted.", describe.Lock(*de.Lock))
 		case "expired":
 			return commands.Reply{}, d.expire(ctx, de.Request, "")
 		}
@@ -237,19 +238,6 @@ func (d *Desk) isApprover(ctx context.Context, user string) (bool, error) {
 	return false, nil
 }
 
-// approversText names the approvers, for refusals.
-func (d *Desk) approversText() string {
-	var who []string
-	for _, id := range d.cfg.Approvers {
-		if strings.HasPrefix(id, "S") {
-			who = append(who, "<!subteam^"+id+">")
-		} else {
-			who = append(who, "<@"+id+">")
-		}
-	}
-	return strings.Join(who, ", ")
-}
-
 // askAdmin is the end of a refusal that needs an admin: ask one, or, with
 // none configured, how to configure one. what says what for ("to check
 // DEVY_APPROVERS").
@@ -267,7 +255,7 @@ func (d *Desk) checkApprover(ctx context.Context, user string, r store.Promotion
 		return err
 	}
 	if !ok {
-		return commands.Userf("Only %s can approve promotions; ask one of them.", d.approversText())
+		return commands.Userf("Only %s can approve promotions; ask one of them.", describe.Approvers(d.cfg.Approvers))
 	}
 	if d.cfg.ApproverNotAuthor {
 		if r.CompareURL == "" && !d.isAdmin(user) {
@@ -302,7 +290,7 @@ func (d *Desk) reject(ctx context.Context, a commands.Action) (commands.Reply, e
 			return commands.Reply{}, err
 		}
 		if !ok {
-			return commands.Reply{}, commands.Userf("Only %s or the requester can reject promotions; ask one of them.", d.approversText())
+			return commands.Reply{}, commands.Userf("Only %s or the requester can reject promotions; ask one of them.", describe.Approvers(d.cfg.Approvers))
 		}
 	}
 	r, err = d.store.CloseRequest(r.ID, store.StatusRejected, a.UserID, "", effects(r.ID, EffectReport)...)
@@ -363,7 +351,7 @@ func (d *Desk) lock(ctx context.Context, req commands.Request, args []string) (c
 	if ok, err := d.isApprover(ctx, req.UserID); err != nil {
 		return commands.Reply{}, err
 	} else if !ok {
-		return commands.Reply{}, commands.Userf("Only %s can lock production promotions; ask one of them.", d.approversText())
+		return commands.Reply{}, commands.Userf("Only %s can lock production promotions; ask one of them.", describe.Approvers(d.cfg.Approvers))
 	}
 	pipelineID, err := d.pipelineKey(ctx)
 	if err != nil {
@@ -373,12 +361,12 @@ func (d *Desk) lock(ctx context.Context, req commands.Request, args []string) (c
 	l, err := d.store.AcquireLock(store.Lock{Pipeline: pipelineID, Holder: req.UserID, Reason: reason, Until: now.Add(dur)})
 	var le *store.LockedError
 	if errors.As(err, &le) {
-		return commands.Reply{}, commands.Userf("%s Ask them to `/deploy unlock`, or wait.", lockText(le.Lock))
+		return commands.Reply{}, commands.Userf("%s Ask them to `/deploy unlock`, or wait.", describe.Lock(le.Lock))
 	}
 	if err != nil {
 		return commands.Reply{}, err
 	}
-	return d.announce(ctx, req, "🔒 "+lockText(l)+" `/deploy unlock` lifts it."), nil
+	return d.announce(ctx, req, "🔒 "+describe.Lock(l)+" `/deploy unlock` lifts it."), nil
 }
 
 // announce answers a lock change where it was typed and, typed elsewhere,
@@ -486,11 +474,11 @@ func (d *Desk) unlock(ctx context.Context, req commands.Request, args []string) 
 	case errors.Is(err, store.ErrNotLocked):
 		return commands.Reply{}, commands.Userf("Production is not locked; nothing to unlock.")
 	case errors.As(err, &le) && le.Lock.RequestID != 0:
-		return commands.Reply{}, commands.Userf("%s It unlocks by itself when the promotion ends.", lockText(le.Lock))
+		return commands.Reply{}, commands.Userf("%s It unlocks by itself when the promotion ends.", describe.Lock(le.Lock))
 	case errors.As(err, &le) && len(d.cfg.Admins) == 0:
-		return commands.Reply{}, commands.Userf("%s Only they or one of %s can unlock it.", lockText(le.Lock), d.approversText())
+		return commands.Reply{}, commands.Userf("%s Only they or one of %s can unlock it.", describe.Lock(le.Lock), describe.Approvers(d.cfg.Approvers))
 	case errors.As(err, &le):
-		return commands.Reply{}, commands.Userf("%s Only they or a Devy admin can unlock it.", lockText(le.Lock))
+		return commands.Reply{}, commands.Userf("%s Only they or a Devy admin can unlock it.", describe.Lock(le.Lock))
 	case err != nil:
 		return commands.Reply{}, err
 	}
@@ -539,43 +527,10 @@ func (d *Desk) history(ctx context.Context, req commands.Request, args []string)
 	}
 	var lines []string
 	for _, r := range rs[:min(len(rs), historySize)] {
-		lines = append(lines, d.historyLine(r))
+		lines = append(lines, describe.Ended(r, d.shaLink))
 	}
 	return commands.Reply{Message: commands.Message{Text: title, Blocks: []commands.Block{
 		commands.Header{Text: title},
 		commands.Section{Text: strings.Join(lines, "\n")},
 	}}, Ephemeral: true}, nil
-}
-
-// historyLine is one ended request: when it ended, what, who asked, who
-// decided and how it ended.
-func (d *Desk) historyLine(r store.PromotionRequest) string {
-	rng := d.shaLink(r.BaseSHA) + "…" + d.shaLink(r.SHA)
-	if r.CompareURL != "" {
-		rng = format.Link(r.CompareURL, format.Short(r.BaseSHA)+"…"+format.Short(r.SHA))
-	}
-	at := r.FinishedAt
-	if at.IsZero() { // expired before Devy recorded when
-		at = r.ExpiresAt
-	}
-	var icon, decided, outcome string
-	switch r.Status {
-	case store.StatusRejected:
-		icon, decided, outcome = "✋", fmt.Sprintf(", rejected by <@%s>", r.DecidedBy), "rejected"
-	case store.StatusCancelled:
-		icon, outcome = "↩️", "withdrawn"
-		if r.Note != "" {
-			outcome += " (" + format.Escape(r.Note) + ")"
-		}
-	case store.StatusExpired:
-		icon, outcome = "⌛", "expired without a decision"
-		if r.Note != "" {
-			outcome = "expired (" + format.Escape(strings.TrimSuffix(r.Note, ".")) + ")"
-		}
-	default:
-		icon = map[string]string{store.StatusSucceeded: "✅", store.StatusFailed: "❌", store.StatusUnknown: "⚠️"}[r.Status]
-		decided, outcome = fmt.Sprintf(", approved by <@%s>", r.DecidedBy), r.Status
-	}
-	return fmt.Sprintf("%s %s — %s v%d %s, requested by <@%s>%s: %s",
-		icon, format.Stamp(at), format.Escape(r.StagingAppName), r.ReleaseVersion, rng, r.RequestedBy, decided, outcome)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/deploy/announce"
+	"github.com/devy-chatops/devy/commands/deploy/describe"
 	"github.com/devy-chatops/devy/commands/deploy/ghdeploy"
 	"github.com/devy-chatops/devy/commands/deploy/pipeline"
 	"github.com/devy-chatops/devy/commands/deploy/verify"
@@ -297,15 +298,6 @@ func (d *Desk) shaLink(sha string) string {
 	return format.Commit(sha, d.github.CommitURL)
 }
 
-func (d *Desk) releaseLine(ar pipeline.AppRelease, now time.Time) string {
-	r := ar.Release
-	who := r.UserEmail
-	if who == "" {
-		who = "unknown"
-	}
-	return fmt.Sprintf("*%s*\nv%d · %s · by %s · %s", ar.App.Name, r.Version, d.shaLink(r.Commit), who, format.Ago(now, r.CreatedAt))
-}
-
 // ForgetStatus drops the reused status: the services changed (the shell's
 // sandbox landed a commit or failed its CI).
 func (d *Desk) ForgetStatus() { d.pipe.Forget() }
@@ -351,11 +343,11 @@ func (d *Desk) drawStatus(v pipeline.Status) (commands.Reply, error) {
 	st := s.Staging.Release
 	var prodFields []string
 	for _, p := range s.Production {
-		prodFields = append(prodFields, d.releaseLine(p, now))
+		prodFields = append(prodFields, describe.Release(p, d.shaLink, now))
 	}
 	blocks := []commands.Block{
 		commands.Header{Text: "Pipeline " + s.Pipeline.Name},
-		commands.Section{Text: "*Staging*", Fields: []string{d.releaseLine(s.Staging, now)}},
+		commands.Section{Text: "*Staging*", Fields: []string{describe.Release(s.Staging, d.shaLink, now)}},
 		commands.Section{Text: "*Production*", Fields: prodFields},
 	}
 	facts := []string{v.Ahead, "CI for staging's " + d.shaLink(st.Commit) + ": " + v.CI.String()}
@@ -367,19 +359,12 @@ func (d *Desk) drawStatus(v pipeline.Status) (commands.Reply, error) {
 	if r, err := d.store.OpenRequest(s.Pipeline.ID); err != nil {
 		return commands.Reply{}, err
 	} else if r != nil {
-		facts = append(facts, d.openRequestLine(*r, now))
+		facts = append(facts, describe.Open(*r, now))
 	} else {
 		facts = append(facts, "No promotion pending.")
 	}
 	blocks = append(blocks, commands.Section{Text: strings.Join(facts, "\n")})
 	return commands.Reply{Message: commands.Message{Text: fmt.Sprintf("Pipeline %s: staging v%d, production v%d", s.Pipeline.Name, st.Version, s.Production[0].Release.Version), Blocks: blocks}, Ephemeral: true}, nil
-}
-
-func (d *Desk) openRequestLine(r store.PromotionRequest, now time.Time) string {
-	if r.Status == store.StatusPromoting {
-		return fmt.Sprintf("Request #%d (v%d) is being promoted now, approved by <@%s>.", r.ID, r.ReleaseVersion, r.DecidedBy)
-	}
-	return fmt.Sprintf("Request #%d by <@%s> (v%d) waits for approval; it expires %s.", r.ID, r.RequestedBy, r.ReleaseVersion, format.Until(now, r.ExpiresAt))
 }
 
 func (d *Desk) pipelineKey(ctx context.Context) (string, error) {
@@ -393,24 +378,7 @@ func (d *Desk) lockLine() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if l == nil {
-		return "🔓 Production is not locked.", nil
-	}
-	return "🔒 " + lockText(*l), nil
-}
-
-func lockText(l store.Lock) string {
-	if l.RequestID != 0 {
-		return fmt.Sprintf("Production is locked by the running promotion of request #%d (since %s).", l.RequestID, format.Stamp(l.Since))
-	}
-	s := fmt.Sprintf("Production is locked by <@%s> since %s", l.Holder, format.Stamp(l.Since))
-	if l.Reason != "" {
-		s += fmt.Sprintf(" (“%s”)", l.Reason)
-	}
-	if !l.Until.IsZero() {
-		s += " until " + format.Stamp(l.Until)
-	}
-	return s + "."
+	return describe.LockLine(l), nil
 }
 
 func (d *Desk) isAdmin(user string) bool {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 
+	"github.com/devy-chatops/devy/commands/deploy/describe"
 	"github.com/devy-chatops/devy/integrations/github"
 	"github.com/devy-chatops/devy/store"
 )
@@ -76,7 +77,7 @@ func deploymentState(r store.PromotionRequest) (state, desc string) {
 	case store.StatusPromoting:
 		return "in_progress", "Promoting"
 	case store.StatusSucceeded:
-		return "success", "Live on " + targetNames(r)
+		return "success", "Live on " + describe.TargetNames(r)
 	case store.StatusFailed:
 		return "failure", "The promotion failed"
 	case store.StatusUnknown:

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy/describe"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -88,25 +88,11 @@ func (d *Desk) report(ctx context.Context, r store.PromotionRequest) error {
 	if r.MessageTS == "" {
 		return nil // never posted: nobody saw it, nothing to answer in
 	}
-	var words string
-	switch r.Status {
-	case store.StatusSucceeded:
-		words = "🚀 is live on " + targetNames(r)
-	case store.StatusFailed:
-		words = "❌ failed; the message above shows Heroku's error for each app"
-	case store.StatusUnknown:
-		words = "⚠️ ended in a state I can't confirm; see the message above"
-	case store.StatusRejected:
-		words = fmt.Sprintf("✋ was rejected by <@%s>; nothing was promoted", r.DecidedBy)
-	case store.StatusExpired:
-		words = fmt.Sprintf("⌛ expired after %s without a decision; run `/deploy promote` for a fresh one", d.cfg.TTL)
-		if r.Note != "" {
-			words = "⌛ expired: " + strings.TrimSuffix(r.Note, ".")
-		}
-	default:
+	text, ok := describe.Report(r, d.cfg.TTL)
+	if !ok {
 		return nil
 	}
-	msg := commands.Message{Text: fmt.Sprintf("<@%s> your promotion #%d (%s v%d) %s.", r.RequestedBy, r.ID, r.StagingAppName, r.ReleaseVersion, words)}
+	msg := commands.Message{Text: text}
 	if _, err := d.poster.Post(ctx, r.Channel, r.MessageTS, msg); err != nil {
 		return fmt.Errorf("post the report of request %d: %w", r.ID, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/devy-chatops/devy/commands/deploy/describe"
 	"github.com/devy-chatops/devy/commands/deploy/pipeline"
 )
 
@@ -30,11 +31,11 @@ func (d *Desk) Overview(ctx context.Context) (Overview, error) {
 		return Overview{}, err
 	}
 	s, now := v.Snapshot, d.store.Now()
-	o := Overview{Pipeline: s.Pipeline.Name, Staging: d.releaseLine(s.Staging, now), Ahead: v.Ahead,
+	o := Overview{Pipeline: s.Pipeline.Name, Staging: describe.Release(s.Staging, d.shaLink, now), Ahead: v.Ahead,
 		CI: "CI for staging's " + d.shaLink(s.Staging.Release.Commit) + ": " + v.CI.String()}
 	behind := false
 	for _, p := range s.Production {
-		o.Production = append(o.Production, d.releaseLine(p, now))
+		o.Production = append(o.Production, describe.Release(p, d.shaLink, now))
 		behind = behind || !pipeline.SameCode(s.Staging.Release, p.Release)
 	}
 	if o.Lock, err = d.lockLine(); err != nil {
@@ -45,7 +46,7 @@ func (d *Desk) Overview(ctx context.Context) (Overview, error) {
 		return Overview{}, err
 	}
 	if r != nil {
-		o.Pending = d.openRequestLine(*r, now)
+		o.Pending = describe.Open(*r, now)
 	}
 	o.CanRequest = behind && r == nil && strings.HasPrefix(o.Lock, "🔓")
 	return o, nil

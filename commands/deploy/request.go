@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/devy-chatops/devy/commands"
+	"github.com/devy-chatops/devy/commands/deploy/describe"
 	"github.com/devy-chatops/devy/commands/deploy/diff"
 	"github.com/devy-chatops/devy/commands/deploy/pipeline"
 	"github.com/devy-chatops/devy/commands/format"
@@ -42,12 +43,12 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 		return commands.Reply{}, err
 	}
 	if lock != nil && (lock.Holder != req.UserID || lock.RequestID != 0) {
-		return commands.Reply{}, commands.Userf("%s Nothing was requested; ask them, or try again after the lock ends.", lockText(*lock))
+		return commands.Reply{}, commands.Userf("%s Nothing was requested; ask them, or try again after the lock ends.", describe.Lock(*lock))
 	}
 	if r, err := d.store.OpenRequest(pipelineID); err != nil {
 		return commands.Reply{}, err
 	} else if r != nil {
-		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(*r, d.store.Now()))
+		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", describe.Open(*r, d.store.Now()))
 	}
 
 	s, err := d.pipe.Snapshot(ctx)
@@ -91,7 +92,7 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 	if lock == nil {
 		r.Diff = append(r.Diff, "*Lock*: 🔓 production is not locked.")
 	} else {
-		r.Diff = append(r.Diff, "*Lock*: 🔒 held by the requester ("+lockText(*lock)+"); it stays theirs after the promotion.")
+		r.Diff = append(r.Diff, "*Lock*: 🔒 held by the requester ("+describe.Lock(*lock)+"); it stays theirs after the promotion.")
 	}
 
 	r, err = d.store.CreateRequest(r)
@@ -99,9 +100,9 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 	var le *store.LockedError
 	switch {
 	case errors.As(err, &pe):
-		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", d.openRequestLine(pe.Request, d.store.Now()))
+		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", describe.Open(pe.Request, d.store.Now()))
 	case errors.As(err, &le):
-		return commands.Reply{}, commands.Userf("%s Nothing was requested.", lockText(le.Lock))
+		return commands.Reply{}, commands.Userf("%s Nothing was requested.", describe.Lock(le.Lock))
 	case err != nil:
 		return commands.Reply{}, err
 	}
