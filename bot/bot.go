@@ -26,9 +26,29 @@ import (
 	"github.com/devy-chatops/devy/commands"
 )
 
+// Socket is the Socket Mode connection. It is opened before the rest of
+// Devy is built, so that connecting to Slack overlaps opening the store and
+// wiring the commands; what Slack sends meanwhile waits in slack-go's queue
+// until Run reads it.
+type Socket struct {
+	client *socketmode.Client
+	ended  chan error // slack-go's loop's end
+	close  context.CancelFunc
+}
+
+// Open starts connecting client to Slack. The connection ends with ctx, or
+// when the Bot's Run returns.
+func Open(ctx context.Context, client *socketmode.Client) *Socket {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Socket{client: client, ended: make(chan error, 1), close: cancel}
+	go func() { s.ended <- client.RunContext(ctx) }()
+	return s
+}
+
 // Bot routes Slack's Socket Mode envelopes to commands.
 type Bot struct {
 	log     zerolog.Logger
+	socket  *Socket
 	client  *socketmode.Client
 	slack   *Slack
 	router  *commands.Router
@@ -66,9 +86,9 @@ const (
 // queue rather than in goroutines.
 const maxHandlers = 64
 
-// New builds a bot. timeout bounds each handler.
-func New(client *socketmode.Client, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
-	return &Bot{log: log, client: client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor),
+// New builds a bot on an opened socket. timeout bounds each handler.
+func New(socket *Socket, s *Slack, router *commands.Router, bg *commands.Background, timeout time.Duration, log zerolog.Logger) *Bot {
+	return &Bot{log: log, socket: socket, client: socket.client, slack: s, router: router, bg: bg, timeout: timeout, slowAfter: 2 * time.Second, seen: expirable.NewLRU[string, struct{}](seenMax, nil, seenFor),
 		handlers: lane{bg: bg, runners: maxHandlers}, observe: noObserver{}}
 }
 
@@ -123,17 +143,14 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 // Slack's disconnect messages and dropped sockets; Run returns an error only
 // when Slack refuses the tokens.
 func (b *Bot) Run(ctx context.Context) error {
-	// slack-go's own loop ends with this context when Run returns early.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- b.client.RunContext(ctx) }()
+	// slack-go's own loop ends when Run returns, early or not.
+	defer b.socket.close()
 	for {
 		select {
 		case <-ctx.Done():
 			b.connected.Store(false)
 			return nil
-		case err := <-errc:
+		case err := <-b.socket.ended:
 			b.connected.Store(false)
 			if ctx.Err() != nil {
 				return nil

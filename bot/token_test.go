@@ -53,7 +53,7 @@ func TestAppTokenMistakesStopTheBot(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			bg := commands.NewBackground(ctx)
-			b := New(socketmode.New(api), NewSlack(api), commands.NewRouter(), bg, time.Minute, zerolog.Nop())
+			b := New(Open(ctx, socketmode.New(api)), NewSlack(api), commands.NewRouter(), bg, time.Minute, zerolog.Nop())
 			err := b.Run(ctx)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("Run = %v; want %q", err, tc.want)

@@ -90,16 +90,22 @@ func newShellLogger(cfg config.Config, w io.Writer) zerolog.Logger {
 
 // serve runs the Slack bot until ctx ends.
 func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	// Everything below ends with this context: a refused token stops Devy
 	// with its cause, and background work is cancelled before it is
 	// waited for.
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	// The port is bound before Slack is dialled: whoever sees Devy
+	// connected can reach it too. Requests wait in the listen queue until
+	// the routes are mounted, a few milliseconds later.
+	var ln net.Listener
+	if cfg.Port != "" {
+		var err error
+		if ln, err = net.Listen("tcp", net.JoinHostPort("", cfg.Port)); err != nil {
+			return fmt.Errorf("PORT: listen on :%s: %w", cfg.Port, err)
+		}
+		defer ln.Close()
+	}
 
 	// One pool for Slack, Heroku, GitHub and Semaphore, keeping more than
 	// Go's two idle connections per host so that a burst of replies reuses
@@ -113,7 +119,17 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		slack.OptionHTTPClient(httpClient),
 	)
 	go checkBotToken(ctx, api, stop, log)
-	sm := socketmode.New(api)
+	// Slack first: its round trips overlap opening the store (a file
+	// created and synced, or a database dialled) and building the commands.
+	socket := bot.Open(ctx, socketmode.New(api))
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stop(nil) // background work first, then the store it uses
+		db.Close()
+	}()
 	sl := bot.NewSlack(api)
 	bg := commands.NewBackground(ctx)
 	bg.OnPanic(func(v any, stack []byte) {
@@ -138,7 +154,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 		return err
 	}
 	go sig.Run(ctx, signalTick)
-	b := bot.New(sm, sl, router, bg, 2*time.Minute, log)
+	b := bot.New(socket, sl, router, bg, 2*time.Minute, log)
 	if obs.metrics != nil {
 		b.Observe(obs.metrics)
 	}
@@ -163,10 +179,6 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 			})
 		}
 		srv = webhooks.NewServer(net.JoinHostPort("", cfg.Port), mux)
-		ln, err := net.Listen("tcp", srv.Addr)
-		if err != nil {
-			return fmt.Errorf("PORT: listen on %s: %w", srv.Addr, err)
-		}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Msg("http listener stopped")
