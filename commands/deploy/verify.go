@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -174,16 +173,16 @@ func (d *Desk) verifyCommand(ctx context.Context, req commands.Request, args []s
 	switch {
 	case len(args) == 0:
 		return d.verify(ctx, req.UserID, "", nil)
-	case len(args) == 1 && mention.MatchString(args[0]):
-		if !d.isAdmin(req.UserID) {
-			return commands.Reply{}, commands.Userf("Only Devy admins can verify someone else's commits; type `/deploy verify` to verify your own.")
+	case len(args) == 1:
+		if user, ok := commands.Mentioned(args[0]); ok {
+			if !d.isAdmin(req.UserID) {
+				return commands.Reply{}, commands.Userf("Only Devy admins can verify someone else's commits; type `/deploy verify` to verify your own.")
+			}
+			return d.verify(ctx, user, req.UserID, nil)
 		}
-		return d.verify(ctx, mention.FindStringSubmatch(args[0])[1], req.UserID, nil)
 	}
 	return commands.Reply{}, commands.Userf("`/deploy verify` takes no arguments, or one person (`/deploy verify @carol`, admins only).")
 }
-
-var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$`)
 
 // verify marks user's commits in staging's range verified; actor is the
 // admin acting for them ("" when user asked). rel, for a click, is the

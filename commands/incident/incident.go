@@ -607,19 +607,6 @@ func (i *Desk) severity(ctx context.Context, req commands.Request, args []string
 	return i.done(req, inc, "Changed the severity of"), nil
 }
 
-// parseMention reads <@U123> or <@U123|name>, as Slack sends a mention in
-// an escaped slash command.
-func parseMention(s string) (string, bool) {
-	if !strings.HasPrefix(s, "<@") || !strings.HasSuffix(s, ">") {
-		return "", false
-	}
-	id, _, _ := strings.Cut(s[2:len(s)-1], "|")
-	if id == "" || strings.ContainsAny(id, " <>@") {
-		return "", false
-	}
-	return id, true
-}
-
 func (i *Desk) commander(ctx context.Context, req commands.Request, args []string) (commands.Reply, error) {
 	inc, used, err := i.target(req, args, "commander", "commander 42 @someone")
 	if err != nil {
@@ -629,7 +616,7 @@ func (i *Desk) commander(ctx context.Context, req commands.Request, args []strin
 	var user string
 	ok := len(words) == 1
 	if ok {
-		user, ok = parseMention(words[0])
+		user, ok = commands.Mentioned(words[0])
 	}
 	if !ok {
 		return commands.Reply{}, commands.Userf("Name the new commander with a mention, as in `/incident commander @dana`.")

@@ -127,11 +127,6 @@ func TestParseOpenAndMentions(t *testing.T) {
 			t.Errorf("%s accepted as a severity", in)
 		}
 	}
-	for in, want := range map[string]string{"<@U1>": "U1", "<@U1|dana>": "U1", "@dana": "", "<#C1>": "", "<@>": ""} {
-		if got, _ := parseMention(in); got != want {
-			t.Errorf("parseMention(%q) = %q, want %q", in, got, want)
-		}
-	}
 	if got := rest("update 42 first line\nsecond  line", 2); got != "first line\nsecond  line" {
 		t.Errorf("rest kept %q", got)
 	}
