@@ -42,6 +42,19 @@ const shutdownGrace = 8 * time.Second
 // Run is `devy` with args: the Slack bot, the shell or migrate-store, until
 // ctx ends.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return run(ctx, args, getenv, stdin, stdout, stderr, pacing{})
+}
+
+// pacing holds the intervals behind Devy's "at most so often" promises;
+// zero fields take the product's values. Only the end-to-end tests set
+// them, to see in a second what takes ten.
+type pacing struct {
+	// homeEvery is the least time between two App Home publishes for one
+	// person (10 s).
+	homeEvery time.Duration
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, pace pacing) error {
 	mode := config.Slack
 	if len(args) > 0 {
 		switch args[0] {
@@ -66,7 +79,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if mode == config.Shell {
 		return runShell(ctx, cfg, newShellLogger(cfg, stderr), stdin, stdout)
 	}
-	return serve(ctx, cfg, newLogger(cfg, stderr))
+	return serve(ctx, cfg, newLogger(cfg, stderr), pace)
 }
 
 func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
@@ -89,7 +102,7 @@ func newShellLogger(cfg config.Config, w io.Writer) zerolog.Logger {
 }
 
 // serve runs the Slack bot until ctx ends.
-func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, log zerolog.Logger, pace pacing) error {
 	// Everything below ends with this context: a refused token stops Devy
 	// with its cause, and background work is cancelled before it is
 	// waited for.
@@ -145,7 +158,7 @@ func serve(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
 	if cfg.MetricsToken != "" && cfg.Port != "" {
 		obs.metrics = metrics.New()
 	}
-	router, desk, sig, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second, obs)
+	router, desk, sig, err := buildCommands(cfg, log, db, sl, bg, svc, time.Second, obs, pace)
 	if err != nil {
 		return err
 	}
@@ -245,7 +258,7 @@ type chat interface {
 
 // buildCommands makes every command from the configuration. Integrations that
 // are not configured stay nil interfaces, never typed nils.
-func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration, obs observers) (*commands.Router, *deploy.Desk, *signals.Signals, error) {
+func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg *commands.Background, svc services, poll time.Duration, obs observers, pace pacing) (*commands.Router, *deploy.Desk, *signals.Signals, error) {
 	poster, dir := commands.Poster(ui), commands.Directory(ui)
 	router := commands.NewRouter()
 	var desk *deploy.Desk
@@ -311,7 +324,7 @@ func buildCommands(cfg config.Config, log zerolog.Logger, db state, ui chat, bg 
 	incidents = addIncidents(router, cfg, log, watched, ui, bg, svc, excepts)
 	sigIncidents.desk = incidents
 	outbox.Start(bg)
-	dash = newHome(router, desk, db, statsSource(db), cfg.Location(), suspectWindow(cfg), ui, bg, log)
+	dash = newHome(router, desk, db, statsSource(db), cfg.Location(), suspectWindow(cfg), ui, bg, pace.homeEvery, log)
 	return router, desk, sig, nil
 }
 
@@ -348,7 +361,7 @@ func runShell(ctx context.Context, cfg config.Config, log zerolog.Logger, stdin 
 	if err != nil {
 		return err
 	}
-	router, desk, sig, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond, observers{})
+	router, desk, sig, err := buildCommands(cfg, log, db, sh, bg, svc, 500*time.Millisecond, observers{}, pacing{})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ import (
 	"github.com/devy-chatops/devy/internal/waitfor"
 )
 
-// The end-to-end tests run Devy's real Run() — configuration from the
+// The end-to-end tests run Devy's real Run() (through run, which takes the
+// pacing a test may shorten) — configuration from the
 // environment, store, adapters, Socket Mode bot — against the fake Slack and
 // the sandbox's fake Heroku, GitHub and Semaphore, and assert what those
 // services received.
@@ -61,6 +62,7 @@ type harness struct {
 	// outboundJudged says a test checked its own requests (checkOutbound)
 	// and the harness need not.
 	outboundJudged bool
+	pace           pacing // Devy's intervals; zero: the product's
 
 	cancel context.CancelFunc
 	done   chan error
@@ -69,6 +71,12 @@ type harness struct {
 // start runs Devy with the sandbox's pipeline (promotions finish on the first
 // poll) and env on top of the defaults.
 func start(t testing.TB, env map[string]string) *harness {
+	t.Helper()
+	return startPaced(t, env, pacing{})
+}
+
+// startPaced is start with some of Devy's intervals shortened.
+func startPaced(t testing.TB, env map[string]string, pace pacing) *harness {
 	t.Helper()
 	fake := fakeslack.New(botToken, appToken)
 	fake.SetPingInterval(200 * time.Millisecond)
@@ -80,7 +88,7 @@ func start(t testing.TB, env map[string]string) *harness {
 	fake.FailOnUnmatched(t) // before the cleanup that stops Devy, so it runs after it
 	sb.FailOnUnmatched(t)
 	sb.Heroku.SetPromotionDelay(0)
-	h := &harness{t: t, slack: fake, sb: sb, logs: &syncBuffer{}, env: map[string]string{
+	h := &harness{t: t, slack: fake, sb: sb, logs: &syncBuffer{}, pace: pace, env: map[string]string{
 		"SLACK_APP_TOKEN": appToken, "SLACK_BOT_TOKEN": botToken, "SLACK_API_URL": srv.URL + "/api/",
 		"DEVY_DB_PATH": filepath.Join(t.TempDir(), "devy.db"), "LOG_LEVEL": "debug",
 		// Set, so that /deploy status and promote leave announcing staging
@@ -129,7 +137,7 @@ func (h *harness) run() {
 	h.cancel, h.done = cancel, make(chan error, 1)
 	n := h.slack.Connections()
 	go func() {
-		h.done <- Run(ctx, nil, func(k string) string { return h.env[k] }, strings.NewReader(""), &bytes.Buffer{}, h.logs)
+		h.done <- run(ctx, nil, func(k string) string { return h.env[k] }, strings.NewReader(""), &bytes.Buffer{}, h.logs, h.pace)
 	}()
 	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer wcancel()

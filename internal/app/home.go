@@ -15,11 +15,12 @@ import (
 
 // newHome builds the App Home over the capabilities and registers it on the
 // router. desk is nil without Heroku. It refreshes open tabs only when ui
-// can publish them (Slack; the shell has no Home).
-func newHome(router *commands.Router, desk *deploy.Desk, db state, src stats.Source, loc *time.Location, window time.Duration, ui chat, bg *commands.Background, log zerolog.Logger) *home.Home {
+// can publish them (Slack; the shell has no Home), at most once per person
+// every `every` (0: home's 10 seconds).
+func newHome(router *commands.Router, desk *deploy.Desk, db state, src stats.Source, loc *time.Location, window time.Duration, ui chat, bg *commands.Background, every time.Duration, log zerolog.Logger) *home.Home {
 	deps := home.Deps{
 		Incidents: homeIncidents{db}, ReviewApps: homeReviewApps{db}, Keys: homeKeys{src: src, loc: loc, window: window},
-		Bg: bg, Log: log,
+		Bg: bg, Log: log, Every: every,
 	}
 	if desk != nil {
 		deps.Deploy = homeDeploy{desk}
