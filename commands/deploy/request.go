@@ -15,6 +15,7 @@ import (
 	"github.com/devy-chatops/devy/commands/deploy/pipeline"
 	"github.com/devy-chatops/devy/commands/format"
 	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/integrations/heroku"
 	"github.com/devy-chatops/devy/integrations/semaphore"
 	"github.com/devy-chatops/devy/store"
 )
@@ -51,7 +52,12 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 		return commands.Reply{}, commands.Userf("%s Approve, reject or cancel it before asking again.", describe.Open(*r, d.store.Now()))
 	}
 
-	s, err := d.pipe.Snapshot(ctx)
+	// Every app's config var names need only the pipeline's apps: they are
+	// read while the releases are.
+	var rd requestReads
+	s, stagingCI, err := d.pipe.SnapshotCI(ctx, func(ctx context.Context, pl heroku.Pipeline) {
+		rd.vars, rd.varsErr = d.configVarNames(ctx, pl)
+	})
 	if err != nil {
 		return commands.Reply{}, err
 	}
@@ -67,7 +73,7 @@ func (d *Desk) promote(ctx context.Context, req commands.Request, args []string)
 		return commands.Reply{}, commands.Userf("Nothing to promote: staging and production both run %s (staging v%d).", d.shaLink(st.Commit), st.Version)
 	}
 	base := s.Production[0].Release.Commit
-	rd := d.readForRequest(ctx, s, base, st.Commit)
+	d.readForRequest(ctx, &rd, stagingCI, base, st.Commit)
 	ci := rd.ci
 	if ci.Err != nil && skipReason == "" {
 		return commands.Reply{}, ci.Err
@@ -153,13 +159,12 @@ type requestReads struct {
 	varsErr error
 }
 
-// readForRequest reads CI, the comparison (when it can be made) and the
-// apps' config var names side by side: each needs only the snapshot.
-func (d *Desk) readForRequest(ctx context.Context, s pipeline.Snapshot, base, head string) requestReads {
-	var rd requestReads
+// readForRequest reads CI (unless it started early) and the comparison
+// (when it can be made) side by side: each needs only the snapshot.
+func (d *Desk) readForRequest(ctx context.Context, rd *requestReads, ci func() format.CI, base, head string) {
 	var g errgroup.Group
 	g.Go(func() error {
-		rd.ci = d.ciOf(ctx, head)
+		rd.ci = ci()
 		return nil
 	})
 	if d.github != nil && base != "" && head != "" {
@@ -168,29 +173,32 @@ func (d *Desk) readForRequest(ctx context.Context, s pipeline.Snapshot, base, he
 			return nil
 		})
 	}
-	apps := []string{s.Staging.App.ID}
-	for _, p := range s.Production {
-		apps = append(apps, p.App.ID)
+	_ = g.Wait()
+}
+
+// configVarNames reads the config var names of pl's staging app and every
+// production app, side by side, by app id.
+func (d *Desk) configVarNames(ctx context.Context, pl heroku.Pipeline) (map[string][]string, error) {
+	apps := []string{pl.Staging[0].ID}
+	for _, p := range pl.Production {
+		apps = append(apps, p.ID)
 	}
 	vars := make([][]string, len(apps))
-	var vg errgroup.Group
+	var g errgroup.Group
 	for i, app := range apps {
-		vg.Go(func() (err error) {
+		g.Go(func() (err error) {
 			vars[i], err = d.heroku.ConfigVarNames(ctx, app)
 			return err
 		})
 	}
-	g.Go(func() error {
-		if rd.varsErr = vg.Wait(); rd.varsErr == nil {
-			rd.vars = map[string][]string{}
-			for i, app := range apps {
-				rd.vars[app] = vars[i]
-			}
-		}
-		return nil
-	})
-	_ = g.Wait()
-	return rd
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for i, app := range apps {
+		out[app] = vars[i]
+	}
+	return out, nil
 }
 
 // diff describes what the promotion ships: commits, files and risks.

@@ -66,7 +66,7 @@ func (d *Desk) readRange(ctx context.Context) (stagingRange, error) {
 	if d.github == nil || base == "" || head == "" || pipeline.SameCode(s.Staging.Release, s.Production[0].Release) {
 		return rg, nil
 	}
-	cmp, err := d.github.Compare(ctx, base, head)
+	cmp, err := d.pipe.Compare(ctx, base, head) // remembered: status and promote compare the same pair
 	if err != nil {
 		return rg, fmt.Errorf("compare production with staging: %w", err)
 	}

@@ -66,10 +66,13 @@ type Reader struct {
 	bg       *commands.Background
 	log      zerolog.Logger
 
-	mu       sync.Mutex // guards pipeline, pipeAt, view and changes
+	mu       sync.Mutex // guards pipeline, pipeAt, view, changes and staged
 	pipeline heroku.Pipeline
 	pipeAt   time.Time
 	view     *Status // the last status read, reused for statusTTL
+	// staged is the commit staging ran at the last snapshot, kept after the
+	// status reuse lapses: the guess SnapshotCI reads CI for early.
+	staged string
 	// changes counts what made the pipeline change (Devy's promotions,
 	// Heroku's webhooks): a read that began before one is not reused.
 	changes uint64
@@ -204,6 +207,56 @@ func (p *Reader) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
+	return p.releases(ctx, pl)
+}
+
+// SnapshotCI reads what staging and production run now, and staging's CI:
+// ci waits for its state. beside, if not nil, runs with the pipeline while
+// the releases are read, and has ended when SnapshotCI returns.
+//
+// Neither beside nor CI for the commit staging ran at the last snapshot
+// needs this moment's releases, so both start together with their read: on
+// a pipeline whose staging did not change, status and promote then take one
+// round trip instead of two. That early CI answer is used only if staging
+// still runs the guessed commit; otherwise it is dropped and CI is read for
+// the commit staging runs now. Either way CI is read now, never remembered:
+// only its start moves. Everything started here ends with ctx.
+func (p *Reader) SnapshotCI(ctx context.Context, beside func(ctx context.Context, pl heroku.Pipeline)) (s Snapshot, ci func() format.CI, err error) {
+	pl, err := p.Pipeline(ctx)
+	if err != nil {
+		return Snapshot{}, nil, err
+	}
+	p.mu.Lock()
+	guess := p.staged
+	p.mu.Unlock()
+	gctx, drop := context.WithCancel(ctx)
+	guessed := make(chan format.CI, 1) // buffered: an unused guess never blocks its goroutine
+	if guess != "" && p.ci != nil {
+		go func() { guessed <- p.CI(gctx, guess) }()
+	}
+	var wg sync.WaitGroup
+	if beside != nil {
+		wg.Go(func() { beside(ctx, pl) })
+	}
+	s, err = p.releases(ctx, pl)
+	wg.Wait()
+	if err != nil {
+		drop()
+		return s, nil, err
+	}
+	head := s.Staging.Release.Commit
+	return s, sync.OnceValue(func() format.CI {
+		defer drop()
+		if guess != "" && head == guess && p.ci != nil {
+			return <-guessed
+		}
+		drop() // a guess for another commit: its answer is never shown
+		return p.CI(ctx, head)
+	}), nil
+}
+
+// releases reads what pl's staging and production apps run now.
+func (p *Reader) releases(ctx context.Context, pl heroku.Pipeline) (Snapshot, error) {
 	s := Snapshot{Pipeline: pl, Staging: AppRelease{App: pl.Staging[0]}, Production: make([]AppRelease, len(pl.Production))}
 	var wg sync.WaitGroup
 	errs := make([]error, len(pl.Production)+1)
@@ -223,6 +276,11 @@ func (p *Reader) Snapshot(ctx context.Context) (Snapshot, error) {
 	wg.Wait()
 	if errors.Is(errs[0], heroku.ErrNoRelease) {
 		return s, commands.Userf("The staging app %s has no release yet; deploy to it first.", s.Staging.App.Name)
+	}
+	if errs[0] == nil {
+		p.mu.Lock()
+		p.staged = s.Staging.Release.Commit
+		p.mu.Unlock()
 	}
 	for i := range errs[1:] {
 		// A production app that was never released simply has nothing yet.
@@ -284,16 +342,17 @@ func (p *Reader) Status(ctx context.Context) (Status, error) {
 		p.mu.Lock()
 		began := p.changes
 		p.mu.Unlock()
-		s, err := p.Snapshot(ctx)
+		s, ci, err := p.SnapshotCI(ctx, nil)
 		if err != nil {
 			return Status{}, err
 		}
 		v := Status{Snapshot: s, At: time.Now()}
 		st, base := s.Staging.Release, s.Production[0].Release.Commit
-		// The comparison and CI need only the commits: side by side.
+		// The comparison and CI (unless it started early) need only the
+		// commits: side by side.
 		var g errgroup.Group
 		g.Go(func() error {
-			v.CI = p.CI(ctx, st.Commit)
+			v.CI = ci()
 			return nil
 		})
 		switch {
