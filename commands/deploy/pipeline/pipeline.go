@@ -53,6 +53,8 @@ type Deps struct {
 	Authors func(ctx context.Context, cs []github.Commit) []store.CommitInfo
 	Bg      *commands.Background
 	Log     zerolog.Logger
+	// Now is the clock the pipeline's age is told by; nil is time.Now.
+	Now func() time.Time
 }
 
 // Reader reads the pipeline and its status.
@@ -65,6 +67,7 @@ type Reader struct {
 	authors  func(ctx context.Context, cs []github.Commit) []store.CommitInfo
 	bg       *commands.Background
 	log      zerolog.Logger
+	now      func() time.Time
 
 	mu       sync.Mutex // guards pipeline, pipeAt, view, changes and staged
 	pipeline heroku.Pipeline
@@ -99,8 +102,12 @@ const statusTTL = 5 * time.Second
 // New builds a Reader.
 func New(d Deps) *Reader {
 	compares, _ := lru.New[string, github.Comparison](compareCacheSize) // errs only on a size ≤ 0
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Reader{name: d.Pipeline, ciBranch: d.CIBranch, heroku: d.Heroku, github: d.GitHub, ci: d.CI, authors: d.Authors,
-		bg: d.Bg, log: d.Log, compares: compares}
+		bg: d.Bg, log: d.Log, now: now, compares: compares}
 }
 
 // AppRelease is an app with its current release.
@@ -141,18 +148,22 @@ func (p *Reader) Compare(ctx context.Context, base, head string) (github.Compari
 	return c, nil
 }
 
-// Pipeline reads the pipeline and its apps, remembering them for a minute:
-// they rarely change and every command needs them.
+// pipelineTTL is how long the pipeline's apps are taken as they were read:
+// couplings change when someone adds or removes an app, rarely.
+const pipelineTTL = time.Minute
+
+// Pipeline reads the pipeline and its apps, remembering them for
+// pipelineTTL: they rarely change and every command needs them.
 //
-// Once known, the pipeline is never read on a person's time again: after a
-// minute the next command gets the known one while a fresh read runs in the
-// background.
+// Once known, the pipeline is never read on a person's time again: after
+// pipelineTTL, or after Changed, the next command gets the known one while a
+// fresh read runs in the background.
 func (p *Reader) Pipeline(ctx context.Context) (heroku.Pipeline, error) {
 	p.mu.Lock()
 	pl, at := p.pipeline, p.pipeAt
 	p.mu.Unlock()
 	if pl.ID != "" {
-		if time.Since(at) >= time.Minute {
+		if p.now().Sub(at) >= pipelineTTL {
 			p.bg.Go(func(ctx context.Context) {
 				if _, err := p.Read(ctx); err != nil && ctx.Err() == nil {
 					p.log.Warn().Err(err).Msg("refreshing the pipeline failed; keeping the one known")
@@ -189,7 +200,7 @@ func (p *Reader) fetch(ctx context.Context) (heroku.Pipeline, error) {
 		return pl, commands.Userf("Heroku pipeline %s has no production app; add one to the pipeline's production stage.", pl.Name)
 	}
 	p.mu.Lock()
-	p.pipeline, p.pipeAt = pl, time.Now()
+	p.pipeline, p.pipeAt = pl, p.now()
 	p.mu.Unlock()
 	return pl, nil
 }
