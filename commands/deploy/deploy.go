@@ -271,7 +271,9 @@ func (d *Desk) requestButton(ctx context.Context, a commands.Action) (commands.R
 }
 
 // Warm reads the pipeline and the status once at start, so the first
-// command finds the pipeline and the slugs' commits known.
+// command finds the pipeline and the slugs' commits known, and has
+// staging's release announced if nobody did (without a Heroku webhook, a
+// release made while Devy was down is otherwise first seen by a command).
 func (d *Desk) Warm(ctx context.Context) {
 	if _, err := d.pipe.Read(ctx); err != nil {
 		if ctx.Err() == nil {
@@ -279,12 +281,14 @@ func (d *Desk) Warm(ctx context.Context) {
 		}
 		return
 	}
-	if _, err := d.pipe.Status(ctx); err != nil {
+	v, err := d.pipe.Status(ctx)
+	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn().Err(err).Msg("reading the status at start failed; the first command will try again")
 		}
 		return
 	}
+	d.noticeRelease(v.Snapshot)
 	d.log.Debug().Msg("pipeline and status read at start")
 }
 

@@ -166,6 +166,32 @@ func TestStagingReleaseNoticedWithoutWebhook(t *testing.T) {
 	}
 }
 
+// Without a Heroku webhook, a staging release made while Devy was down is
+// announced by the read at start, before anyone asks, and only once: not
+// again by the next command, nor by the next start.
+func TestStagingReleaseSeenAtStartIsAnnounced(t *testing.T) {
+	h := start(t, map[string]string{"HEROKU_WEBHOOK_SECRET": "", "DEVY_USER_MAP": "bob:" + bob + ",carol:" + carol})
+	isRelease := func(m fakeslack.Message) bool {
+		return m.Channel == devyChan && strings.Contains(m.Text, "New staging release")
+	}
+	h.wait("the staging release message after the start", isRelease)
+	h.slash(alice, devyChan, "/deploy", "status")
+	h.reply(alice, "Pipeline shop")
+	h.stop()
+	h.run()
+	h.slash(carol, devyChan, "/deploy", "status")
+	h.reply(carol, "Pipeline shop")
+	releases := 0
+	for _, m := range h.slack.Messages() {
+		if isRelease(m) {
+			releases++
+		}
+	}
+	if releases != 1 {
+		t.Errorf("%d staging release messages after a start, a status, a restart and a status; want 1", releases)
+	}
+}
+
 // Halfway through DEVY_APPROVAL_TTL the authors still unverified get one
 // reminder in the release message's thread, and no other, also after a
 // restart.
