@@ -46,7 +46,10 @@ func newWorld(herokuDelay time.Duration) *world {
 	w.slackSrv.Listener = stampArrivals(w.slackSrv.Listener)
 	w.slackSrv.Start()
 	w.slack.SetBaseURL(w.slackSrv.URL)
-	w.slack.AddChannel(benchChannel, benchChannelName)
+	// Devy is a member of its deploy channel, as in any real install: it
+	// announces staging's release there at start and posts promotion
+	// requests there.
+	w.slack.AddChannel(benchChannel, benchChannelName, fakeslack.BotUserID)
 	w.sb = sandbox.Start()
 	w.heroku = &slowHeroku{next: w.sb.Heroku, delay: herokuDelay, byRoute: map[string]int{}}
 	w.herokuTS = httptest.NewServer(w.heroku)
@@ -57,8 +60,6 @@ func newWorld(herokuDelay time.Duration) *world {
 // Heroku note when each request arrives (latency mode).
 func (w *world) slowEverything(delay time.Duration) {
 	w.heroku.arrivals = map[string][]time.Time{}
-	// Devy posts promotion requests in the deploy channel, so it is a member.
-	w.slack.AddChannel(benchChannel, benchChannelName, fakeslack.BotUserID)
 	for _, h := range []http.Handler{w.sb.GitHub, w.sb.Semaphore} {
 		w.others = append(w.others, httptest.NewServer(delayed(h, delay)))
 	}
