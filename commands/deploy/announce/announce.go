@@ -22,7 +22,7 @@ type Releases struct {
 	bg   *commands.Background
 	log  zerolog.Logger
 
-	now  func() time.Time
+	now func() time.Time
 
 	mu sync.Mutex // guards seen
 	// seen holds the releases this process asked to announce: the zero
