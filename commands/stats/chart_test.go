@@ -99,3 +99,22 @@ func TestWriteChart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two people asking for /deploy stats at once draw two charts at once:
+// nothing in the drawing is shared (run with -race).
+func TestChartsDrawnAtOnce(t *testing.T) {
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	r := Compute(busyQuarter(now), Quarter, now, time.UTC, 2*time.Hour)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := r.Chart()
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
