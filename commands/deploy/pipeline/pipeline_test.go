@@ -54,6 +54,25 @@ func pipelineWith(production ...string) heroku.Pipeline {
 	return pl
 }
 
+// readOnce is a Reader on a test clock that has read the pipeline once,
+// with one production app.
+func readOnce(t *testing.T) (*Reader, *couplings, *testclock.Clock) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	bg := commands.NewBackground(ctx)
+	t.Cleanup(func() {
+		cancel()
+		bg.Wait(5 * time.Second)
+	})
+	h := &couplings{now: pipelineWith("shop-us")}
+	clock := testclock.New(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	r := New(Deps{Pipeline: "shop", Heroku: h, Bg: bg, Log: zerolog.Nop(), Now: clock.Now})
+	if _, err := r.Pipeline(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return r, h, clock
+}
+
 // The pipeline's apps are remembered for a minute and then refreshed in the
 // background, never on a person's time: a command after the minute, or
 // after Changed, gets the apps known, and the next one the apps read since.
@@ -72,16 +91,8 @@ func TestPipelineCouplingsAreRefreshedInTheBackground(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			bg := commands.NewBackground(ctx)
-			defer bg.Wait(5 * time.Second)
-			h := &couplings{now: pipelineWith("shop-us")}
-			clock := testclock.New(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-			r := New(Deps{Pipeline: "shop", Heroku: h, Bg: bg, Log: zerolog.Nop(), Now: clock.Now})
-			if _, err := r.Pipeline(ctx); err != nil {
-				t.Fatal(err)
-			}
+			ctx := t.Context()
+			r, h, clock := readOnce(t)
 			h.set(pipelineWith("shop-us", "shop-eu"), nil) // someone coupled a second production app
 			tc.after(r, clock)
 
@@ -110,16 +121,8 @@ func TestPipelineCouplingsAreRefreshedInTheBackground(t *testing.T) {
 // A refresh that fails keeps the apps known: a Heroku hiccup does not
 // stop /deploy.
 func TestAFailedCouplingsRefreshKeepsTheKnownPipeline(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	bg := commands.NewBackground(ctx)
-	defer bg.Wait(5 * time.Second)
-	h := &couplings{now: pipelineWith("shop-us")}
-	clock := testclock.New(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-	r := New(Deps{Pipeline: "shop", Heroku: h, Bg: bg, Log: zerolog.Nop(), Now: clock.Now})
-	if _, err := r.Pipeline(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx := t.Context()
+	r, h, clock := readOnce(t)
 	h.set(heroku.Pipeline{}, errors.New("503 Service Unavailable"))
 	clock.Add(time.Minute)
 	if _, err := r.Pipeline(ctx); err != nil {
