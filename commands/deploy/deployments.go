@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/devy-chatops/devy/commands/deploy/describe"
-	"github.com/devy-chatops/devy/integrations/github"
+	"github.com/devy-chatops/devy/commands/deploy/ghdeploy"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -23,17 +23,12 @@ const (
 	EffectDeploymentFinished = "deploy.deployment.finished"
 )
 
-// Deployments records deployments on GitHub (integrations/github).
-type Deployments interface {
-	CreateDeployment(ctx context.Context, d github.Deployment) (int64, error)
-	CreateDeploymentStatus(ctx context.Context, id int64, s github.DeploymentStatus) error
-	CommitSHA(ctx context.Context, ref string) (string, error)
-}
+// Deployments records deployments on GitHub (integrations/github); the
+// recording itself is ghdeploy's.
+type Deployments = ghdeploy.GitHub
 
 // Permalinks links a Slack message (chat.getPermalink).
-type Permalinks interface {
-	Permalink(ctx context.Context, channel, ts string) (string, error)
-}
+type Permalinks = ghdeploy.Permalinks
 
 // deploymentEffects are the effects of kinds when deployments are recorded,
 // none otherwise (an effect nobody handles would wait forever).
