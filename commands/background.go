@@ -120,3 +120,18 @@ func (b *Background) Wait(timeout time.Duration) bool {
 		return false
 	}
 }
+
+// Every runs f now and then every interval until ctx ends: the loops that
+// look again for due work (reminders, digests, gauges) all have this shape.
+func Every(ctx context.Context, every time.Duration, f func(ctx context.Context)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		f(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/devy-chatops/devy/integrations/apierr"
+	"github.com/devy-chatops/devy/internal/waitfor"
 	"github.com/devy-chatops/devy/store"
 )
 
@@ -147,5 +149,24 @@ func TestErrorReply(t *testing.T) {
 				t.Fatal("a Go error string reached the user")
 			}
 		})
+	}
+}
+
+// Every runs its work at once, again each interval, and returns when the
+// context ends.
+func TestEvery(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var runs atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Every(ctx, time.Millisecond, func(context.Context) { runs.Add(1) })
+	}()
+	waitfor.True(t, "three runs", func() bool { return runs.Load() >= 3 })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Every did not return after its context ended")
 	}
 }

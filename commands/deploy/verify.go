@@ -350,18 +350,11 @@ func (d *Desk) noticeRelease(s pipeline.Snapshot) {
 // message, in its thread; it checks a few times per TTL until ctx ends.
 func (d *Desk) RunNudges(ctx context.Context) {
 	every := min(max(d.cfg.TTL/20, 100*time.Millisecond), 30*time.Second)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := d.nudge(ctx); err != nil && ctx.Err() == nil {
-				d.log.Warn().Err(err).Msg("reminding authors to verify on staging failed; trying again soon")
-			}
+	commands.Every(ctx, every, func(ctx context.Context) {
+		if err := d.nudge(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn().Err(err).Msg("reminding authors to verify on staging failed; trying again soon")
 		}
-	}
+	})
 }
 
 // nudge posts the reminder of the newest release when it is due. The

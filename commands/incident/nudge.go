@@ -75,16 +75,9 @@ func (i *Desk) Nudge(ctx context.Context) error {
 
 // RunNudges looks for due reminders every NudgeEvery until ctx ends.
 func (i *Desk) RunNudges(ctx context.Context) {
-	t := time.NewTicker(i.cfg.NudgeEvery)
-	defer t.Stop()
-	for {
+	commands.Every(ctx, i.cfg.NudgeEvery, func(ctx context.Context) {
 		if err := i.Nudge(ctx); err != nil {
 			i.log.Error().Err(err).Msg("incident reminders failed")
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

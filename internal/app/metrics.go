@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/devy-chatops/devy/commands"
 	"github.com/devy-chatops/devy/commands/stats"
 	"github.com/devy-chatops/devy/internal/metrics"
 	"github.com/devy-chatops/devy/store"
@@ -44,16 +45,9 @@ type openIncidents interface {
 // refreshGauges sets the open-incident and DORA gauges now and every
 // interval until ctx ends.
 func refreshGauges(ctx context.Context, m *metrics.Metrics, incidents openIncidents, src stats.Source, loc *time.Location, window time.Duration, every time.Duration, log zerolog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	commands.Every(ctx, every, func(ctx context.Context) {
 		setGauges(ctx, m, incidents, src, loc, window, log)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 func setGauges(ctx context.Context, m *metrics.Metrics, incidents openIncidents, src stats.Source, loc *time.Location, window time.Duration, log zerolog.Logger) {

@@ -79,9 +79,7 @@ func newDigester(cfg config.Config, src stats.DigestSource, slots stats.SlotStor
 // runDigest ticks g until ctx ends: once at start, so a Devy that was down
 // at the slot and is back within a day still posts it, then every interval.
 func runDigest(ctx context.Context, g *stats.Digester, now func() time.Time, every time.Duration, log zerolog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	commands.Every(ctx, every, func(ctx context.Context) {
 		posted, err := g.Tick(ctx, now())
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -89,12 +87,7 @@ func runDigest(ctx context.Context, g *stats.Digester, now func() time.Time, eve
 		case posted:
 			log.Info().Msg("weekly digest posted")
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // slackChannel is a configured channel as chat.postMessage takes it: an id
