@@ -17,14 +17,9 @@ import (
 // minutes; a form can take longer to fill in) is shown with
 // chat.postEphemeral instead, where Devy is a member.
 func TestEphemeralFallsBackWhenTheResponseURLIsSpent(t *testing.T) {
-	fake := fakeslack.New("xoxb-test", "xapp-test")
-	fake.FailOnUnmatched(t)
-	fake.AllowUnmatched("response_url") // the spent URL below, on purpose
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	fake.SetBaseURL(srv.URL)
+	fake, srv, api := testSlack(t, "response_url") // the spent URL below, on purpose
 	fake.AddChannel("C0DEVY0001", "devy", fakeslack.BotUserID, "U0ALICE001")
-	s := NewSlack(slack.New("xoxb-test", slack.OptionAPIURL(srv.URL+"/api/")))
+	s := NewSlack(api)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -69,4 +64,19 @@ func TestMessageTextKeepsLinksOfAttachmentsAndBlocks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testSlack is a test Slack that fails the test on any request it has no
+// route for (but those of allowed), and a client of it.
+func testSlack(t *testing.T, allowed ...string) (*fakeslack.Server, *httptest.Server, *slack.Client) {
+	t.Helper()
+	fake := fakeslack.New("xoxb-test", "xapp-test")
+	fake.FailOnUnmatched(t)
+	for _, a := range allowed {
+		fake.AllowUnmatched(a)
+	}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	fake.SetBaseURL(srv.URL)
+	return fake, srv, slack.New("xoxb-test", slack.OptionAPIURL(srv.URL+"/api/"))
 }

@@ -3,11 +3,8 @@ package bot
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/slack-go/slack"
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
 )
@@ -16,13 +13,9 @@ import (
 // for: files.getUploadURLExternal, the bytes to the upload URL, then
 // files.completeUploadExternal; never the retired files.upload.
 func TestUploadSharesTheFileInTheThread(t *testing.T) {
-	fake := fakeslack.New("xoxb-test", "xapp-test")
-	fake.FailOnUnmatched(t)
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	fake.SetBaseURL(srv.URL)
+	fake, _, api := testSlack(t)
 	fake.AddChannel("C0DEVY0001", "devy", fakeslack.BotUserID)
-	s := NewSlack(slack.New("xoxb-test", slack.OptionAPIURL(srv.URL+"/api/")))
+	s := NewSlack(api)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

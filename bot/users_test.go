@@ -2,11 +2,8 @@ package bot
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/slack-go/slack"
 
 	"github.com/devy-chatops/devy/internal/fakeslack"
 )
@@ -14,14 +11,10 @@ import (
 // Commit authors are looked up by e-mail once per TTL, whether Slack knows
 // them or not; an unknown e-mail is "nobody", not an error.
 func TestUsersLookupByEmailIsCached(t *testing.T) {
-	fake := fakeslack.New("xoxb-test", "xapp-test")
-	fake.FailOnUnmatched(t)
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	fake.SetBaseURL(srv.URL)
+	fake, _, api := testSlack(t)
 	fake.AddUser(fakeslack.User{ID: "U0ERIN0001", Name: "erin", Email: "erin@shop.example"})
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	u := NewUsers(slack.New("xoxb-test", slack.OptionAPIURL(srv.URL+"/api/")), time.Hour, func() time.Time { return now })
+	u := NewUsers(api, time.Hour, func() time.Time { return now })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
