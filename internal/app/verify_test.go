@@ -102,14 +102,8 @@ func verifiedOnStaging(t *testing.T, env map[string]string) {
 	if n := h.promotions(); n != 1 {
 		t.Fatalf("%d promotions, want 1", n)
 	}
-	releases := 0
-	for _, m := range h.slack.Messages() {
-		if strings.Contains(m.Text, "New staging release") {
-			releases++
-		}
-	}
-	if releases != 1 {
-		t.Errorf("%d staging release messages for one release, want 1", releases)
+	if n := stagingReleases(h); n != 1 {
+		t.Errorf("%d staging release messages for one release, want 1", n)
 	}
 }
 
@@ -155,14 +149,8 @@ func TestStagingReleaseNoticedWithoutWebhook(t *testing.T) {
 	h.wait("the request showing bob verified", func(m fakeslack.Message) bool {
 		return m.TS == req.TS && strings.Contains(blocksText(m), "✅ <@"+bob+">")
 	})
-	releases := 0
-	for _, m := range h.slack.Messages() {
-		if strings.Contains(m.Text, "New staging release") {
-			releases++
-		}
-	}
-	if releases != 1 {
-		t.Errorf("%d staging release messages after two statuses and a promote, want 1", releases)
+	if n := stagingReleases(h); n != 1 {
+		t.Errorf("%d staging release messages after two statuses and a promote, want 1", n)
 	}
 }
 
@@ -171,24 +159,15 @@ func TestStagingReleaseNoticedWithoutWebhook(t *testing.T) {
 // again by the next command, nor by the next start.
 func TestStagingReleaseSeenAtStartIsAnnounced(t *testing.T) {
 	h := start(t, map[string]string{"HEROKU_WEBHOOK_SECRET": "", "DEVY_USER_MAP": "bob:" + bob + ",carol:" + carol})
-	isRelease := func(m fakeslack.Message) bool {
-		return m.Channel == devyChan && strings.Contains(m.Text, "New staging release")
-	}
-	h.wait("the staging release message after the start", isRelease)
+	h.wait("the staging release message after the start", isStagingRelease)
 	h.slash(alice, devyChan, "/deploy", "status")
 	h.reply(alice, "Pipeline shop")
 	h.stop()
 	h.run()
 	h.slash(carol, devyChan, "/deploy", "status")
 	h.reply(carol, "Pipeline shop")
-	releases := 0
-	for _, m := range h.slack.Messages() {
-		if isRelease(m) {
-			releases++
-		}
-	}
-	if releases != 1 {
-		t.Errorf("%d staging release messages after a start, a status, a restart and a status; want 1", releases)
+	if n := stagingReleases(h); n != 1 {
+		t.Errorf("%d staging release messages after a start, a status, a restart and a status; want 1", n)
 	}
 }
 
@@ -262,4 +241,20 @@ func TestVerifyAdminOverride(t *testing.T) {
 	if e := log[0]; e.Actor != carol || e.Detail["reason"] != "Hotfix for the checkout outage; tested by QA" || !strings.Contains(e.Detail["unverified"], "dave") {
 		t.Errorf("audit entry = %+v", e)
 	}
+}
+
+// isStagingRelease tells the message of a new staging release in #devy.
+func isStagingRelease(m fakeslack.Message) bool {
+	return m.Channel == devyChan && strings.Contains(m.Text, "New staging release")
+}
+
+// stagingReleases counts the messages of new staging releases in #devy.
+func stagingReleases(h *harness) int {
+	n := 0
+	for _, m := range h.slack.Messages() {
+		if isStagingRelease(m) {
+			n++
+		}
+	}
+	return n
 }
